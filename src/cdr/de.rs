@@ -1,0 +1,331 @@
+//! A serde deserializer for CDR payloads held in a byte slice.
+//!
+//! Every read is checked against the bytes that remain, so malformed input yields a
+//! [`CdrError`] naming the offset, never a panic or an oversized allocation.
+
+use serde::de::{self, DeserializeSeed, IntoDeserializer, SeqAccess, Visitor};
+
+use super::CdrError;
+
+const HEADER_LEN: usize = 4;
+
+/// Reads one message from a CDR payload.
+#[derive(Debug)]
+pub struct Deserializer<'de> {
+    /// The message bytes after the encapsulation header; alignment is relative to them.
+    data: &'de [u8],
+    pos: usize,
+    little_endian: bool,
+}
+
+macro_rules! read_number {
+    ($name:ident, $ty:ty) => {
+        fn $name(&mut self) -> Result<$ty, CdrError> {
+            const N: usize = std::mem::size_of::<$ty>();
+            self.align(N)?;
+            let bytes: [u8; N] = self.take(N, stringify!($ty))?.try_into().map_err(|_| {
+                CdrError::Message(concat!("internal: bad width for ", stringify!($ty)).into())
+            })?;
+            Ok(if self.little_endian {
+                <$ty>::from_le_bytes(bytes)
+            } else {
+                <$ty>::from_be_bytes(bytes)
+            })
+        }
+    };
+}
+
+impl<'de> Deserializer<'de> {
+    /// Checks the encapsulation header and prepares to read the message after it.
+    pub fn from_payload(payload: &'de [u8]) -> Result<Self, CdrError> {
+        if payload.len() < HEADER_LEN {
+            return Err(CdrError::MissingHeader { len: payload.len() });
+        }
+        let little_endian = match payload[..2] {
+            [0x00, 0x01] => true,
+            [0x00, 0x00] => false,
+            [a, b] => return Err(CdrError::UnsupportedEncapsulation([a, b])),
+            _ => unreachable!("slice of length 2"),
+        };
+        Ok(Self {
+            data: &payload[HEADER_LEN..],
+            pos: 0,
+            little_endian,
+        })
+    }
+
+    /// Bytes consumed so far, header included.
+    pub fn offset(&self) -> usize {
+        self.pos + HEADER_LEN
+    }
+
+    fn remaining(&self) -> usize {
+        self.data.len() - self.pos
+    }
+
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'de [u8], CdrError> {
+        if n > self.remaining() {
+            return Err(CdrError::Truncated {
+                offset: self.offset(),
+                needed: n - self.remaining(),
+                what,
+            });
+        }
+        let bytes = &self.data[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(bytes)
+    }
+
+    fn align(&mut self, n: usize) -> Result<(), CdrError> {
+        let pad = (n - self.pos % n) % n;
+        if pad > 0 {
+            self.take(pad, "alignment padding")?;
+        }
+        Ok(())
+    }
+
+    read_number!(read_u16, u16);
+    read_number!(read_u32, u32);
+    read_number!(read_u64, u64);
+    read_number!(read_i16, i16);
+    read_number!(read_i32, i32);
+    read_number!(read_i64, i64);
+    read_number!(read_f32, f32);
+    read_number!(read_f64, f64);
+
+    fn read_u8(&mut self) -> Result<u8, CdrError> {
+        Ok(self.take(1, "u8")?[0])
+    }
+
+    /// Reads a sequence length and checks the payload can hold `len * min_size` bytes.
+    fn read_len(&mut self, min_size: usize) -> Result<usize, CdrError> {
+        let offset = self.offset();
+        let len = self.read_u32()? as usize;
+        if len.saturating_mul(min_size) > self.remaining() {
+            return Err(CdrError::LengthExceedsPayload {
+                offset,
+                len,
+                remaining: self.remaining(),
+            });
+        }
+        Ok(len)
+    }
+
+    fn read_str(&mut self) -> Result<&'de str, CdrError> {
+        let offset = self.offset();
+        let len = self.read_len(1)?;
+        if len == 0 {
+            // Some writers encode an empty string as length 0 with no terminator.
+            return Ok("");
+        }
+        let bytes = self.take(len, "string")?;
+        let (text, nul) = bytes.split_at(len - 1);
+        if nul != [0] {
+            return Err(CdrError::InvalidString {
+                offset,
+                reason: "missing NUL terminator",
+            });
+        }
+        std::str::from_utf8(text).map_err(|_| CdrError::InvalidString {
+            offset,
+            reason: "not valid UTF-8",
+        })
+    }
+}
+
+impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
+    type Error = CdrError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, CdrError> {
+        Err(CdrError::Message(
+            "CDR is not self-describing: decode into a concrete message type".into(),
+        ))
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        let offset = self.offset();
+        match self.read_u8()? {
+            0 => visitor.visit_bool(false),
+            1 => visitor.visit_bool(true),
+            value => Err(CdrError::InvalidBool { offset, value }),
+        }
+    }
+
+    fn deserialize_i8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_i8(self.read_u8()? as i8)
+    }
+
+    fn deserialize_u8<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_u8(self.read_u8()?)
+    }
+
+    fn deserialize_i16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_i16(self.read_i16()?)
+    }
+
+    fn deserialize_u16<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_u16(self.read_u16()?)
+    }
+
+    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_i32(self.read_i32()?)
+    }
+
+    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_u32(self.read_u32()?)
+    }
+
+    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_i64(self.read_i64()?)
+    }
+
+    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_u64(self.read_u64()?)
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_f32(self.read_f32()?)
+    }
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_f64(self.read_f64()?)
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_char(char::from(self.read_u8()?))
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_borrowed_str(self.read_str()?)
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        let len = self.read_len(1)?;
+        visitor.visit_borrowed_bytes(self.take(len, "octet sequence")?)
+    }
+
+    fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        self.deserialize_bytes(visitor)
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, _: V) -> Result<V::Value, CdrError> {
+        Err(CdrError::Message(
+            "optional values are not part of ROS 2 CDR".into(),
+        ))
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, CdrError> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, CdrError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
+        // Every ROS element takes at least one byte, so this bounds the allocation.
+        let len = self.read_len(1)?;
+        visitor.visit_seq(Elements {
+            de: self,
+            left: len,
+        })
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, CdrError> {
+        visitor.visit_seq(Elements {
+            de: self,
+            left: len,
+        })
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, CdrError> {
+        self.deserialize_tuple(len, visitor)
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, _: V) -> Result<V::Value, CdrError> {
+        Err(CdrError::Message("maps are not part of ROS 2 CDR".into()))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, CdrError> {
+        self.deserialize_tuple(fields.len(), visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, CdrError> {
+        let index = self.read_u32()?;
+        visitor.visit_enum(index.into_deserializer())
+    }
+
+    fn deserialize_identifier<V: Visitor<'de>>(self, _: V) -> Result<V::Value, CdrError> {
+        Err(CdrError::Message("CDR has no field identifiers".into()))
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, CdrError> {
+        Err(CdrError::Message(
+            "CDR values cannot be skipped without their type".into(),
+        ))
+    }
+
+    fn is_human_readable(&self) -> bool {
+        false
+    }
+}
+
+/// Gives a visitor the elements of a sequence, a fixed array or a struct.
+struct Elements<'a, 'de> {
+    de: &'a mut Deserializer<'de>,
+    left: usize,
+}
+
+impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
+    type Error = CdrError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, CdrError> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.de).map(Some)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}

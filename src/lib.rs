@@ -1,0 +1,35 @@
+//! rosync: ROS-style robotics nodes in Rust.
+//!
+//! Typed ROS 2 messages ([`msg`]) are encoded as CDR ([`cdr`]) and published over zenoh by
+//! [`node::Node`]s, byte-compatible with ROS 2 nodes that run `rmw_zenoh`.
+//!
+//! ```no_run
+//! use rosync::prelude::*;
+//! use rosync::msg::std_msgs;
+//!
+//! # async fn run() -> Result<(), rosync::Error> {
+//! let node = Node::builder("talker").build().await?;
+//! let publisher = node.publisher::<std_msgs::String>("/chatter").await?;
+//! publisher.publish(&std_msgs::String { data: "hello".into() }).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod cdr;
+pub mod msg;
+pub mod time;
+
+pub use time::{Duration, Time};
+
+/// Re-exports for generated code; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use serde;
+}
+
+/// Includes the message packages a build script generated with `rosync_msggen::generate`.
+#[macro_export]
+macro_rules! include_msgs {
+    () => {
+        include!(concat!(env!("OUT_DIR"), "/rosync_msgs.rs"));
+    };
+}

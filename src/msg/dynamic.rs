@@ -1,0 +1,81 @@
+//! Message types looked up by name at run time, for tools that learn the type from the graph.
+
+use super::Message;
+use crate::cdr::{self, CdrError};
+
+/// A message type known by name: its hash and definition, and conversions between CDR and JSON.
+#[derive(Clone, Copy)]
+pub struct DynType {
+    /// The ROS 2 type name, such as `std_msgs/msg/String`.
+    pub type_name: &'static str,
+    /// The REP-2016 type hash.
+    pub type_hash: &'static str,
+    /// The full `ros2msg` definition.
+    pub definition: &'static str,
+    decode: fn(&[u8]) -> Result<serde_json::Value, CdrError>,
+    encode: fn(serde_json::Value) -> Result<Vec<u8>, String>,
+}
+
+impl std::fmt::Debug for DynType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynType")
+            .field("type_name", &self.type_name)
+            .field("type_hash", &self.type_hash)
+            .finish()
+    }
+}
+
+fn decode_json<T: Message>(bytes: &[u8]) -> Result<serde_json::Value, CdrError> {
+    let msg: T = cdr::decode(bytes)?;
+    serde_json::to_value(&msg).map_err(|e| CdrError::Message(e.to_string()))
+}
+
+fn encode_json<T: Message>(value: serde_json::Value) -> Result<Vec<u8>, String> {
+    let msg: T = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    cdr::encode(&msg).map_err(|e| e.to_string())
+}
+
+impl DynType {
+    /// The entry for `T`.
+    pub const fn of<T: Message>() -> Self {
+        Self {
+            type_name: T::TYPE_NAME,
+            type_hash: T::TYPE_HASH,
+            definition: T::DEFINITION,
+            decode: decode_json::<T>,
+            encode: encode_json::<T>,
+        }
+    }
+
+    /// Decodes a CDR payload into JSON with the ROS field names.
+    pub fn decode_json(&self, payload: &[u8]) -> Result<serde_json::Value, CdrError> {
+        (self.decode)(payload)
+    }
+
+    /// Encodes a JSON value (missing fields take their defaults) into a CDR payload.
+    pub fn encode_json(&self, value: serde_json::Value) -> Result<Vec<u8>, String> {
+        (self.encode)(value)
+    }
+}
+
+/// Every message type rosync ships.
+pub fn registry() -> impl Iterator<Item = &'static DynType> {
+    [
+        super::builtin_interfaces::TYPES,
+        super::std_msgs::TYPES,
+        super::geometry_msgs::TYPES,
+        super::sensor_msgs::TYPES,
+        super::rosgraph_msgs::TYPES,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Finds a shipped type by `pkg/msg/Type` (or the short `pkg/Type`).
+pub fn lookup(type_name: &str) -> Option<&'static DynType> {
+    let full = match type_name.split('/').collect::<Vec<_>>().as_slice() {
+        [pkg, name] => format!("{pkg}/msg/{name}"),
+        _ => type_name.to_string(),
+    };
+    registry().find(|t| t.type_name == full)
+}

@@ -1,0 +1,107 @@
+//! Typed ROS 2 messages: the [`Message`] and [`Stamped`] traits and the generated packages.
+//!
+//! Every package under `msgs/` becomes a module here (`std_msgs`, `geometry_msgs`,
+//! `sensor_msgs`, `builtin_interfaces`, `rosgraph_msgs`), generated at build time from the
+//! `.msg` files by `rosync-msggen`. Each type knows its ROS 2 type name, its REP-2016 type
+//! hash and its full definition, so it can be published with rmw_zenoh's key expressions
+//! and recorded into MCAP with the `ros2msg` schema encoding.
+//!
+//! ```
+//! use rosync::msg::{sensor_msgs::Image, Message, Stamped};
+//! let image = Image { width: 640, height: 480, ..Default::default() };
+//! assert_eq!(Image::TYPE_NAME, "sensor_msgs/msg/Image");
+//! assert_eq!(image.stamp().as_nanos(), 0);
+//! ```
+
+mod dynamic;
+pub mod serde_helpers;
+
+use std::fmt::Debug;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+pub use dynamic::{lookup, registry, DynType};
+
+include!(concat!(env!("OUT_DIR"), "/rosync_msgs.rs"));
+
+/// A ROS 2 message type: serializable to CDR, with its ROS type name, hash and definition.
+pub trait Message:
+    Serialize + DeserializeOwned + Clone + Debug + PartialEq + Default + Send + Sync + 'static
+{
+    /// The ROS 2 type name, such as `sensor_msgs/msg/Image`.
+    const TYPE_NAME: &'static str;
+    /// The REP-2016 type hash, `RIHS01_` and 64 hex digits.
+    const TYPE_HASH: &'static str;
+    /// The `.msg` text followed by every referenced type's, as MCAP `ros2msg` schemas hold it.
+    const DEFINITION: &'static str;
+}
+
+/// A message with a `std_msgs/Header header` field; implemented by the generator.
+pub trait Stamped {
+    /// The message's header.
+    fn header(&self) -> &std_msgs::Header;
+
+    /// The header's stamp.
+    fn stamp(&self) -> builtin_interfaces::Time {
+        self.header().stamp
+    }
+
+    /// The header's frame id.
+    fn frame_id(&self) -> &str {
+        &self.header().frame_id
+    }
+}
+
+/// The DDS-style type name rmw_zenoh uses in key expressions: `pkg::msg::dds_::Type_`.
+///
+/// Returns `None` if `type_name` is not of the form `pkg/msg/Type`.
+pub fn dds_type_name(type_name: &str) -> Option<String> {
+    let mut parts = type_name.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(pkg), Some(kind), Some(name), None)
+            if !pkg.is_empty() && !kind.is_empty() && !name.is_empty() =>
+        {
+            Some(format!("{pkg}::{kind}::dds_::{name}_"))
+        }
+        _ => None,
+    }
+}
+
+/// The ROS 2 type name back from a DDS-style one: `pkg::msg::dds_::Type_` to `pkg/msg/Type`.
+pub fn ros_type_name(dds_name: &str) -> Option<String> {
+    let (pkg, rest) = dds_name.split_once("::")?;
+    let (kind, rest) = rest.split_once("::dds_::")?;
+    let name = rest.strip_suffix('_')?;
+    if pkg.is_empty() || kind.is_empty() || name.is_empty() || name.contains(':') {
+        return None;
+    }
+    Some(format!("{pkg}/{kind}/{name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dds_names_round_trip() {
+        let dds = dds_type_name("sensor_msgs/msg/Image").expect("valid name");
+        assert_eq!(dds, "sensor_msgs::msg::dds_::Image_");
+        assert_eq!(
+            ros_type_name(&dds).as_deref(),
+            Some("sensor_msgs/msg/Image")
+        );
+        assert_eq!(dds_type_name("Image"), None);
+        assert_eq!(ros_type_name("garbage"), None);
+    }
+
+    #[test]
+    fn defaults_follow_the_msg_files() {
+        let q = geometry_msgs::Quaternion::default();
+        assert_eq!((q.x, q.y, q.z, q.w), (0.0, 0.0, 0.0, 1.0));
+        assert_eq!(
+            sensor_msgs::NavSatStatus::default().status,
+            sensor_msgs::NavSatStatus::STATUS_UNKNOWN
+        );
+        assert_eq!(sensor_msgs::CameraInfo::default().k, [0.0; 9]);
+    }
+}

@@ -1,0 +1,230 @@
+//! ExactTime: emits a set when every channel has a message with the very same stamp.
+//!
+//! Behaves as ROS 1 `message_filters::sync_policies::ExactTime`:
+//!
+//! * messages are grouped by stamp; a group becomes a set as soon as it has one message per
+//!   channel, and is emitted at once;
+//! * after a set with stamp `t`, every incomplete group with a stamp at or before `t` is
+//!   discarded ([`DropReason::Superseded`]);
+//! * a second message with the same stamp on the same channel replaces the first
+//!   ([`DropReason::Replaced`]);
+//! * when more than `queue_size` groups are pending, the group with the oldest stamp is
+//!   discarded with all its messages ([`DropReason::QueueOverflow`]), possibly the one that
+//!   was just added to.
+//!
+//! Stamps that go backwards on a channel follow the rule in [`super::policy`].
+
+use std::collections::BTreeMap;
+
+use super::policy::{
+    check_shape, check_stamp, ConfigError, DropReason, Emitted, Policy, StampCheck,
+    DEFAULT_REWIND_RESET_NS,
+};
+
+/// The ROS ExactTime synchronizer policy over payloads `M`.
+#[derive(Debug)]
+pub struct ExactTime<M> {
+    channels: usize,
+    queue_size: usize,
+    rewind_ns: i64,
+    /// Pending groups keyed by stamp; one slot per channel.
+    groups: BTreeMap<i64, Vec<Option<M>>>,
+    /// Newest stamp accepted per channel, for the backwards-stamp rule.
+    newest: Vec<Option<i64>>,
+    held: usize,
+}
+
+impl<M> ExactTime<M> {
+    /// Creates the policy; `channels` must be 2..=9 and `queue_size` at least 1.
+    pub fn new(channels: usize, queue_size: usize) -> Result<Self, ConfigError> {
+        check_shape(channels, queue_size)?;
+        Ok(ExactTime {
+            channels,
+            queue_size,
+            rewind_ns: DEFAULT_REWIND_RESET_NS,
+            groups: BTreeMap::new(),
+            newest: vec![None; channels],
+            held: 0,
+        })
+    }
+
+    /// Sets how far back (ns, > 0) a stamp must jump on a channel to reset instead of being dropped.
+    pub fn rewind_reset_threshold(mut self, ns: i64) -> Result<Self, ConfigError> {
+        if ns <= 0 {
+            return Err(ConfigError::RewindThreshold(ns));
+        }
+        self.rewind_ns = ns;
+        Ok(self)
+    }
+
+    /// The configured queue size (maximum number of pending stamps).
+    pub fn queue_size(&self) -> usize {
+        self.queue_size
+    }
+
+    /// Reports every message of a removed group as dropped, in channel order.
+    fn drop_group(stamp: i64, group: Vec<Option<M>>, reason: DropReason, out: &mut Emitted<M>) -> usize {
+        let mut count = 0;
+        for (channel, slot) in group.into_iter().enumerate() {
+            if let Some(msg) = slot {
+                out.drop_msg(channel, stamp, msg, reason);
+                count += 1;
+            }
+        }
+        count
+    }
+
+    /// Drops every pending group, oldest stamp first, and forgets per-channel stamps.
+    fn drop_all(&mut self, reason: DropReason, out: &mut Emitted<M>) {
+        let groups = std::mem::take(&mut self.groups);
+        for (stamp, group) in groups {
+            Self::drop_group(stamp, group, reason, out);
+        }
+        self.held = 0;
+        self.newest.iter_mut().for_each(|s| *s = None);
+    }
+}
+
+impl<M> Policy<M> for ExactTime<M> {
+    fn channels(&self) -> usize {
+        self.channels
+    }
+
+    fn add(&mut self, channel: usize, stamp: i64, msg: M, out: &mut Emitted<M>) {
+        if channel >= self.channels {
+            out.drop_msg(channel, stamp, msg, DropReason::UnknownChannel);
+            return;
+        }
+        match check_stamp(self.newest[channel], stamp, self.rewind_ns) {
+            StampCheck::Accept => {}
+            StampCheck::Straggler => {
+                out.drop_msg(channel, stamp, msg, DropReason::StampWentBack);
+                return;
+            }
+            StampCheck::Rewind => self.drop_all(DropReason::TimeJumpedBack, out),
+        }
+        self.newest[channel] = Some(stamp);
+
+        let n = self.channels;
+        let group = self.groups.entry(stamp).or_insert_with(|| (0..n).map(|_| None).collect());
+        match group[channel].replace(msg) {
+            Some(old) => out.drop_msg(channel, stamp, old, DropReason::Replaced),
+            None => self.held += 1,
+        }
+
+        if group.iter().all(Option::is_some) {
+            if let Some(full) = self.groups.remove(&stamp) {
+                let set: Vec<M> = full.into_iter().flatten().collect();
+                self.held -= set.len();
+                out.sets.push(set);
+            }
+            // Incomplete groups at or before the emitted stamp can no longer be useful.
+            while let Some(entry) = self.groups.first_entry() {
+                if *entry.key() > stamp {
+                    break;
+                }
+                let (old_stamp, old) = entry.remove_entry();
+                self.held -= Self::drop_group(old_stamp, old, DropReason::Superseded, out);
+            }
+        }
+
+        while self.groups.len() > self.queue_size {
+            match self.groups.pop_first() {
+                Some((old_stamp, old)) => {
+                    self.held -= Self::drop_group(old_stamp, old, DropReason::QueueOverflow, out);
+                }
+                None => break,
+            }
+        }
+    }
+
+    fn reset(&mut self, out: &mut Emitted<M>) {
+        self.drop_all(DropReason::Reset, out);
+    }
+
+    fn pending(&self) -> usize {
+        self.held
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(p: &mut ExactTime<usize>, msgs: &[(usize, i64)]) -> Emitted<usize> {
+        let mut out = Emitted::new();
+        for (id, &(ch, st)) in msgs.iter().enumerate() {
+            p.add(ch, st, id, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn rejects_bad_config() {
+        assert_eq!(ExactTime::<u8>::new(1, 5).err(), Some(ConfigError::ChannelCount(1)));
+        assert_eq!(ExactTime::<u8>::new(10, 5).err(), Some(ConfigError::ChannelCount(10)));
+        assert_eq!(ExactTime::<u8>::new(3, 0).err(), Some(ConfigError::QueueSize(0)));
+        assert!(ExactTime::<u8>::new(2, 1).is_ok());
+    }
+
+    #[test]
+    fn matches_equal_stamps_and_supersedes_older() {
+        let mut p = ExactTime::new(2, 10).expect("valid");
+        let out = feed(&mut p, &[(0, 10), (0, 20), (1, 20), (1, 30), (0, 30)]);
+        assert_eq!(out.sets, vec![vec![1, 2], vec![4, 3]]);
+        assert_eq!(out.drops.len(), 1);
+        assert_eq!(out.drops[0].msg, 0);
+        assert_eq!(out.drops[0].reason, DropReason::Superseded);
+        assert_eq!(p.pending(), 0);
+    }
+
+    #[test]
+    fn overflow_evicts_oldest_group() {
+        let mut p = ExactTime::new(2, 2).expect("valid");
+        let out = feed(&mut p, &[(0, 1), (0, 2), (0, 3), (1, 1), (1, 3)]);
+        // stamp 1 is evicted when stamp 3 arrives; channel 1's stamp 1 then starts a group that
+        // is itself the oldest and is evicted at once; stamp 3 completes and supersedes 2.
+        assert_eq!(out.sets, vec![vec![2, 4]]);
+        let reasons: Vec<_> = out.drops.iter().map(|d| (d.msg, d.reason)).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (0, DropReason::QueueOverflow),
+                (3, DropReason::QueueOverflow),
+                (1, DropReason::Superseded)
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_stamp_replaces() {
+        let mut p = ExactTime::new(2, 5).expect("valid");
+        let out = feed(&mut p, &[(0, 5), (0, 5), (1, 5)]);
+        assert_eq!(out.sets, vec![vec![1, 2]]);
+        assert_eq!(out.drops[0].reason, DropReason::Replaced);
+        assert_eq!(out.drops[0].msg, 0);
+    }
+
+    #[test]
+    fn backwards_stamps() {
+        let mut p = ExactTime::new(2, 5).expect("valid");
+        let out = feed(&mut p, &[(0, 5_000), (0, 4_000), (0, 10_000_000_000), (0, 1_000)]);
+        let reasons: Vec<_> = out.drops.iter().map(|d| (d.msg, d.reason)).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (1, DropReason::StampWentBack),
+                (0, DropReason::TimeJumpedBack),
+                (2, DropReason::TimeJumpedBack)
+            ]
+        );
+        assert_eq!(p.pending(), 1);
+        let mut out = Emitted::new();
+        p.add(7, 0, 99, &mut out);
+        assert_eq!(out.drops[0].reason, DropReason::UnknownChannel);
+        p.reset(&mut out);
+        assert_eq!(out.drops[1].msg, 3);
+        assert_eq!(out.drops[1].reason, DropReason::Reset);
+        assert_eq!(p.pending(), 0);
+    }
+}

@@ -1,0 +1,29 @@
+//! Message synchronizer policies: pure, deterministic cores of ROS `message_filters`
+//! ExactTime and ApproximateTime.
+//!
+//! A policy receives `(channel, stamp, payload)` one at a time through [`Policy::add`] and
+//! appends to an [`Emitted`] the sets it forms (one payload per channel, in channel order)
+//! and every message it gives up on ([`Dropped`], with a [`DropReason`]). Each message added
+//! ends up exactly once in a set or a drop, or is still pending ([`Policy::pending`];
+//! [`Policy::reset`] drops whatever is pending). Policies do no I/O and keep no clocks, so
+//! the same call sequence always yields the same output.
+//!
+//! For every arrival order in which each channel's stamps increase, the sets are identical
+//! to those of ROS 1 `message_filters` 1.15 (checked against golden vectors produced by the
+//! C++ implementation, `tests/sync_golden/`). Stamps going backwards on a channel follow the
+//! documented rule in [`policy`].
+//!
+//! [`script`] parses the plain-text sync-script timeline format and replays it.
+
+pub mod approximate_time;
+pub mod exact_time;
+pub mod policy;
+pub mod script;
+
+pub use approximate_time::ApproximateTime;
+pub use exact_time::ExactTime;
+pub use policy::{ConfigError, DropReason, Dropped, Emitted, Policy, DEFAULT_REWIND_RESET_NS};
+pub use script::{
+    build_policy, format_sets, parse_script, run_script, simulate, Script, ScriptError,
+    ScriptErrorKind, ScriptMessage, ScriptPolicy,
+};
