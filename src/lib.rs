@@ -33,3 +33,15 @@ macro_rules! include_msgs {
         include!(concat!(env!("OUT_DIR"), "/rosync_msgs.rs"));
     };
 }
+
+mod error;
+pub mod node;
+
+pub use error::{Error, Result};
+
+/// The types most nodes need.
+pub mod prelude {
+    pub use crate::msg::{Message, Stamped};
+    pub use crate::node::{Node, Publisher, Subscriber};
+    pub use crate::time::{Duration, Time};
+}

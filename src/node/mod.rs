@@ -1,0 +1,227 @@
+//! Nodes, publishers and subscribers over zenoh, wire-compatible with ROS 2's `rmw_zenoh`.
+//!
+//! A [`Node`] owns a zenoh session and announces itself, its publishers and its subscribers
+//! with rmw_zenoh's liveliness tokens, so `ros2 node list` and `ros2 topic list` on a ROS 2
+//! machine see it. A [`Publisher<T>`] puts CDR payloads on the topic's key expression
+//! (`<domain>/<topic>/<pkg>::msg::dds_::<Type>_/<RIHS01 hash>`) with the 33-byte
+//! [`Attachment`]; a [`Subscriber<T>`] decodes them into typed messages through a bounded
+//! queue, which you read with [`Subscriber::recv`], as a stream, or through a callback.
+//!
+//! ```no_run
+//! use rosync::prelude::*;
+//! use rosync::msg::std_msgs;
+//!
+//! # async fn run() -> Result<(), rosync::Error> {
+//! let node = Node::builder("listener").build().await?;
+//! let sub = node.subscriber::<std_msgs::String>("/chatter").queue_size(10).await?;
+//! while let Some(msg) = sub.recv().await {
+//!     println!("heard {}", msg.data);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod attachment;
+pub mod graph;
+pub mod names;
+mod network;
+mod publisher;
+mod subscriber;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use attachment::{Attachment, AttachmentError, ATTACHMENT_LEN};
+pub use graph::{Entity, EntityKind, TopicInfo};
+pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
+pub use publisher::{Publisher, PublisherBuilder};
+pub use subscriber::{
+    CallbackSubscriber, CallbackSubscriberBuilder, MessageInfo, Subscriber, SubscriberBuilder,
+    SubscriberStats,
+};
+
+use crate::error::{Error, Result};
+use crate::msg::Message;
+
+/// The domain id from `ROS_DOMAIN_ID`, or 0 when unset or not a number.
+pub fn domain_id_from_env() -> u32 {
+    std::env::var("ROS_DOMAIN_ID")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Configures a [`Node`] before it joins the network.
+#[derive(Debug, Clone)]
+pub struct NodeBuilder {
+    name: String,
+    namespace: String,
+    domain_id: Option<u32>,
+    network: NetworkOptions,
+}
+
+impl NodeBuilder {
+    /// Sets the namespace (default `/`).
+    pub fn namespace(mut self, namespace: &str) -> Self {
+        self.namespace = namespace.to_string();
+        self
+    }
+
+    /// Sets the ROS domain id (default: `ROS_DOMAIN_ID`, else 0).
+    pub fn domain_id(mut self, domain_id: u32) -> Self {
+        self.domain_id = Some(domain_id);
+        self
+    }
+
+    /// Adds an endpoint to connect to, such as `tcp/127.0.0.1:7447` (repeatable).
+    pub fn connect(mut self, endpoint: &str) -> Self {
+        self.network.connect.push(endpoint.to_string());
+        self
+    }
+
+    /// Adds an endpoint to listen on, such as `tcp/127.0.0.1:7500` (repeatable).
+    pub fn listen(mut self, endpoint: &str) -> Self {
+        self.network.listen.push(endpoint.to_string());
+        self
+    }
+
+    /// Loads a zenoh JSON5 configuration file (for routers, multi-host setups, TLS, ...).
+    pub fn config_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.network.config_file = Some(path.into());
+        self
+    }
+
+    /// Replaces all network settings at once.
+    pub fn network(mut self, network: NetworkOptions) -> Self {
+        self.network = network;
+        self
+    }
+
+    /// Opens the zenoh session and announces the node.
+    pub async fn build(self) -> Result<Node> {
+        names::validate_node_name(&self.name)?;
+        let namespace = names::normalize_namespace(&self.namespace)?;
+        let domain_id = self.domain_id.unwrap_or_else(domain_id_from_env);
+        let session = network::open_session(&self.network).await?;
+        let zid = session.zid().to_string();
+        let entity = Entity {
+            domain_id,
+            zid: zid.clone(),
+            node_id: 0,
+            entity_id: 0,
+            kind: EntityKind::Node,
+            enclave: "/".into(),
+            namespace: namespace.clone(),
+            node_name: self.name.clone(),
+            topic: None,
+        };
+        let token = session
+            .liveliness()
+            .declare_token(entity.token())
+            .await
+            .map_err(|e| Error::zenoh("cannot declare node liveliness token", e))?;
+        tracing::debug!(node = %entity.node_fqn(), %zid, domain_id, "node started");
+        Ok(Node {
+            inner: Arc::new(NodeInner {
+                session,
+                entity,
+                next_entity_id: AtomicU32::new(1),
+                _token: token,
+            }),
+        })
+    }
+}
+
+struct NodeInner {
+    session: zenoh::Session,
+    entity: Entity,
+    next_entity_id: AtomicU32,
+    _token: zenoh::liveliness::LivelinessToken,
+}
+
+/// A ROS node: a zenoh session with a name, a namespace and a domain, announced to the graph.
+///
+/// Cloning is cheap and shares the session; the session closes when the last clone, publisher
+/// and subscriber are dropped.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<NodeInner>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("name", &self.fully_qualified_name())
+            .field("domain_id", &self.domain_id())
+            .field("zid", &self.inner.entity.zid)
+            .finish()
+    }
+}
+
+impl Node {
+    /// Starts configuring a node called `name`.
+    pub fn builder(name: &str) -> NodeBuilder {
+        NodeBuilder {
+            name: name.to_string(),
+            namespace: "/".to_string(),
+            domain_id: None,
+            network: NetworkOptions::default(),
+        }
+    }
+
+    /// The node's name.
+    pub fn name(&self) -> &str {
+        &self.inner.entity.node_name
+    }
+
+    /// The node's namespace.
+    pub fn namespace(&self) -> &str {
+        &self.inner.entity.namespace
+    }
+
+    /// Namespace and name, such as `/robot1/camera`.
+    pub fn fully_qualified_name(&self) -> String {
+        self.inner.entity.node_fqn()
+    }
+
+    /// The ROS domain id.
+    pub fn domain_id(&self) -> u32 {
+        self.inner.entity.domain_id
+    }
+
+    /// The underlying zenoh session, for anything rosync does not wrap.
+    pub fn session(&self) -> &zenoh::Session {
+        &self.inner.session
+    }
+
+    /// Resolves a topic name against this node (`chatter`, `/abs`, `~/private`).
+    pub fn resolve_topic(&self, topic: &str) -> Result<String> {
+        names::resolve_topic(self.namespace(), self.name(), topic)
+    }
+
+    /// Starts declaring a publisher of `T` on `topic`.
+    pub fn publisher<T: Message>(&self, topic: &str) -> PublisherBuilder<T> {
+        PublisherBuilder::new(self.clone(), topic)
+    }
+
+    /// Starts declaring a subscriber of `T` on `topic`.
+    pub fn subscriber<T: Message>(&self, topic: &str) -> SubscriberBuilder<T> {
+        SubscriberBuilder::new(self.clone(), topic)
+    }
+
+    /// Every graph entity (nodes, publishers, subscribers) in this node's domain.
+    pub async fn graph(&self, timeout: Duration) -> Result<Vec<Entity>> {
+        graph::query(self.session(), self.domain_id(), timeout).await
+    }
+
+    /// The graph entity of a new publisher or subscriber of this node.
+    pub(crate) fn entity_for(&self, kind: EntityKind, topic: TopicInfo) -> Entity {
+        let id = self.inner.next_entity_id.fetch_add(1, Ordering::Relaxed);
+        Entity {
+            entity_id: id,
+            kind,
+            topic: Some(topic),
+            ..self.inner.entity.clone()
+        }
+    }
+}

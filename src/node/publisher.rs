@@ -1,0 +1,188 @@
+//! Typed publishers.
+
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use super::attachment::Attachment;
+use super::graph::{gid_from_token, qos_string, topic_key_expr, EntityKind, TopicInfo};
+use super::Node;
+use crate::cdr;
+use crate::error::{Error, Result};
+use crate::msg::Message;
+
+/// Configures a [`Publisher`]; `.await` it to declare the publisher.
+#[must_use = "a publisher builder does nothing until awaited"]
+pub struct PublisherBuilder<T> {
+    node: Node,
+    topic: String,
+    depth: usize,
+    block_when_congested: bool,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T: Message> PublisherBuilder<T> {
+    pub(crate) fn new(node: Node, topic: &str) -> Self {
+        Self {
+            node,
+            topic: topic.to_string(),
+            depth: 10,
+            block_when_congested: false,
+            _type: PhantomData,
+        }
+    }
+
+    /// The history depth announced in the QoS (default 10, as `rclcpp::QoS(10)`).
+    pub fn depth(mut self, depth: usize) -> Self {
+        self.depth = depth.max(1);
+        self
+    }
+
+    /// Block `publish` when the network is congested instead of dropping (rmw_zenoh's
+    /// behaviour for reliable keep-all publishers; the default drops, as for keep-last).
+    pub fn block_when_congested(mut self, block: bool) -> Self {
+        self.block_when_congested = block;
+        self
+    }
+
+    async fn declare(self) -> Result<Publisher<T>> {
+        let topic = self.node.resolve_topic(&self.topic)?;
+        let key = topic_key_expr(self.node.domain_id(), &topic, T::TYPE_NAME, T::TYPE_HASH);
+        let congestion = if self.block_when_congested {
+            zenoh::qos::CongestionControl::Block
+        } else {
+            zenoh::qos::CongestionControl::Drop
+        };
+        let publisher = self
+            .node
+            .session()
+            .declare_publisher(key.clone())
+            .congestion_control(congestion)
+            .await
+            .map_err(|e| Error::zenoh(&format!("cannot declare publisher on {topic}"), e))?;
+        let entity = self.node.entity_for(
+            EntityKind::Publisher,
+            TopicInfo {
+                name: topic.clone(),
+                type_name: T::TYPE_NAME.to_string(),
+                type_hash: T::TYPE_HASH.to_string(),
+                qos: qos_string(self.depth),
+            },
+        );
+        let token_key = entity.token();
+        let token = self
+            .node
+            .session()
+            .liveliness()
+            .declare_token(token_key.clone())
+            .await
+            .map_err(|e| Error::zenoh(&format!("cannot announce publisher on {topic}"), e))?;
+        tracing::debug!(%topic, %key, "publisher declared");
+        Ok(Publisher {
+            publisher,
+            topic,
+            key,
+            gid: gid_from_token(&token_key),
+            sequence: AtomicI64::new(0),
+            _token: token,
+            _node: self.node,
+            _type: PhantomData,
+        })
+    }
+}
+
+impl<T: Message> IntoFuture for PublisherBuilder<T> {
+    type Output = Result<Publisher<T>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.declare())
+    }
+}
+
+/// Publishes messages of type `T` on one topic.
+pub struct Publisher<T> {
+    publisher: zenoh::pubsub::Publisher<'static>,
+    topic: String,
+    key: String,
+    gid: [u8; 16],
+    sequence: AtomicI64,
+    _token: zenoh::liveliness::LivelinessToken,
+    _node: Node,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T> std::fmt::Debug for Publisher<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("topic", &self.topic)
+            .field("key", &self.key)
+            .finish()
+    }
+}
+
+impl<T: Message> Publisher<T> {
+    /// Encodes and publishes one message (the CDR buffer is handed to zenoh without a copy).
+    pub async fn publish(&self, msg: &T) -> Result<()> {
+        let payload = cdr::encode(msg)?;
+        self.publish_payload(payload).await
+    }
+
+    /// Publishes an already encoded CDR payload (header included), such as one read from a log.
+    pub async fn publish_payload(&self, payload: Vec<u8>) -> Result<()> {
+        let attachment = Attachment {
+            sequence_number: self.sequence.fetch_add(1, Ordering::Relaxed) + 1,
+            source_timestamp: crate::time::now_nanos(),
+            gid: self.gid,
+        };
+        self.publisher
+            .put(payload)
+            .attachment(attachment.to_bytes().to_vec())
+            .await
+            .map_err(|e| Error::zenoh(&format!("publish on {} failed", self.topic), e))
+    }
+
+    /// Whether at least one subscriber currently matches this publisher's key expression.
+    pub async fn has_subscribers(&self) -> bool {
+        self.publisher
+            .matching_status()
+            .await
+            .map(|status| status.matching())
+            .unwrap_or(false)
+    }
+
+    /// Waits until a subscriber matches, or `timeout` passes; returns whether one matched.
+    pub async fn wait_for_subscribers(&self, timeout: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.has_subscribers().await {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The fully qualified topic name.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The zenoh key expression the data goes to.
+    pub fn key_expr(&self) -> &str {
+        &self.key
+    }
+
+    /// The 16-byte GID carried in every sample's attachment.
+    pub fn gid(&self) -> [u8; 16] {
+        self.gid
+    }
+
+    /// How many messages were published.
+    pub fn published(&self) -> u64 {
+        self.sequence.load(Ordering::Relaxed).max(0) as u64
+    }
+}
