@@ -15,6 +15,7 @@
 //! ```
 
 pub mod cdr;
+pub mod cli;
 pub mod msg;
 pub mod time;
 

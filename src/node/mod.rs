@@ -34,10 +34,10 @@ use std::time::Duration;
 pub use attachment::{Attachment, AttachmentError, ATTACHMENT_LEN};
 pub use graph::{Entity, EntityKind, TopicInfo};
 pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
-pub use publisher::{Publisher, PublisherBuilder};
+pub use publisher::{Publisher, PublisherBuilder, RawPublisher, RawPublisherBuilder};
 pub use subscriber::{
-    CallbackSubscriber, CallbackSubscriberBuilder, MessageInfo, Subscriber, SubscriberBuilder,
-    SubscriberStats,
+    CallbackSubscriber, CallbackSubscriberBuilder, MessageInfo, RawMessage, RawSubscriber,
+    RawSubscriberBuilder, Subscriber, SubscriberBuilder, SubscriberStats,
 };
 
 use crate::error::{Error, Result};
@@ -207,6 +207,26 @@ impl Node {
     /// Starts declaring a subscriber of `T` on `topic`.
     pub fn subscriber<T: Message>(&self, topic: &str) -> SubscriberBuilder<T> {
         SubscriberBuilder::new(self.clone(), topic)
+    }
+
+    /// Starts declaring a publisher of already encoded payloads of a type given by name and hash.
+    pub fn raw_publisher(
+        &self,
+        topic: &str,
+        type_name: &str,
+        type_hash: &str,
+    ) -> RawPublisherBuilder {
+        RawPublisherBuilder::new(self.clone(), topic, type_name, type_hash)
+    }
+
+    /// Starts declaring a subscriber that yields payloads of one type (`Some((name, hash))`)
+    /// or of whatever type is published on the topic (`None`).
+    pub fn raw_subscriber(
+        &self,
+        topic: &str,
+        accepted: Option<(&str, &str)>,
+    ) -> RawSubscriberBuilder {
+        RawSubscriberBuilder::new(self.clone(), topic, accepted)
     }
 
     /// Every graph entity (nodes, publishers, subscribers) in this node's domain.

@@ -1,4 +1,4 @@
-//! Typed publishers.
+//! Publishers: [`RawPublisher`] puts CDR payloads of a named type; [`Publisher<T>`] encodes `T`.
 
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
@@ -12,24 +12,26 @@ use crate::cdr;
 use crate::error::{Error, Result};
 use crate::msg::Message;
 
-/// Configures a [`Publisher`]; `.await` it to declare the publisher.
+/// Configures a [`RawPublisher`]; `.await` it to declare the publisher.
 #[must_use = "a publisher builder does nothing until awaited"]
-pub struct PublisherBuilder<T> {
+pub struct RawPublisherBuilder {
     node: Node,
     topic: String,
+    type_name: String,
+    type_hash: String,
     depth: usize,
     block_when_congested: bool,
-    _type: PhantomData<fn(&T)>,
 }
 
-impl<T: Message> PublisherBuilder<T> {
-    pub(crate) fn new(node: Node, topic: &str) -> Self {
+impl RawPublisherBuilder {
+    pub(crate) fn new(node: Node, topic: &str, type_name: &str, type_hash: &str) -> Self {
         Self {
             node,
             topic: topic.to_string(),
+            type_name: type_name.to_string(),
+            type_hash: type_hash.to_string(),
             depth: 10,
             block_when_congested: false,
-            _type: PhantomData,
         }
     }
 
@@ -46,9 +48,17 @@ impl<T: Message> PublisherBuilder<T> {
         self
     }
 
-    async fn declare(self) -> Result<Publisher<T>> {
+    async fn declare(self) -> Result<RawPublisher> {
         let topic = self.node.resolve_topic(&self.topic)?;
-        let key = topic_key_expr(self.node.domain_id(), &topic, T::TYPE_NAME, T::TYPE_HASH);
+        if crate::msg::dds_type_name(&self.type_name).is_none() {
+            return Err(Error::UnknownType(self.type_name));
+        }
+        let key = topic_key_expr(
+            self.node.domain_id(),
+            &topic,
+            &self.type_name,
+            &self.type_hash,
+        );
         let congestion = if self.block_when_congested {
             zenoh::qos::CongestionControl::Block
         } else {
@@ -65,8 +75,8 @@ impl<T: Message> PublisherBuilder<T> {
             EntityKind::Publisher,
             TopicInfo {
                 name: topic.clone(),
-                type_name: T::TYPE_NAME.to_string(),
-                type_hash: T::TYPE_HASH.to_string(),
+                type_name: self.type_name,
+                type_hash: self.type_hash,
                 qos: qos_string(self.depth),
             },
         );
@@ -79,7 +89,7 @@ impl<T: Message> PublisherBuilder<T> {
             .await
             .map_err(|e| Error::zenoh(&format!("cannot announce publisher on {topic}"), e))?;
         tracing::debug!(%topic, %key, "publisher declared");
-        Ok(Publisher {
+        Ok(RawPublisher {
             publisher,
             topic,
             key,
@@ -87,13 +97,12 @@ impl<T: Message> PublisherBuilder<T> {
             sequence: AtomicI64::new(0),
             _token: token,
             _node: self.node,
-            _type: PhantomData,
         })
     }
 }
 
-impl<T: Message> IntoFuture for PublisherBuilder<T> {
-    type Output = Result<Publisher<T>>;
+impl IntoFuture for RawPublisherBuilder {
+    type Output = Result<RawPublisher>;
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
@@ -101,8 +110,8 @@ impl<T: Message> IntoFuture for PublisherBuilder<T> {
     }
 }
 
-/// Publishes messages of type `T` on one topic.
-pub struct Publisher<T> {
+/// Publishes already encoded CDR payloads of one type on one topic, with rmw_zenoh attachments.
+pub struct RawPublisher {
     publisher: zenoh::pubsub::Publisher<'static>,
     topic: String,
     key: String,
@@ -110,26 +119,19 @@ pub struct Publisher<T> {
     sequence: AtomicI64,
     _token: zenoh::liveliness::LivelinessToken,
     _node: Node,
-    _type: PhantomData<fn(&T)>,
 }
 
-impl<T> std::fmt::Debug for Publisher<T> {
+impl std::fmt::Debug for RawPublisher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Publisher")
+        f.debug_struct("RawPublisher")
             .field("topic", &self.topic)
             .field("key", &self.key)
             .finish()
     }
 }
 
-impl<T: Message> Publisher<T> {
-    /// Encodes and publishes one message (the CDR buffer is handed to zenoh without a copy).
-    pub async fn publish(&self, msg: &T) -> Result<()> {
-        let payload = cdr::encode(msg)?;
-        self.publish_payload(payload).await
-    }
-
-    /// Publishes an already encoded CDR payload (header included), such as one read from a log.
+impl RawPublisher {
+    /// Publishes a CDR payload (encapsulation header included), handing the buffer to zenoh.
     pub async fn publish_payload(&self, payload: Vec<u8>) -> Result<()> {
         let attachment = Attachment {
             sequence_number: self.sequence.fetch_add(1, Ordering::Relaxed) + 1,
@@ -184,5 +186,74 @@ impl<T: Message> Publisher<T> {
     /// How many messages were published.
     pub fn published(&self) -> u64 {
         self.sequence.load(Ordering::Relaxed).max(0) as u64
+    }
+}
+
+/// Configures a [`Publisher`]; `.await` it to declare the publisher.
+#[must_use = "a publisher builder does nothing until awaited"]
+pub struct PublisherBuilder<T> {
+    raw: RawPublisherBuilder,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T: Message> PublisherBuilder<T> {
+    pub(crate) fn new(node: Node, topic: &str) -> Self {
+        Self {
+            raw: RawPublisherBuilder::new(node, topic, T::TYPE_NAME, T::TYPE_HASH),
+            _type: PhantomData,
+        }
+    }
+
+    /// The history depth announced in the QoS (default 10, as `rclcpp::QoS(10)`).
+    pub fn depth(mut self, depth: usize) -> Self {
+        self.raw = self.raw.depth(depth);
+        self
+    }
+
+    /// Block `publish` when the network is congested instead of dropping.
+    pub fn block_when_congested(mut self, block: bool) -> Self {
+        self.raw = self.raw.block_when_congested(block);
+        self
+    }
+}
+
+impl<T: Message> IntoFuture for PublisherBuilder<T> {
+    type Output = Result<Publisher<T>>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            Ok(Publisher {
+                raw: self.raw.declare().await?,
+                _type: PhantomData,
+            })
+        })
+    }
+}
+
+/// Publishes messages of type `T` on one topic.
+pub struct Publisher<T> {
+    raw: RawPublisher,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T> std::fmt::Debug for Publisher<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher").field("raw", &self.raw).finish()
+    }
+}
+
+impl<T> std::ops::Deref for Publisher<T> {
+    type Target = RawPublisher;
+
+    fn deref(&self) -> &RawPublisher {
+        &self.raw
+    }
+}
+
+impl<T: Message> Publisher<T> {
+    /// Encodes and publishes one message (the CDR buffer is handed to zenoh without a copy).
+    pub async fn publish(&self, msg: &T) -> Result<()> {
+        self.raw.publish_payload(cdr::encode(msg)?).await
     }
 }

@@ -1,4 +1,5 @@
-//! Typed subscribers with a bounded queue, read by `recv`, as a stream, or by a callback.
+//! Subscribers with a bounded queue: [`RawSubscriber`] yields CDR payloads of any or one type,
+//! [`Subscriber<T>`] decodes them into `T`, read by `recv`, as a stream, or by a callback.
 
 use std::collections::VecDeque;
 use std::future::{Future, IntoFuture};
@@ -91,10 +92,23 @@ impl BurstLog {
     }
 }
 
+/// One sample as received: its payload, the type it was published as, and its metadata.
+#[derive(Debug, Clone)]
+pub struct RawMessage {
+    /// The CDR payload, encapsulation header included.
+    pub payload: zenoh::bytes::ZBytes,
+    /// The ROS 2 type name from the key expression.
+    pub type_name: String,
+    /// The type hash from the key expression.
+    pub type_hash: String,
+    /// Attachment and reception time.
+    pub info: MessageInfo,
+}
+
 struct Shared {
     topic: String,
-    type_hash: &'static str,
-    type_name: &'static str,
+    /// The (type name, type hash) accepted, or `None` for any type.
+    accepted: Option<(String, String)>,
     queue: Mutex<VecDeque<(Sample, i64)>>,
     capacity: usize,
     notify: Notify,
@@ -106,20 +120,24 @@ impl Shared {
     /// Runs on zenoh's receive thread: filter by type, queue, drop the oldest on overflow.
     fn on_sample(&self, sample: Sample) {
         let key = sample.key_expr().as_str();
-        let matches = match split_topic_key_expr(key) {
-            Some((type_name, hash)) => type_name == self.type_name && hash == self.type_hash,
-            None => false,
+        let matches = match (split_topic_key_expr(key), &self.accepted) {
+            (Some(_), None) => true,
+            (Some((type_name, hash)), Some((want_name, want_hash))) => {
+                &type_name == want_name && &hash == want_hash
+            }
+            (None, _) => false,
         };
         if !matches {
             self.counters
                 .type_mismatches
                 .fetch_add(1, Ordering::Relaxed);
+            let expected = match &self.accepted {
+                Some((name, hash)) => format!("expected type {name} with hash {hash}"),
+                None => "not a ROS data key expression".to_string(),
+            };
             self.log.warn(
                 &self.topic,
-                &format!(
-                    "ignoring sample on {key}: expected type {} with hash {}",
-                    self.type_name, self.type_hash
-                ),
+                &format!("ignoring sample on {key}: {expected}"),
             );
             return;
         }
@@ -143,8 +161,8 @@ impl Shared {
         self.queue.lock().ok()?.pop_front()
     }
 
-    /// Decodes one queued sample, counting (not returning) failures.
-    fn decode<T: Message>(&self, sample: &Sample, received_at: i64) -> Option<(T, MessageInfo)> {
+    /// Checks the attachment of a queued sample, counting (not returning) failures.
+    fn to_raw(&self, sample: Sample, received_at: i64) -> Option<RawMessage> {
         let attachment = match sample.attachment() {
             None => None,
             Some(bytes) => match Attachment::from_bytes(&bytes.to_bytes()) {
@@ -158,24 +176,45 @@ impl Shared {
                 }
             },
         };
-        match cdr::decode::<T>(&sample.payload().to_bytes()) {
-            Ok(msg) => {
-                self.counters.delivered.fetch_add(1, Ordering::Relaxed);
-                let info = MessageInfo {
-                    attachment,
-                    received_timestamp: received_at,
-                };
-                Some((msg, info))
+        let (type_name, type_hash) = split_topic_key_expr(sample.key_expr().as_str())?;
+        Some(RawMessage {
+            payload: sample.payload().clone(),
+            type_name,
+            type_hash,
+            info: MessageInfo {
+                attachment,
+                received_timestamp: received_at,
+            },
+        })
+    }
+
+    /// The next queued sample with a valid attachment.
+    fn next_raw(&self) -> Option<RawMessage> {
+        while let Some((sample, received_at)) = self.pop() {
+            if let Some(raw) = self.to_raw(sample, received_at) {
+                return Some(raw);
             }
+        }
+        None
+    }
+
+    /// Decodes a raw message, counting (not returning) failures.
+    fn decode<T: Message>(&self, raw: &RawMessage) -> Option<T> {
+        match cdr::decode::<T>(&raw.payload.to_bytes()) {
+            Ok(msg) => Some(msg),
             Err(e) => {
                 self.counters.decode_errors.fetch_add(1, Ordering::Relaxed);
                 self.log.warn(
                     &self.topic,
-                    &format!("dropping undecodable {} payload: {e}", self.type_name),
+                    &format!("dropping undecodable {} payload: {e}", raw.type_name),
                 );
                 None
             }
         }
+    }
+
+    async fn wait(&self) {
+        self.notify.notified().await;
     }
 
     fn stats(&self) -> SubscriberStats {
@@ -191,22 +230,22 @@ impl Shared {
     }
 }
 
-/// Configures a [`Subscriber`]; `.await` it to declare the subscriber.
+/// Configures a [`RawSubscriber`]; `.await` it to declare the subscriber.
 #[must_use = "a subscriber builder does nothing until awaited"]
-pub struct SubscriberBuilder<T> {
+pub struct RawSubscriberBuilder {
     node: Node,
     topic: String,
+    accepted: Option<(String, String)>,
     queue_size: usize,
-    _type: PhantomData<fn() -> T>,
 }
 
-impl<T: Message> SubscriberBuilder<T> {
-    pub(crate) fn new(node: Node, topic: &str) -> Self {
+impl RawSubscriberBuilder {
+    pub(crate) fn new(node: Node, topic: &str, accepted: Option<(&str, &str)>) -> Self {
         Self {
             node,
             topic: topic.to_string(),
+            accepted: accepted.map(|(n, h)| (n.to_string(), h.to_string())),
             queue_size: 10,
-            _type: PhantomData,
         }
     }
 
@@ -216,23 +255,11 @@ impl<T: Message> SubscriberBuilder<T> {
         self
     }
 
-    /// Delivers every message to `callback` on a tokio task instead of through `recv`.
-    pub fn callback<F>(self, callback: F) -> CallbackSubscriberBuilder<T, F>
-    where
-        F: FnMut(T) + Send + 'static,
-    {
-        CallbackSubscriberBuilder {
-            inner: self,
-            callback,
-        }
-    }
-
-    async fn declare(self) -> Result<Subscriber<T>> {
+    async fn declare(self) -> Result<RawSubscriber> {
         let topic = self.node.resolve_topic(&self.topic)?;
         let shared = Arc::new(Shared {
             topic: topic.clone(),
-            type_hash: T::TYPE_HASH,
-            type_name: T::TYPE_NAME,
+            accepted: self.accepted.clone(),
             queue: Mutex::new(VecDeque::with_capacity(self.queue_size.min(1024))),
             capacity: self.queue_size,
             notify: Notify::new(),
@@ -249,28 +276,133 @@ impl<T: Message> SubscriberBuilder<T> {
             .callback(move |sample| on_sample.on_sample(sample))
             .await
             .map_err(|e| Error::zenoh(&format!("cannot subscribe to {topic}"), e))?;
-        let entity = self.node.entity_for(
-            EntityKind::Subscriber,
-            TopicInfo {
-                name: topic.clone(),
-                type_name: T::TYPE_NAME.to_string(),
-                type_hash: T::TYPE_HASH.to_string(),
-                qos: qos_string(self.queue_size),
-            },
-        );
-        let token = self
-            .node
-            .session()
-            .liveliness()
-            .declare_token(entity.token())
-            .await
-            .map_err(|e| Error::zenoh(&format!("cannot announce subscriber on {topic}"), e))?;
+        // Only a typed subscription is announced: the graph has no entry for "any type".
+        let token = match self.accepted {
+            Some((type_name, type_hash)) => {
+                let entity = self.node.entity_for(
+                    EntityKind::Subscriber,
+                    TopicInfo {
+                        name: topic.clone(),
+                        type_name,
+                        type_hash,
+                        qos: qos_string(self.queue_size),
+                    },
+                );
+                let token = self
+                    .node
+                    .session()
+                    .liveliness()
+                    .declare_token(entity.token())
+                    .await
+                    .map_err(|e| {
+                        Error::zenoh(&format!("cannot announce subscriber on {topic}"), e)
+                    })?;
+                Some(token)
+            }
+            None => None,
+        };
         tracing::debug!(%topic, "subscriber declared");
-        Ok(Subscriber {
+        Ok(RawSubscriber {
             shared,
             _subscriber: subscriber,
             _token: token,
             _node: self.node,
+        })
+    }
+}
+
+impl IntoFuture for RawSubscriberBuilder {
+    type Output = Result<RawSubscriber>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.declare())
+    }
+}
+
+/// Receives CDR payloads from one topic through a bounded queue, without decoding them.
+pub struct RawSubscriber {
+    shared: Arc<Shared>,
+    _subscriber: zenoh::pubsub::Subscriber<()>,
+    _token: Option<zenoh::liveliness::LivelinessToken>,
+    _node: Node,
+}
+
+impl std::fmt::Debug for RawSubscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawSubscriber")
+            .field("topic", &self.shared.topic)
+            .field("accepted", &self.shared.accepted)
+            .finish()
+    }
+}
+
+impl RawSubscriber {
+    /// Waits for the next sample. Returns `None` only if the subscriber can no longer receive.
+    pub async fn recv(&self) -> Option<RawMessage> {
+        loop {
+            if let Some(raw) = self.try_recv() {
+                self.shared
+                    .counters
+                    .delivered
+                    .fetch_add(1, Ordering::Relaxed);
+                return Some(raw);
+            }
+            self.shared.wait().await;
+        }
+    }
+
+    /// Takes the next queued sample without waiting.
+    pub fn try_recv(&self) -> Option<RawMessage> {
+        self.shared.next_raw()
+    }
+
+    /// Counters of received, delivered and dropped samples.
+    pub fn stats(&self) -> SubscriberStats {
+        self.shared.stats()
+    }
+
+    /// The fully qualified topic name.
+    pub fn topic(&self) -> &str {
+        &self.shared.topic
+    }
+}
+
+/// Configures a [`Subscriber`]; `.await` it to declare the subscriber.
+#[must_use = "a subscriber builder does nothing until awaited"]
+pub struct SubscriberBuilder<T> {
+    raw: RawSubscriberBuilder,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T: Message> SubscriberBuilder<T> {
+    pub(crate) fn new(node: Node, topic: &str) -> Self {
+        Self {
+            raw: RawSubscriberBuilder::new(node, topic, Some((T::TYPE_NAME, T::TYPE_HASH))),
+            _type: PhantomData,
+        }
+    }
+
+    /// How many received messages are kept before the oldest is dropped (default 10, min 1).
+    pub fn queue_size(mut self, queue_size: usize) -> Self {
+        self.raw = self.raw.queue_size(queue_size);
+        self
+    }
+
+    /// Delivers every message to `callback` on a tokio task instead of through `recv`.
+    pub fn callback<F>(self, callback: F) -> CallbackSubscriberBuilder<T, F>
+    where
+        F: FnMut(T) + Send + 'static,
+    {
+        CallbackSubscriberBuilder {
+            inner: self,
+            callback,
+        }
+    }
+
+    async fn declare(self) -> Result<Subscriber<T>> {
+        Ok(Subscriber {
+            raw: self.raw.declare().await?,
             _type: PhantomData,
         })
     }
@@ -287,18 +419,14 @@ impl<T: Message> IntoFuture for SubscriberBuilder<T> {
 
 /// Receives messages of type `T` from one topic through a bounded queue.
 pub struct Subscriber<T> {
-    shared: Arc<Shared>,
-    _subscriber: zenoh::pubsub::Subscriber<()>,
-    _token: zenoh::liveliness::LivelinessToken,
-    _node: Node,
+    raw: RawSubscriber,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T> std::fmt::Debug for Subscriber<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscriber")
-            .field("topic", &self.shared.topic)
-            .field("type", &self.shared.type_name)
+            .field("raw", &self.raw)
             .finish()
     }
 }
@@ -315,7 +443,7 @@ impl<T: Message> Subscriber<T> {
             if let Some(item) = self.try_recv_with_info() {
                 return Some(item);
             }
-            self.shared.notify.notified().await;
+            self.raw.shared.wait().await;
         }
     }
 
@@ -326,9 +454,11 @@ impl<T: Message> Subscriber<T> {
 
     /// Takes the next queued message and its metadata without waiting.
     pub fn try_recv_with_info(&self) -> Option<(T, MessageInfo)> {
-        while let Some((sample, received_at)) = self.shared.pop() {
-            if let Some(item) = self.shared.decode::<T>(&sample, received_at) {
-                return Some(item);
+        let shared = &self.raw.shared;
+        while let Some(raw) = shared.next_raw() {
+            if let Some(msg) = shared.decode::<T>(&raw) {
+                shared.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                return Some((msg, raw.info));
             }
         }
         None
@@ -344,12 +474,12 @@ impl<T: Message> Subscriber<T> {
 
     /// Counters of received, delivered and dropped samples.
     pub fn stats(&self) -> SubscriberStats {
-        self.shared.stats()
+        self.raw.stats()
     }
 
     /// The fully qualified topic name.
     pub fn topic(&self) -> &str {
-        &self.shared.topic
+        self.raw.topic()
     }
 }
 

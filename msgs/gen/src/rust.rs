@@ -200,7 +200,7 @@ pub(crate) fn emit_message(out: &mut String, spec: &MsgSpec, ctx: &Context) -> R
     );
     let _ = writeln!(
         out,
-        "    #[serde(crate = \"{rt}::__private::serde\", default)]"
+        "    #[serde(crate = \"{rt}::__private::serde\", default, deny_unknown_fields)]"
     );
     let _ = writeln!(out, "    pub struct {name} {{");
     for field in &spec.fields {

@@ -1,0 +1,158 @@
+//! The `rosync` command line: a thin layer of clap commands over the library.
+
+mod interface;
+mod node;
+mod output;
+mod topic;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::node::{NetworkOptions, Node};
+
+/// rosync: ROS-style robotics nodes over zenoh, wire-compatible with ROS 2 (rmw_zenoh).
+#[derive(Debug, Parser)]
+#[command(name = "rosync", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    network: NetworkArgs,
+
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How the command joins the zenoh network; every command accepts these.
+#[derive(Debug, Clone, Args)]
+pub struct NetworkArgs {
+    /// Connect to this zenoh endpoint, e.g. tcp/192.168.1.5:7447 (repeatable). Without
+    /// --connect, --listen or --config, rosync uses the loopback rendezvous on
+    /// tcp/127.0.0.1:7447 (listens there, or connects if another process holds it).
+    #[arg(long, value_name = "ENDPOINT", global = true)]
+    connect: Vec<String>,
+
+    /// Listen on this zenoh endpoint, e.g. tcp/127.0.0.1:7500 (repeatable).
+    #[arg(long, value_name = "ENDPOINT", global = true)]
+    listen: Vec<String>,
+
+    /// Load this zenoh configuration file (JSON5); --connect and --listen are applied on top.
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+
+    /// ROS domain id: the first part of every key expression.
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "ROS_DOMAIN_ID",
+        default_value_t = 0,
+        global = true
+    )]
+    domain: u32,
+}
+
+impl NetworkArgs {
+    fn options(&self) -> NetworkOptions {
+        NetworkOptions {
+            connect: self.connect.clone(),
+            listen: self.listen.clone(),
+            config_file: self.config.clone(),
+        }
+    }
+
+    /// Starts the command's own node.
+    async fn node(&self, name: &str) -> crate::Result<Node> {
+        let name = format!("{name}_{}", std::process::id());
+        Node::builder(&name)
+            .domain_id(self.domain)
+            .network(self.options())
+            .build()
+            .await
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect and use topics: list, echo, pub, hz.
+    #[command(subcommand)]
+    Topic(topic::TopicCommand),
+    /// Inspect nodes.
+    #[command(subcommand)]
+    Node(node::NodeCommand),
+    /// Show the message types rosync ships: list, show, hash.
+    #[command(subcommand)]
+    Interface(interface::InterfaceCommand),
+}
+
+/// Parses the command line, runs the command, and turns any error into one line and exit 1.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Topic(cmd) => topic::run(cmd, &cli.network).await,
+            Command::Node(cmd) => node::run(cmd, &cli.network).await,
+            Command::Interface(cmd) => interface::run(cmd),
+        }
+    });
+    // Closing zenoh sessions can linger; do not wait for background tasks.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// An error message for the command line.
+#[derive(Debug)]
+pub(crate) struct CliError(String);
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// The result type of commands.
+pub(crate) type CliResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// Fails a command with a one-line message.
+pub(crate) fn fail<T>(
+    message: impl Into<String>,
+) -> Result<T, Box<dyn std::error::Error + Send + Sync>> {
+    Err(Box::new(CliError(message.into())))
+}

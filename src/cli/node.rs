@@ -1,0 +1,42 @@
+//! `rosync node`: nodes in the graph.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use clap::Subcommand;
+
+use super::{CliResult, NetworkArgs};
+use crate::node::EntityKind;
+
+/// Subcommands of `rosync node`.
+#[derive(Debug, Subcommand)]
+pub enum NodeCommand {
+    /// List the nodes that announce themselves (rosync and ROS 2 rmw_zenoh nodes).
+    List {
+        /// How long to wait for answers from the network, in seconds.
+        #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+        timeout: f64,
+    },
+}
+
+/// Runs a node subcommand.
+pub async fn run(cmd: NodeCommand, net: &NetworkArgs) -> CliResult {
+    match cmd {
+        NodeCommand::List { timeout } => {
+            let node = net.node("rosync_node_list").await?;
+            let own_zid = node.session().zid().to_string();
+            let entities = node
+                .graph(Duration::from_secs_f64(timeout.max(0.0)))
+                .await?;
+            let names: BTreeSet<String> = entities
+                .iter()
+                .filter(|e| e.kind == EntityKind::Node && e.zid != own_zid)
+                .map(|e| e.node_fqn())
+                .collect();
+            for name in names {
+                println!("{name}");
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! `rosync topic`: list, echo, pub and hz.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use clap::Subcommand;
+
+use super::output::{parse_value, to_yaml};
+use super::{fail, CliResult, NetworkArgs};
+use crate::msg::{lookup, DynType};
+use crate::node::{EntityKind, Node};
+
+/// How long graph queries wait for answers.
+const GRAPH_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// Subcommands of `rosync topic`.
+#[derive(Debug, Subcommand)]
+pub enum TopicCommand {
+    /// List topics that have a publisher or a subscriber in the graph.
+    List {
+        /// Show each topic's type.
+        #[arg(short = 't', long)]
+        show_types: bool,
+    },
+    /// Print messages of a topic as YAML (a `---` line after each).
+    Echo {
+        /// The topic, e.g. /chatter.
+        topic: String,
+        /// The message type (default: the type its publishers announce in the graph).
+        #[arg(long = "type", value_name = "TYPE")]
+        type_name: Option<String>,
+        /// Exit after this many messages.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+        /// Give up with an error if no message arrives for this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<f64>,
+        /// Print at most this many items of each array (0: all).
+        #[arg(long, default_value_t = 128, value_name = "N")]
+        truncate_length: usize,
+        /// Print each message as one line of JSON instead of YAML.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Publish a message given as YAML or JSON, repeatedly or a fixed number of times.
+    Pub {
+        /// The topic, e.g. /chatter.
+        topic: String,
+        /// The message type, e.g. std_msgs/msg/String.
+        #[arg(value_name = "TYPE")]
+        type_name: String,
+        /// The message as YAML or JSON, e.g. '{data: hello}' (missing fields take defaults).
+        #[arg(default_value = "{}")]
+        value: String,
+        /// Publishing rate in Hz.
+        #[arg(long, default_value_t = 1.0, value_name = "HZ")]
+        rate: f64,
+        /// Publish this many messages, then exit (default: until Ctrl-C).
+        #[arg(long, value_name = "N", conflicts_with = "once")]
+        count: Option<u64>,
+        /// Publish one message and exit.
+        #[arg(long)]
+        once: bool,
+        /// Before the first message, wait up to this many seconds for a subscriber to match.
+        #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
+        wait: f64,
+    },
+    /// Measure the publishing rate of a topic (any type).
+    Hz {
+        /// The topic, e.g. /camera/image.
+        topic: String,
+        /// How many recent intervals the statistics cover.
+        #[arg(long, default_value_t = 10_000, value_name = "N")]
+        window: usize,
+        /// Exit after this many messages.
+        #[arg(long, value_name = "N")]
+        count: Option<u64>,
+    },
+}
+
+/// Runs a topic subcommand.
+pub async fn run(cmd: TopicCommand, net: &NetworkArgs) -> CliResult {
+    match cmd {
+        TopicCommand::List { show_types } => list(net, show_types).await,
+        TopicCommand::Echo {
+            topic,
+            type_name,
+            count,
+            timeout,
+            truncate_length,
+            json,
+        } => {
+            let node = net.node("rosync_topic_echo").await?;
+            let topic = node.resolve_topic(&topic)?;
+            let ty = resolve_type(&node, &topic, type_name.as_deref()).await?;
+            echo(&node, &topic, ty, count, timeout, truncate_length, json).await
+        }
+        TopicCommand::Pub {
+            topic,
+            type_name,
+            value,
+            rate,
+            count,
+            once,
+            wait,
+        } => {
+            let Some(ty) = lookup(&type_name) else {
+                return fail(format!(
+                    "unknown message type `{type_name}` (see `rosync interface list`)"
+                ));
+            };
+            let value = parse_value(&value)?;
+            let payload = ty
+                .encode_json(value)
+                .or_else(|e| fail(format!("the message does not fit {}: {e}", ty.type_name)))?;
+            if !(rate > 0.0 && rate.is_finite()) {
+                return fail(format!(
+                    "--rate must be a positive number of Hz, not {rate}"
+                ));
+            }
+            let count = if once { Some(1) } else { count };
+            let node = net.node("rosync_topic_pub").await?;
+            publish(&node, &topic, ty, payload, rate, count, wait).await
+        }
+        TopicCommand::Hz {
+            topic,
+            window,
+            count,
+        } => {
+            let node = net.node("rosync_topic_hz").await?;
+            hz(&node, &topic, window.max(2), count).await
+        }
+    }
+}
+
+async fn list(net: &NetworkArgs, show_types: bool) -> CliResult {
+    let node = net.node("rosync_topic_list").await?;
+    let own_zid = node.session().zid().to_string();
+    let mut topics: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for entity in node.graph(GRAPH_TIMEOUT).await? {
+        if entity.zid == own_zid {
+            continue;
+        }
+        if let Some(topic) = entity.topic {
+            topics
+                .entry(topic.name)
+                .or_default()
+                .insert(topic.type_name);
+        }
+    }
+    for (name, types) in topics {
+        if show_types {
+            let types: Vec<String> = types.into_iter().collect();
+            println!("{name} [{}]", types.join(", "));
+        } else {
+            println!("{name}");
+        }
+    }
+    Ok(())
+}
+
+/// The type to use on `topic`: the one given, else the one its publishers announce.
+async fn resolve_type(
+    node: &Node,
+    topic: &str,
+    given: Option<&str>,
+) -> Result<&'static DynType, Box<dyn std::error::Error + Send + Sync>> {
+    if let Some(name) = given {
+        return lookup(name).map_or_else(
+            || {
+                fail(format!(
+                    "unknown message type `{name}` (see `rosync interface list`)"
+                ))
+            },
+            Ok,
+        );
+    }
+    let types: BTreeSet<String> = node
+        .graph(GRAPH_TIMEOUT)
+        .await?
+        .into_iter()
+        .filter(|e| e.kind == EntityKind::Publisher)
+        .filter_map(|e| e.topic)
+        .filter(|t| t.name == topic)
+        .map(|t| t.type_name)
+        .collect();
+    match types.len() {
+        0 => fail(format!(
+            "no publisher announces topic {topic}; pass --type TYPE to listen anyway"
+        )),
+        1 => {
+            let name = types.iter().next().map(String::as_str).unwrap_or_default();
+            lookup(name).map_or_else(
+                || {
+                    fail(format!(
+                        "topic {topic} has type {name}, which rosync does not ship"
+                    ))
+                },
+                Ok,
+            )
+        }
+        _ => fail(format!(
+            "topic {topic} is published with several types ({}); pick one with --type",
+            types.into_iter().collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+async fn echo(
+    node: &Node,
+    topic: &str,
+    ty: &'static DynType,
+    count: Option<u64>,
+    timeout: Option<f64>,
+    truncate: usize,
+    json: bool,
+) -> CliResult {
+    let sub = node
+        .raw_subscriber(topic, Some((ty.type_name, ty.type_hash)))
+        .queue_size(100)
+        .await?;
+    let mut printed = 0u64;
+    let timeout = timeout.map(|s| Duration::from_secs_f64(s.max(0.0)));
+    loop {
+        if count.is_some_and(|n| printed >= n) {
+            return Ok(());
+        }
+        let next = async {
+            match timeout {
+                Some(t) => tokio::time::timeout(t, sub.recv()).await.ok().flatten(),
+                None => sub.recv().await,
+            }
+        };
+        let raw = tokio::select! {
+            raw = next => raw,
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        };
+        let Some(raw) = raw else {
+            return fail(format!(
+                "no message on {topic} within {:.1} s",
+                timeout.unwrap_or_default().as_secs_f64()
+            ));
+        };
+        match ty.decode_json(&raw.payload.to_bytes()) {
+            Ok(value) if json => println!("{value}"),
+            Ok(value) => print!("{}---\n", to_yaml(&value, truncate)),
+            Err(e) => {
+                tracing::warn!(%topic, "skipping undecodable {} message: {e}", ty.type_name);
+                continue;
+            }
+        }
+        printed += 1;
+    }
+}
+
+async fn publish(
+    node: &Node,
+    topic: &str,
+    ty: &'static DynType,
+    payload: Vec<u8>,
+    rate: f64,
+    count: Option<u64>,
+    wait: f64,
+) -> CliResult {
+    let publisher = node
+        .raw_publisher(topic, ty.type_name, ty.type_hash)
+        .await?;
+    if wait > 0.0 {
+        publisher
+            .wait_for_subscribers(Duration::from_secs_f64(wait))
+            .await;
+    }
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sent = 0u64;
+    while count.is_none_or(|n| sent < n) {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+        publisher.publish_payload(payload.clone()).await?;
+        sent += 1;
+        eprintln!("publishing #{sent} on {}", publisher.topic());
+    }
+    // Give the last sample time to leave before the session closes.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    Ok(())
+}
+
+async fn hz(node: &Node, topic: &str, window: usize, count: Option<u64>) -> CliResult {
+    let sub = node.raw_subscriber(topic, None).queue_size(1000).await?;
+    let mut stamps: std::collections::VecDeque<Instant> = std::collections::VecDeque::new();
+    let mut received = 0u64;
+    let mut report = tokio::time::interval(Duration::from_secs(1));
+    report.tick().await;
+    loop {
+        tokio::select! {
+            raw = sub.recv() => {
+                if raw.is_none() {
+                    return Ok(());
+                }
+                received += 1;
+                stamps.push_back(Instant::now());
+                if stamps.len() > window + 1 {
+                    stamps.pop_front();
+                }
+                if count.is_some_and(|n| received >= n) {
+                    print_rate(&stamps);
+                    return Ok(());
+                }
+            }
+            _ = report.tick() => {
+                if stamps.len() < 2 {
+                    eprintln!("no new messages on {topic}");
+                } else {
+                    print_rate(&stamps);
+                }
+            }
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+fn print_rate(stamps: &std::collections::VecDeque<Instant>) {
+    let intervals: Vec<f64> = stamps
+        .iter()
+        .zip(stamps.iter().skip(1))
+        .map(|(a, b)| b.duration_since(*a).as_secs_f64())
+        .collect();
+    if intervals.is_empty() {
+        return;
+    }
+    let n = intervals.len() as f64;
+    let mean = intervals.iter().sum::<f64>() / n;
+    let min = intervals.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = intervals.iter().copied().fold(0.0, f64::max);
+    let std_dev = (intervals.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let rate = if mean > 0.0 {
+        1.0 / mean
+    } else {
+        f64::INFINITY
+    };
+    println!(
+        "average rate: {rate:.3}\n\tmin: {min:.6}s max: {max:.6}s std dev: {std_dev:.5}s window: {}",
+        intervals.len()
+    );
+}
