@@ -56,7 +56,8 @@ pub struct NetworkArgs {
 }
 
 impl NetworkArgs {
-    fn options(&self) -> NetworkOptions {
+    /// The network options these arguments describe.
+    pub fn options(&self) -> NetworkOptions {
         NetworkOptions {
             connect: self.connect.clone(),
             listen: self.listen.clone(),
@@ -64,13 +65,18 @@ impl NetworkArgs {
         }
     }
 
-    /// Starts the command's own node.
-    async fn node(&self, name: &str) -> crate::Result<Node> {
-        let name = format!("{name}_{}", std::process::id());
-        Node::builder(&name)
+    /// Starts a node called `name` on this network and domain.
+    pub async fn build_node(&self, name: &str) -> crate::Result<Node> {
+        Node::builder(name)
             .domain_id(self.domain)
             .network(self.options())
             .build()
+            .await
+    }
+
+    /// Starts a command's own node, named after the command and the process id.
+    async fn node(&self, name: &str) -> crate::Result<Node> {
+        self.build_node(&format!("{name}_{}", std::process::id()))
             .await
     }
 }

@@ -243,7 +243,7 @@ async fn echo(
         };
         match ty.decode_json(&raw.payload.to_bytes()) {
             Ok(value) if json => println!("{value}"),
-            Ok(value) => print!("{}---\n", to_yaml(&value, truncate)),
+            Ok(value) => println!("{}---", to_yaml(&value, truncate)),
             Err(e) => {
                 tracing::warn!(%topic, "skipping undecodable {} message: {e}", ty.type_name);
                 continue;

@@ -148,9 +148,16 @@ impl<M> ApproximateTime<M> {
     }
 
     /// Declares that consecutive stamps on `channel` are at least `ns` (>= 0) apart.
-    pub fn inter_message_lower_bound(mut self, channel: usize, ns: i64) -> Result<Self, ConfigError> {
+    pub fn inter_message_lower_bound(
+        mut self,
+        channel: usize,
+        ns: i64,
+    ) -> Result<Self, ConfigError> {
         if channel >= self.channels {
-            return Err(ConfigError::ChannelIndex { channel, channels: self.channels });
+            return Err(ConfigError::ChannelIndex {
+                channel,
+                channels: self.channels,
+            });
         }
         if ns < 0 {
             return Err(ConfigError::LowerBound(ns));
@@ -185,7 +192,10 @@ impl<M> ApproximateTime<M> {
 
     /// True when every channel has at least one visible message.
     fn all_visible(&self) -> bool {
-        self.queues.iter().zip(&self.hidden).all(|(q, &h)| h < q.len())
+        self.queues
+            .iter()
+            .zip(&self.hidden)
+            .all(|(q, &h)| h < q.len())
     }
 
     /// Oldest (lowest channel on ties) and newest (highest channel on ties) of `times`.
@@ -249,13 +259,12 @@ impl<M> ApproximateTime<M> {
         let mut times = [0i64; MAX_CHANNELS];
         let need = cand.pivot_time.saturating_sub(cand.start);
         loop {
-            for ch in 0..n {
-                let q = &self.queues[ch];
-                let h = self.hidden[ch];
-                times[ch] = match q.get(h) {
+            let chans = self.queues.iter().zip(&self.hidden).zip(&self.lower_bounds);
+            for (time, ((q, &h), &bound)) in times.iter_mut().zip(chans) {
+                *time = match q.get(h) {
                     Some(slot) => slot.stamp,
                     None => match h.checked_sub(1).and_then(|last| q.get(last)) {
-                        Some(last) => last.stamp.saturating_add(self.lower_bounds[ch]).max(cand.pivot_time),
+                        Some(last) => last.stamp.saturating_add(bound).max(cand.pivot_time),
                         None => cand.pivot_time,
                     },
                 };
@@ -268,8 +277,8 @@ impl<M> ApproximateTime<M> {
             }
             let real_head = self.hidden[start_ch] < self.queues[start_ch].len();
             if drift < start.saturating_sub(cand.start) || !real_head {
-                for ch in 0..n {
-                    self.hidden[ch] -= moved[ch];
+                for (h, m) in self.hidden.iter_mut().zip(moved) {
+                    *h -= m;
                 }
                 return;
             }
@@ -292,7 +301,10 @@ impl<M> ApproximateTime<M> {
             }
             let cand = match self.candidate {
                 None => {
-                    if self.max_interval.is_some_and(|max| end.saturating_sub(start) > max) {
+                    if self
+                        .max_interval
+                        .is_some_and(|max| end.saturating_sub(start) > max)
+                    {
                         self.drop_head(start_ch, DropReason::OutsideMaxInterval, out);
                         continue;
                     }
@@ -301,7 +313,12 @@ impl<M> ApproximateTime<M> {
                         continue;
                     }
                     self.take_heads_as_candidate(out);
-                    Candidate { pivot: end_ch, pivot_time: end, start, end }
+                    Candidate {
+                        pivot: end_ch,
+                        pivot_time: end,
+                        start,
+                        end,
+                    }
                 }
                 Some(c) => {
                     let drift = ros_scale(end.saturating_sub(c.end), self.age_factor);
@@ -316,10 +333,12 @@ impl<M> ApproximateTime<M> {
             self.candidate = Some(cand);
             self.hidden[start_ch] += 1;
 
-            if start_ch == cand.pivot {
-                self.publish(out);
-            } else if ros_scale(end.saturating_sub(cand.end), self.age_factor)
-                >= cand.pivot_time.saturating_sub(cand.start)
+            // Publish once the start reached the pivot (all candidates seen), or when any
+            // later candidate would have to span [pivot_time, end], already no better.
+            let exhausted = start_ch == cand.pivot;
+            if exhausted
+                || ros_scale(end.saturating_sub(cand.end), self.age_factor)
+                    >= cand.pivot_time.saturating_sub(cand.start)
             {
                 self.publish(out);
             } else if !self.all_visible() {
@@ -406,17 +425,32 @@ mod tests {
 
     #[test]
     fn rejects_bad_config() {
-        assert_eq!(ApproximateTime::<u8>::new(1, 5).err(), Some(ConfigError::ChannelCount(1)));
-        assert_eq!(ApproximateTime::<u8>::new(2, 0).err(), Some(ConfigError::QueueSize(0)));
+        assert_eq!(
+            ApproximateTime::<u8>::new(1, 5).err(),
+            Some(ConfigError::ChannelCount(1))
+        );
+        assert_eq!(
+            ApproximateTime::<u8>::new(2, 0).err(),
+            Some(ConfigError::QueueSize(0))
+        );
         let p = ApproximateTime::<u8>::new(3, 5).expect("valid");
         assert_eq!(
             p.inter_message_lower_bound(3, 1).err(),
-            Some(ConfigError::ChannelIndex { channel: 3, channels: 3 })
+            Some(ConfigError::ChannelIndex {
+                channel: 3,
+                channels: 3
+            })
         );
         let p = ApproximateTime::<u8>::new(3, 5).expect("valid");
-        assert_eq!(p.age_penalty(-1.0).err(), Some(ConfigError::AgePenalty(-1.0)));
+        assert_eq!(
+            p.age_penalty(-1.0).err(),
+            Some(ConfigError::AgePenalty(-1.0))
+        );
         let p = ApproximateTime::<u8>::new(3, 5).expect("valid");
-        assert_eq!(p.max_interval_duration(-3).err(), Some(ConfigError::MaxInterval(-3)));
+        assert_eq!(
+            p.max_interval_duration(-3).err(),
+            Some(ConfigError::MaxInterval(-3))
+        );
     }
 
     #[test]
@@ -432,12 +466,32 @@ mod tests {
     #[test]
     fn perfect_match_and_early_publish() {
         let mut p = ApproximateTime::new(2, 10).expect("valid");
-        let out = run(&mut p, &[(0, 0), (1, S), (0, 3 * S), (1, 4 * S), (0, 6 * S), (1, 7 * S)]);
+        let out = run(
+            &mut p,
+            &[
+                (0, 0),
+                (1, S),
+                (0, 3 * S),
+                (1, 4 * S),
+                (0, 6 * S),
+                (1, 7 * S),
+            ],
+        );
         assert_eq!(out.sets, vec![vec![0, 1], vec![2, 3]]);
         let mut p = ApproximateTime::new(2, 10)
             .and_then(|p| p.inter_message_lower_bound(0, 2 * S))
             .expect("valid");
-        let out = run(&mut p, &[(0, 0), (1, S), (0, 3 * S), (1, 4 * S), (0, 6 * S), (1, 7 * S)]);
+        let out = run(
+            &mut p,
+            &[
+                (0, 0),
+                (1, S),
+                (0, 3 * S),
+                (1, 4 * S),
+                (0, 6 * S),
+                (1, 7 * S),
+            ],
+        );
         assert_eq!(out.sets, vec![vec![0, 1], vec![2, 3], vec![4, 5]]);
     }
 
@@ -451,14 +505,26 @@ mod tests {
         let reasons: Vec<_> = out.drops.iter().map(|d| (d.msg, d.reason)).collect();
         assert_eq!(
             reasons,
-            vec![(0, DropReason::OutsideMaxInterval), (1, DropReason::OutsideMaxInterval)]
+            vec![
+                (0, DropReason::OutsideMaxInterval),
+                (1, DropReason::OutsideMaxInterval)
+            ]
         );
     }
 
     #[test]
     fn backwards_rule_and_accounting() {
         let mut p = ApproximateTime::new(2, 4).expect("valid");
-        let out = run(&mut p, &[(0, 5 * S), (0, 5 * S - 10), (1, 100 * S), (1, 3 * S), (0, 3 * S)]);
+        let out = run(
+            &mut p,
+            &[
+                (0, 5 * S),
+                (0, 5 * S - 10),
+                (1, 100 * S),
+                (1, 3 * S),
+                (0, 3 * S),
+            ],
+        );
         let reasons: Vec<_> = out.drops.iter().map(|d| (d.msg, d.reason)).collect();
         // 1 is a straggler; 3 jumps back 97 s on channel 1, which resets (0 and 2 dropped);
         // then 3 and 4 form a set in the fresh state.
@@ -481,5 +547,30 @@ mod tests {
         assert_eq!(out.drops.len(), 2);
         assert_eq!(out.drops[1].msg, 10);
         assert_eq!(out.drops[1].reason, DropReason::Reset);
+    }
+
+    #[test]
+    fn looped_log_resets_once_and_resumes() {
+        let mut p = ApproximateTime::new(2, 5).expect("valid");
+        let mut msgs = Vec::new();
+        for lap in 0..2 {
+            for t in 0..5 {
+                msgs.push((0, t * S + lap));
+                msgs.push((1, t * S + 10 + lap));
+            }
+        }
+        let out = run(&mut p, &msgs);
+        // lap 1 publishes t=0..3 (t=4 still waits as candidate); the loop resets once,
+        // dropping t=4 of both channels, then lap 2 publishes t=0..3 again.
+        assert_eq!(out.sets.len(), 8);
+        let jumped: Vec<_> = out
+            .drops
+            .iter()
+            .filter(|d| d.reason == DropReason::TimeJumpedBack)
+            .map(|d| d.msg)
+            .collect();
+        assert_eq!(jumped, vec![8, 9]);
+        assert_eq!(out.drops.len(), 2);
+        assert_eq!(out.sets[4], vec![10, 11]);
     }
 }

@@ -63,7 +63,12 @@ impl<M> ExactTime<M> {
     }
 
     /// Reports every message of a removed group as dropped, in channel order.
-    fn drop_group(stamp: i64, group: Vec<Option<M>>, reason: DropReason, out: &mut Emitted<M>) -> usize {
+    fn drop_group(
+        stamp: i64,
+        group: Vec<Option<M>>,
+        reason: DropReason,
+        out: &mut Emitted<M>,
+    ) -> usize {
         let mut count = 0;
         for (channel, slot) in group.into_iter().enumerate() {
             if let Some(msg) = slot {
@@ -106,7 +111,10 @@ impl<M> Policy<M> for ExactTime<M> {
         self.newest[channel] = Some(stamp);
 
         let n = self.channels;
-        let group = self.groups.entry(stamp).or_insert_with(|| (0..n).map(|_| None).collect());
+        let group = self
+            .groups
+            .entry(stamp)
+            .or_insert_with(|| (0..n).map(|_| None).collect());
         match group[channel].replace(msg) {
             Some(old) => out.drop_msg(channel, stamp, old, DropReason::Replaced),
             None => self.held += 1,
@@ -161,9 +169,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_config() {
-        assert_eq!(ExactTime::<u8>::new(1, 5).err(), Some(ConfigError::ChannelCount(1)));
-        assert_eq!(ExactTime::<u8>::new(10, 5).err(), Some(ConfigError::ChannelCount(10)));
-        assert_eq!(ExactTime::<u8>::new(3, 0).err(), Some(ConfigError::QueueSize(0)));
+        assert_eq!(
+            ExactTime::<u8>::new(1, 5).err(),
+            Some(ConfigError::ChannelCount(1))
+        );
+        assert_eq!(
+            ExactTime::<u8>::new(10, 5).err(),
+            Some(ConfigError::ChannelCount(10))
+        );
+        assert_eq!(
+            ExactTime::<u8>::new(3, 0).err(),
+            Some(ConfigError::QueueSize(0))
+        );
         assert!(ExactTime::<u8>::new(2, 1).is_ok());
     }
 
@@ -208,7 +225,10 @@ mod tests {
     #[test]
     fn backwards_stamps() {
         let mut p = ExactTime::new(2, 5).expect("valid");
-        let out = feed(&mut p, &[(0, 5_000), (0, 4_000), (0, 10_000_000_000), (0, 1_000)]);
+        let out = feed(
+            &mut p,
+            &[(0, 5_000), (0, 4_000), (0, 10_000_000_000), (0, 1_000)],
+        );
         let reasons: Vec<_> = out.drops.iter().map(|d| (d.msg, d.reason)).collect();
         assert_eq!(
             reasons,

@@ -116,7 +116,10 @@ pub struct Emitted<M> {
 impl<M> Emitted<M> {
     /// Creates an empty collector.
     pub fn new() -> Self {
-        Emitted { sets: Vec::new(), drops: Vec::new() }
+        Emitted {
+            sets: Vec::new(),
+            drops: Vec::new(),
+        }
     }
 
     /// True when neither sets nor drops were collected.
@@ -132,7 +135,12 @@ impl<M> Emitted<M> {
 
     /// Records a drop.
     pub(crate) fn drop_msg(&mut self, channel: usize, stamp: i64, msg: M, reason: DropReason) {
-        self.drops.push(Dropped { channel, stamp, msg, reason });
+        self.drops.push(Dropped {
+            channel,
+            stamp,
+            msg,
+            reason,
+        });
     }
 }
 
@@ -188,7 +196,10 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigError::ChannelCount(n) => {
-                write!(f, "channel count {n} is outside {MIN_CHANNELS}..={MAX_CHANNELS}")
+                write!(
+                    f,
+                    "channel count {n} is outside {MIN_CHANNELS}..={MAX_CHANNELS}"
+                )
             }
             ConfigError::QueueSize(q) => write!(f, "queue size {q} must be at least 1"),
             ConfigError::ChannelIndex { channel, channels } => {
@@ -196,7 +207,9 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::MaxInterval(ns) => write!(f, "max interval {ns} ns is negative"),
             ConfigError::AgePenalty(p) => write!(f, "age penalty {p} must be finite and >= 0"),
-            ConfigError::LowerBound(ns) => write!(f, "inter-message lower bound {ns} ns is negative"),
+            ConfigError::LowerBound(ns) => {
+                write!(f, "inter-message lower bound {ns} ns is negative")
+            }
             ConfigError::RewindThreshold(ns) => write!(f, "rewind threshold {ns} ns must be > 0"),
         }
     }

@@ -107,7 +107,9 @@ impl fmt::Display for ScriptError {
             ScriptErrorKind::FieldCount { expected, found } => {
                 write!(f, "expected {expected} fields, found {found}")
             }
-            ScriptErrorKind::BadNumber { field, text } => write!(f, "{field}: invalid number {text:?}"),
+            ScriptErrorKind::BadNumber { field, text } => {
+                write!(f, "{field}: invalid number {text:?}")
+            }
             ScriptErrorKind::Config(e) => write!(f, "{e}"),
             ScriptErrorKind::ChannelOutOfRange { channel, channels } => {
                 write!(f, "channel {channel} out of range (channels: {channels})")
@@ -119,28 +121,49 @@ impl fmt::Display for ScriptError {
 impl std::error::Error for ScriptError {}
 
 /// Parses one numeric field, naming it in the error.
-fn num<T: std::str::FromStr>(line: usize, field: &'static str, text: &str) -> Result<T, ScriptError> {
+fn num<T: std::str::FromStr>(
+    line: usize,
+    field: &'static str,
+    text: &str,
+) -> Result<T, ScriptError> {
     text.parse().map_err(|_| ScriptError {
         line,
-        kind: ScriptErrorKind::BadNumber { field, text: text.to_string() },
+        kind: ScriptErrorKind::BadNumber {
+            field,
+            text: text.to_string(),
+        },
     })
 }
 
 /// Error helper for a wrong field count.
 fn count_err(line: usize, expected: usize, found: usize) -> ScriptError {
-    ScriptError { line, kind: ScriptErrorKind::FieldCount { expected, found } }
+    ScriptError {
+        line,
+        kind: ScriptErrorKind::FieldCount { expected, found },
+    }
 }
 
 /// Parses the header line into the channel count and policy.
 fn parse_header(line: usize, fields: &[&str]) -> Result<(usize, ScriptPolicy), ScriptError> {
-    let cfg = |e| ScriptError { line, kind: ScriptErrorKind::Config(e) };
+    let cfg = |e| ScriptError {
+        line,
+        kind: ScriptErrorKind::Config(e),
+    };
     let (expected, kind) = match fields.first() {
         Some(&"exact") => (3, true),
         Some(&"approx") => (6, false),
         Some(other) => {
-            return Err(ScriptError { line, kind: ScriptErrorKind::UnknownPolicy(other.to_string()) })
+            return Err(ScriptError {
+                line,
+                kind: ScriptErrorKind::UnknownPolicy(other.to_string()),
+            })
         }
-        None => return Err(ScriptError { line, kind: ScriptErrorKind::MissingHeader }),
+        None => {
+            return Err(ScriptError {
+                line,
+                kind: ScriptErrorKind::MissingHeader,
+            })
+        }
     };
     if fields.len() != expected {
         return Err(count_err(line, expected, fields.len()));
@@ -168,7 +191,15 @@ fn parse_header(line: usize, fields: &[&str]) -> Result<(usize, ScriptPolicy), S
     if lower_bound_ns < 0 {
         return Err(cfg(ConfigError::LowerBound(lower_bound_ns)));
     }
-    Ok((channels, ScriptPolicy::Approx { queue_size, max_interval_ns, age_penalty, lower_bound_ns }))
+    Ok((
+        channels,
+        ScriptPolicy::Approx {
+            queue_size,
+            max_interval_ns,
+            age_penalty,
+            lower_bound_ns,
+        },
+    ))
 }
 
 /// Parses sync-script text into a [`Script`], validating every value.
@@ -191,22 +222,40 @@ pub fn parse_script(text: &str) -> Result<Script, ScriptError> {
         let channel: usize = num(line, "channel", fields[0])?;
         let stamp: i64 = num(line, "stamp", fields[1])?;
         if channel >= channels {
-            return Err(ScriptError { line, kind: ScriptErrorKind::ChannelOutOfRange { channel, channels } });
+            return Err(ScriptError {
+                line,
+                kind: ScriptErrorKind::ChannelOutOfRange { channel, channels },
+            });
         }
         messages.push(ScriptMessage { channel, stamp });
     }
     match header {
-        Some((channels, policy)) => Ok(Script { channels, policy, messages }),
-        None => Err(ScriptError { line: 1, kind: ScriptErrorKind::MissingHeader }),
+        Some((channels, policy)) => Ok(Script {
+            channels,
+            policy,
+            messages,
+        }),
+        None => Err(ScriptError {
+            line: 1,
+            kind: ScriptErrorKind::MissingHeader,
+        }),
     }
 }
 
 /// Builds the policy a script describes, with message ids as payloads.
 pub fn build_policy(script: &Script) -> Result<Box<dyn Policy<usize>>, ConfigError> {
     Ok(match script.policy {
-        ScriptPolicy::Exact { queue_size } => Box::new(ExactTime::new(script.channels, queue_size)?),
-        ScriptPolicy::Approx { queue_size, max_interval_ns, age_penalty, lower_bound_ns } => {
-            let mut p = ApproximateTime::new(script.channels, queue_size)?.age_penalty(age_penalty)?;
+        ScriptPolicy::Exact { queue_size } => {
+            Box::new(ExactTime::new(script.channels, queue_size)?)
+        }
+        ScriptPolicy::Approx {
+            queue_size,
+            max_interval_ns,
+            age_penalty,
+            lower_bound_ns,
+        } => {
+            let mut p =
+                ApproximateTime::new(script.channels, queue_size)?.age_penalty(age_penalty)?;
             if max_interval_ns > 0 {
                 p = p.max_interval_duration(max_interval_ns)?;
             }
@@ -253,8 +302,8 @@ pub fn format_sets(sets: &[Vec<usize>]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::super::policy::DropReason;
+    use super::*;
 
     /// Runs a script text and formats its sets.
     fn sets_of(text: &str) -> String {
@@ -267,7 +316,13 @@ mod tests {
         let s = parse_script("approx 2 10 0 0.1 0\n0 5\n\n1 6  \n").expect("parses");
         assert_eq!(s.channels, 2);
         assert_eq!(s.messages.len(), 2);
-        assert_eq!(s.messages[1], ScriptMessage { channel: 1, stamp: 6 });
+        assert_eq!(
+            s.messages[1],
+            ScriptMessage {
+                channel: 1,
+                stamp: 6
+            }
+        );
         assert_eq!(format_sets(&[vec![0, 1], vec![2, 3]]), "SET 0 1\nSET 2 3\n");
         assert_eq!(sets_of("exact 3 5\n0 1\n1 1\n2 1\n"), "SET 0 1 2\n");
     }
@@ -278,20 +333,44 @@ mod tests {
         assert_eq!(e.line, 1);
         assert_eq!(e.kind, ScriptErrorKind::UnknownPolicy("fuzzy".into()));
         let e = parse_script("exact 12 3").expect_err("bad count");
-        assert_eq!(e.kind, ScriptErrorKind::Config(ConfigError::ChannelCount(12)));
+        assert_eq!(
+            e.kind,
+            ScriptErrorKind::Config(ConfigError::ChannelCount(12))
+        );
         let e = parse_script("exact 2 0").expect_err("bad queue");
         assert_eq!(e.kind, ScriptErrorKind::Config(ConfigError::QueueSize(0)));
         let e = parse_script("approx 2 3 0 -1 0").expect_err("bad penalty");
-        assert_eq!(e.kind, ScriptErrorKind::Config(ConfigError::AgePenalty(-1.0)));
+        assert_eq!(
+            e.kind,
+            ScriptErrorKind::Config(ConfigError::AgePenalty(-1.0))
+        );
         let e = parse_script("exact 2 3\n0 1\n2 5\n").expect_err("bad channel");
         assert_eq!(e.line, 3);
-        assert_eq!(e.kind, ScriptErrorKind::ChannelOutOfRange { channel: 2, channels: 2 });
+        assert_eq!(
+            e.kind,
+            ScriptErrorKind::ChannelOutOfRange {
+                channel: 2,
+                channels: 2
+            }
+        );
         let e = parse_script("exact 2 3\n0 x\n").expect_err("bad stamp");
         assert_eq!(e.line, 2);
-        assert!(matches!(e.kind, ScriptErrorKind::BadNumber { field: "stamp", .. }));
+        assert!(matches!(
+            e.kind,
+            ScriptErrorKind::BadNumber { field: "stamp", .. }
+        ));
         let e = parse_script("exact 2 3\n0 1 2\n").expect_err("bad fields");
-        assert_eq!(e.kind, ScriptErrorKind::FieldCount { expected: 2, found: 3 });
-        assert_eq!(parse_script("\n\n").expect_err("empty").kind, ScriptErrorKind::MissingHeader);
+        assert_eq!(
+            e.kind,
+            ScriptErrorKind::FieldCount {
+                expected: 2,
+                found: 3
+            }
+        );
+        assert_eq!(
+            parse_script("\n\n").expect_err("empty").kind,
+            ScriptErrorKind::MissingHeader
+        );
         assert!(e.to_string().starts_with("line 2:"));
     }
 
@@ -315,7 +394,10 @@ mod tests {
             assert_eq!(d.channel, script.messages[d.msg].channel);
             assert_eq!(d.stamp, script.messages[d.msg].stamp);
         }
-        assert!(seen.iter().all(|&c| c == 1), "unaccounted or double-counted: {seen:?}");
+        assert!(
+            seen.iter().all(|&c| c == 1),
+            "unaccounted or double-counted: {seen:?}"
+        );
         assert!(out.drops.iter().any(|d| d.reason == DropReason::Reset) || policy.pending() == 0);
     }
 
@@ -390,5 +472,44 @@ mod tests {
             assert_eq!(sets_of(script), *expected, "case {name}");
             assert_accounted(script);
         }
+    }
+
+    /// Replays every golden timeline in `tests/sync_golden/cases` (expected sets produced by the
+    /// ROS 1 C++ implementation) and checks sets and drop accounting. Skipped when the crate
+    /// directory is unknown at compile time.
+    #[test]
+    fn golden_cases_match_ros_oracle() {
+        let Some(root) = option_env!("CARGO_MANIFEST_DIR") else {
+            return;
+        };
+        let dir = std::path::Path::new(root).join("tests/sync_golden/cases");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .expect("golden case directory")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+            .collect();
+        paths.sort();
+        assert!(
+            paths.len() >= 300,
+            "expected at least 300 golden cases, found {}",
+            paths.len()
+        );
+        let mut failed = Vec::new();
+        for path in &paths {
+            let text = std::fs::read_to_string(path).expect("case text");
+            let expected =
+                std::fs::read_to_string(path.with_extension("expected")).expect("expected");
+            if sets_of(&text) != expected {
+                failed.push(path.display().to_string());
+            }
+            assert_accounted(&text);
+        }
+        assert!(
+            failed.is_empty(),
+            "{} of {} golden cases differ: {failed:?}",
+            failed.len(),
+            paths.len()
+        );
     }
 }

@@ -66,7 +66,7 @@ def pick_queue(rng):
     return rng.choice([1, 1, 2, 2, 3, 4, 5, 7, 10, 15, 20, 30, 50, rng.randint(1, 50)])
 
 
-def approx_timeline(rng, n, target, dup=False):
+def approx_timeline(rng, n, target, dup=False, limit=300):
     """Multi-rate jittered streams with drops, outages and per-channel latency."""
     shared_clock = rng.random() < 0.25  # some channels stamped from one trigger (ties)
     base_period = rng.choice([10, 20, 33, 50, 100]) * S // 1000
@@ -119,7 +119,7 @@ def approx_timeline(rng, n, target, dup=False):
             last_stamp, last_arrival = stamp, arrival
             events.append((arrival, rng.random(), ch, BASE + stamp))
     events.sort()
-    events = events[:300]
+    events = events[:limit]
     # queue size that lets a set form despite latency and rate differences
     span = max(c["lat"] + c["lat_jit"] for c in chans) + 2 * max(c["period"] for c in chans)
     needed = max(span // c["period"] + 1 for c in chans)
@@ -230,7 +230,7 @@ def bench_timeline(n_msgs, n, seed=7):
     rng = random.Random(seed)
     msgs = []
     while len(msgs) < n_msgs:
-        msgs, _, _ = approx_timeline(rng, n, n_msgs * 1.05)
+        msgs, _, _ = approx_timeline(rng, n, n_msgs * 1.05, limit=n_msgs)
     return "approx %d 10 0 0.1 0\n" % n + "".join("%d %d\n" % m for m in msgs[:n_msgs])
 
 

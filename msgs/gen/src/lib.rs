@@ -8,10 +8,8 @@
 //! Use it from your own `build.rs` with one call:
 //!
 //! ```no_run
-//! // build.rs: `msgs/` holds one folder per package, e.g. msgs/my_robot_msgs/Status.msg
-//! fn main() {
-//!     rosync_msggen::generate("msgs").expect("message generation failed");
-//! }
+//! // In build.rs, where `msgs/` holds one folder per package (msgs/my_robot_msgs/Status.msg):
+//! rosync_msggen::generate("msgs").expect("message generation failed");
 //! ```
 //!
 //! and include the result once in your crate with `rosync::include_msgs!();`, which defines a
@@ -215,6 +213,7 @@ impl Builder {
                 continue;
             };
             out.push_str(&format!("/// Messages of the ROS 2 package `{package}`.\n"));
+            out.push_str("#[allow(clippy::derivable_impls)]\n");
             out.push_str(&format!("pub mod {package} {{\n"));
             for spec in specs.values() {
                 rust::emit_message(&mut out, spec, &ctx).map_err(Error::Invalid)?;
