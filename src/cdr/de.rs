@@ -3,17 +3,48 @@
 //! Every read is checked against the bytes that remain, so malformed input yields a
 //! [`CdrError`] naming the offset, never a panic or an oversized allocation.
 
+use std::borrow::Cow;
+
 use serde::de::{self, DeserializeSeed, IntoDeserializer, SeqAccess, Visitor};
 
 use super::CdrError;
 
 const HEADER_LEN: usize = 4;
 
-/// Reads one message from a CDR payload.
+/// A payload in one piece (no allocation) or several.
+#[derive(Debug)]
+enum Segments<'de> {
+    One(&'de [u8]),
+    Many(Vec<&'de [u8]>),
+}
+
+impl<'de> Segments<'de> {
+    fn get(&self, index: usize) -> &'de [u8] {
+        match self {
+            Self::One(only) => only,
+            Self::Many(all) => all.get(index).copied().unwrap_or_default(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::One(_) => 1,
+            Self::Many(all) => all.len(),
+        }
+    }
+}
+
+/// Reads one message from a CDR payload held in one or more byte slices.
 #[derive(Debug)]
 pub struct Deserializer<'de> {
-    /// The message bytes after the encapsulation header; alignment is relative to them.
-    data: &'de [u8],
+    /// The payload, whole or in pieces (zenoh delivers large samples fragmented).
+    segments: Segments<'de>,
+    /// The current piece and the offset in it.
+    segment: usize,
+    offset: usize,
+    /// Bytes left from the cursor to the end of the payload.
+    remaining: usize,
+    /// Bytes read since the end of the encapsulation header; alignment is relative to it.
     pos: usize,
     little_endian: bool,
 }
@@ -23,9 +54,7 @@ macro_rules! read_number {
         fn $name(&mut self) -> Result<$ty, CdrError> {
             const N: usize = std::mem::size_of::<$ty>();
             self.align(N)?;
-            let bytes: [u8; N] = self.take(N, stringify!($ty))?.try_into().map_err(|_| {
-                CdrError::Message(concat!("internal: bad width for ", stringify!($ty)).into())
-            })?;
+            let bytes: [u8; N] = self.take_array(stringify!($ty))?;
             Ok(if self.little_endian {
                 <$ty>::from_le_bytes(bytes)
             } else {
@@ -38,20 +67,37 @@ macro_rules! read_number {
 impl<'de> Deserializer<'de> {
     /// Checks the encapsulation header and prepares to read the message after it.
     pub fn from_payload(payload: &'de [u8]) -> Result<Self, CdrError> {
-        if payload.len() < HEADER_LEN {
-            return Err(CdrError::MissingHeader { len: payload.len() });
+        Self::new(Segments::One(payload), payload.len())
+    }
+
+    /// Like [`from_payload`](Self::from_payload) for a payload in several pieces, read
+    /// without first copying them together.
+    pub fn from_segments(segments: Vec<&'de [u8]>) -> Result<Self, CdrError> {
+        let remaining = segments.iter().map(|s| s.len()).sum();
+        Self::new(Segments::Many(segments), remaining)
+    }
+
+    fn new(segments: Segments<'de>, remaining: usize) -> Result<Self, CdrError> {
+        let mut de = Self {
+            segments,
+            segment: 0,
+            offset: 0,
+            remaining,
+            pos: 0,
+            little_endian: true,
+        };
+        if remaining < HEADER_LEN {
+            return Err(CdrError::MissingHeader { len: remaining });
         }
-        let little_endian = match payload[..2] {
+        let header = de.take(HEADER_LEN, "encapsulation header")?;
+        de.little_endian = match header[..2] {
             [0x00, 0x01] => true,
             [0x00, 0x00] => false,
             [a, b] => return Err(CdrError::UnsupportedEncapsulation([a, b])),
-            _ => unreachable!("slice of length 2"),
+            _ => unreachable!("the header has 4 bytes"),
         };
-        Ok(Self {
-            data: &payload[HEADER_LEN..],
-            pos: 0,
-            little_endian,
-        })
+        de.pos = 0;
+        Ok(de)
     }
 
     /// Bytes consumed so far, header included.
@@ -60,22 +106,59 @@ impl<'de> Deserializer<'de> {
     }
 
     fn remaining(&self) -> usize {
-        self.data.len() - self.pos
+        self.remaining
     }
 
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'de [u8], CdrError> {
-        if n > self.remaining() {
+    /// The next `n` bytes: borrowed when they lie in one piece, gathered otherwise.
+    fn take(&mut self, n: usize, what: &'static str) -> Result<Cow<'de, [u8]>, CdrError> {
+        if n > self.remaining {
             return Err(CdrError::Truncated {
                 offset: self.offset(),
-                needed: n - self.remaining(),
+                needed: n - self.remaining,
                 what,
             });
         }
-        let bytes = &self.data[self.pos..self.pos + n];
+        self.remaining -= n;
         self.pos += n;
-        Ok(bytes)
+        let current = self.segments.get(self.segment);
+        if current.len() - self.offset >= n {
+            let bytes = &current[self.offset..self.offset + n];
+            self.offset += n;
+            return Ok(Cow::Borrowed(bytes));
+        }
+        let mut gathered = Vec::with_capacity(n);
+        while gathered.len() < n {
+            let current = self.segments.get(self.segment);
+            let available = &current[self.offset..];
+            let wanted = (n - gathered.len()).min(available.len());
+            gathered.extend_from_slice(&available[..wanted]);
+            self.offset += wanted;
+            if self.offset == current.len() && self.segment + 1 < self.segments.len() {
+                self.segment += 1;
+                self.offset = 0;
+            }
+        }
+        Ok(Cow::Owned(gathered))
     }
 
+    /// The next `N` bytes as an array, without going through `take` when they are in one piece.
+    #[inline]
+    fn take_array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], CdrError> {
+        let current = self.segments.get(self.segment);
+        if let Some(bytes) = current.get(self.offset..self.offset + N) {
+            let mut out = [0u8; N];
+            out.copy_from_slice(bytes);
+            self.offset += N;
+            self.pos += N;
+            self.remaining -= N;
+            return Ok(out);
+        }
+        let mut out = [0u8; N];
+        out.copy_from_slice(&self.take(N, what)?);
+        Ok(out)
+    }
+
+    #[inline]
     fn align(&mut self, n: usize) -> Result<(), CdrError> {
         let pad = (n - self.pos % n) % n;
         if pad > 0 {
@@ -94,7 +177,7 @@ impl<'de> Deserializer<'de> {
     read_number!(read_f64, f64);
 
     fn read_u8(&mut self) -> Result<u8, CdrError> {
-        Ok(self.take(1, "u8")?[0])
+        Ok(self.take_array::<1>("u8")?[0])
     }
 
     /// Reads a sequence length and checks the payload can hold `len * min_size` bytes.
@@ -111,25 +194,33 @@ impl<'de> Deserializer<'de> {
         Ok(len)
     }
 
-    fn read_str(&mut self) -> Result<&'de str, CdrError> {
+    fn read_str(&mut self) -> Result<Cow<'de, str>, CdrError> {
         let offset = self.offset();
         let len = self.read_len(1)?;
         if len == 0 {
             // Some writers encode an empty string as length 0 with no terminator.
-            return Ok("");
+            return Ok(Cow::Borrowed(""));
         }
-        let bytes = self.take(len, "string")?;
-        let (text, nul) = bytes.split_at(len - 1);
-        if nul != [0] {
-            return Err(CdrError::InvalidString {
-                offset,
-                reason: "missing NUL terminator",
-            });
+        let invalid = |reason| CdrError::InvalidString { offset, reason };
+        let check_nul = |bytes: &[u8]| match bytes.last() {
+            Some(0) => Ok(()),
+            _ => Err(invalid("missing NUL terminator")),
+        };
+        match self.take(len, "string")? {
+            Cow::Borrowed(bytes) => {
+                check_nul(bytes)?;
+                std::str::from_utf8(&bytes[..len - 1])
+                    .map(Cow::Borrowed)
+                    .map_err(|_| invalid("not valid UTF-8"))
+            }
+            Cow::Owned(mut bytes) => {
+                check_nul(&bytes)?;
+                bytes.pop();
+                String::from_utf8(bytes)
+                    .map(Cow::Owned)
+                    .map_err(|_| invalid("not valid UTF-8"))
+            }
         }
-        std::str::from_utf8(text).map_err(|_| CdrError::InvalidString {
-            offset,
-            reason: "not valid UTF-8",
-        })
     }
 }
 
@@ -196,7 +287,10 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
-        visitor.visit_borrowed_str(self.read_str()?)
+        match self.read_str()? {
+            Cow::Borrowed(s) => visitor.visit_borrowed_str(s),
+            Cow::Owned(s) => visitor.visit_string(s),
+        }
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
@@ -205,7 +299,10 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
 
     fn deserialize_bytes<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {
         let len = self.read_len(1)?;
-        visitor.visit_borrowed_bytes(self.take(len, "octet sequence")?)
+        match self.take(len, "octet sequence")? {
+            Cow::Borrowed(bytes) => visitor.visit_borrowed_bytes(bytes),
+            Cow::Owned(bytes) => visitor.visit_byte_buf(bytes),
+        }
     }
 
     fn deserialize_byte_buf<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CdrError> {

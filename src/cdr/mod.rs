@@ -100,6 +100,14 @@ pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, CdrError> {
     T::deserialize(&mut de)
 }
 
+/// Decodes a payload that arrived in pieces, copying each byte once, straight into the message.
+pub fn decode_segments<'a, T: DeserializeOwned>(
+    segments: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<T, CdrError> {
+    let mut de = de::Deserializer::from_segments(segments.into_iter().collect())?;
+    T::deserialize(&mut de)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +131,30 @@ mod tests {
         assert_eq!(
             decode::<std_msgs::String>(&[0, 7, 0, 0, 1, 0, 0, 0, 0]),
             Err(CdrError::UnsupportedEncapsulation([0, 7]))
+        );
+    }
+
+    #[test]
+    fn fragmented_payloads_decode_at_every_split() {
+        let info = crate::msg::sensor_msgs::CameraInfo {
+            distortion_model: "plumb_bob".into(),
+            d: vec![0.5, -0.25, 0.125],
+            ..Default::default()
+        };
+        let bytes = encode(&info).expect("encodes");
+        for a in 0..bytes.len() {
+            for b in a..bytes.len() {
+                let pieces = [&bytes[..a], &bytes[a..b], &bytes[b..]];
+                assert_eq!(
+                    decode_segments(pieces),
+                    Ok(info.clone()),
+                    "split at {a}, {b}"
+                );
+            }
+        }
+        let cut = &bytes[..bytes.len() - 3];
+        assert!(
+            decode_segments::<crate::msg::sensor_msgs::CameraInfo>([&cut[..7], &cut[7..]]).is_err()
         );
     }
 

@@ -21,6 +21,7 @@
 //! ```
 
 mod attachment;
+mod buffer_pool;
 pub mod graph;
 pub mod names;
 mod network;

@@ -4,8 +4,10 @@ use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use super::attachment::Attachment;
+use super::buffer_pool::{BufferPool, POOL_MIN_PAYLOAD};
 use super::graph::{gid_from_token, qos_string, topic_key_expr, EntityKind, TopicInfo};
 use super::Node;
 use crate::cdr;
@@ -95,6 +97,7 @@ impl RawPublisherBuilder {
             key,
             gid: gid_from_token(&token_key),
             sequence: AtomicI64::new(0),
+            buffers: Arc::default(),
             _token: token,
             _node: self.node,
         })
@@ -117,6 +120,7 @@ pub struct RawPublisher {
     key: String,
     gid: [u8; 16],
     sequence: AtomicI64,
+    buffers: Arc<BufferPool>,
     _token: zenoh::liveliness::LivelinessToken,
     _node: Node,
 }
@@ -133,6 +137,21 @@ impl std::fmt::Debug for RawPublisher {
 impl RawPublisher {
     /// Publishes a CDR payload (encapsulation header included), handing the buffer to zenoh.
     pub async fn publish_payload(&self, payload: Vec<u8>) -> Result<()> {
+        self.put(zenoh::bytes::ZBytes::from(payload)).await
+    }
+
+    /// Encodes `msg` (into a reused buffer when it is large) and publishes it.
+    async fn publish_encoded<T: Message>(&self, msg: &T) -> Result<()> {
+        let len = cdr::encoded_len(msg);
+        if len < POOL_MIN_PAYLOAD {
+            return self.publish_payload(cdr::encode(msg)?).await;
+        }
+        let mut buf = self.buffers.take(len);
+        cdr::encode_into(msg, &mut buf)?;
+        self.put(self.buffers.share(buf)).await
+    }
+
+    async fn put(&self, payload: zenoh::bytes::ZBytes) -> Result<()> {
         let attachment = Attachment {
             sequence_number: self.sequence.fetch_add(1, Ordering::Relaxed) + 1,
             source_timestamp: crate::time::now_nanos(),
@@ -252,8 +271,9 @@ impl<T> std::ops::Deref for Publisher<T> {
 }
 
 impl<T: Message> Publisher<T> {
-    /// Encodes and publishes one message (the CDR buffer is handed to zenoh without a copy).
+    /// Encodes and publishes one message: the pixel data of an image is copied once, into the
+    /// CDR buffer, which zenoh takes without a copy.
     pub async fn publish(&self, msg: &T) -> Result<()> {
-        self.raw.publish_payload(cdr::encode(msg)?).await
+        self.raw.publish_encoded(msg).await
     }
 }

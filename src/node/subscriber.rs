@@ -200,7 +200,8 @@ impl Shared {
 
     /// Decodes a raw message, counting (not returning) failures.
     fn decode<T: Message>(&self, raw: &RawMessage) -> Option<T> {
-        match cdr::decode::<T>(&raw.payload.to_bytes()) {
+        let decoded = cdr::decode_segments::<T>(raw.payload.slices());
+        match decoded {
             Ok(msg) => Some(msg),
             Err(e) => {
                 self.counters.decode_errors.fetch_add(1, Ordering::Relaxed);

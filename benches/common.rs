@@ -1,0 +1,30 @@
+//! Timing helpers shared by the benchmarks: each prints a ratio against a baseline run alongside.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+/// The median time of `runs` calls of `f`, after a short warm-up.
+pub fn median_time(runs: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..runs.min(5) {
+        f();
+    }
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Prints one row: the measured time, the baseline time, and their ratio.
+pub fn report(what: &str, measured: Duration, baseline_name: &str, baseline: Duration) {
+    println!(
+        "{what:<38} {:>10.3} ms   {baseline_name:<28} {:>10.3} ms   ratio {:>5.2}x",
+        measured.as_secs_f64() * 1e3,
+        baseline.as_secs_f64() * 1e3,
+        measured.as_secs_f64() / baseline.as_secs_f64().max(1e-12)
+    );
+}
