@@ -46,3 +46,8 @@ pub mod prelude {
     pub use crate::node::{Node, Publisher, Subscriber};
     pub use crate::time::{Duration, Time};
 }
+
+/// The README's code blocks, compiled as doc tests so they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
