@@ -16,6 +16,7 @@
 
 pub mod cdr;
 pub mod cli;
+pub mod filters;
 pub mod msg;
 pub mod time;
 
@@ -37,6 +38,7 @@ macro_rules! include_msgs {
 
 mod error;
 pub mod node;
+pub mod sync;
 
 pub use error::{Error, Result};
 

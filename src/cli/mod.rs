@@ -3,6 +3,7 @@
 mod interface;
 mod node;
 mod output;
+mod sync;
 mod topic;
 
 use std::path::PathBuf;
@@ -92,6 +93,9 @@ enum Command {
     /// Show the message types rosync ships: list, show, hash.
     #[command(subcommand)]
     Interface(interface::InterfaceCommand),
+    /// Run synchronizer policies on scripts or live topics: simulate, live.
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
 }
 
 /// Parses the command line, runs the command, and turns any error into one line and exit 1.
@@ -113,6 +117,7 @@ pub fn main() -> ExitCode {
             Command::Topic(cmd) => topic::run(cmd, &cli.network).await,
             Command::Node(cmd) => node::run(cmd, &cli.network).await,
             Command::Interface(cmd) => interface::run(cmd),
+            Command::Sync(cmd) => sync::run(cmd, &cli.network).await,
         }
     });
     // Closing zenoh sessions can linger; do not wait for background tasks.

@@ -14,12 +14,18 @@
 //!
 //! Stamps that go backwards on a channel follow the rule in [`super::policy`].
 
-use std::collections::BTreeMap;
-
 use super::policy::{
     check_shape, check_stamp, ConfigError, DropReason, Emitted, Policy, StampCheck,
     DEFAULT_REWIND_RESET_NS,
 };
+
+/// Messages sharing one stamp, one slot per channel.
+#[derive(Debug)]
+struct Group<M> {
+    stamp: i64,
+    filled: usize,
+    slots: Vec<Option<M>>,
+}
 
 /// The ROS ExactTime synchronizer policy over payloads `M`.
 #[derive(Debug)]
@@ -27,8 +33,10 @@ pub struct ExactTime<M> {
     channels: usize,
     queue_size: usize,
     rewind_ns: i64,
-    /// Pending groups keyed by stamp; one slot per channel.
-    groups: BTreeMap<i64, Vec<Option<M>>>,
+    /// Pending groups sorted by stamp (at most `queue_size`, so a vector beats a tree).
+    groups: Vec<Group<M>>,
+    /// Slot vectors of finished groups, reused so a new stamp costs no allocation.
+    spare: Vec<Vec<Option<M>>>,
     /// Newest stamp accepted per channel, for the backwards-stamp rule.
     newest: Vec<Option<i64>>,
     held: usize,
@@ -42,7 +50,8 @@ impl<M> ExactTime<M> {
             channels,
             queue_size,
             rewind_ns: DEFAULT_REWIND_RESET_NS,
-            groups: BTreeMap::new(),
+            groups: Vec::with_capacity(queue_size + 1),
+            spare: Vec::new(),
             newest: vec![None; channels],
             held: 0,
         })
@@ -62,31 +71,51 @@ impl<M> ExactTime<M> {
         self.queue_size
     }
 
-    /// Reports every message of a removed group as dropped, in channel order.
-    fn drop_group(
-        stamp: i64,
-        group: Vec<Option<M>>,
-        reason: DropReason,
-        out: &mut Emitted<M>,
-    ) -> usize {
-        let mut count = 0;
-        for (channel, slot) in group.into_iter().enumerate() {
-            if let Some(msg) = slot {
-                out.drop_msg(channel, stamp, msg, reason);
-                count += 1;
+    /// Reports every message of a removed group as dropped, in channel order, and keeps its
+    /// slot vector for reuse.
+    fn drop_group(&mut self, mut group: Group<M>, reason: DropReason, out: &mut Emitted<M>) {
+        for (channel, slot) in group.slots.iter_mut().enumerate() {
+            if let Some(msg) = slot.take() {
+                out.drop_msg(channel, group.stamp, msg, reason);
             }
         }
-        count
+        self.held -= group.filled;
+        self.spare.push(group.slots);
     }
 
     /// Drops every pending group, oldest stamp first, and forgets per-channel stamps.
     fn drop_all(&mut self, reason: DropReason, out: &mut Emitted<M>) {
         let groups = std::mem::take(&mut self.groups);
-        for (stamp, group) in groups {
-            Self::drop_group(stamp, group, reason, out);
+        for group in groups {
+            self.drop_group(group, reason, out);
         }
-        self.held = 0;
         self.newest.iter_mut().for_each(|s| *s = None);
+    }
+
+    /// The index of the group for `stamp`, creating it in stamp order if needed.
+    fn group_index(&mut self, stamp: i64) -> usize {
+        // Stamps mostly arrive in order: look from the newest end.
+        let mut i = self.groups.len();
+        while i > 0 && self.groups[i - 1].stamp > stamp {
+            i -= 1;
+        }
+        if i > 0 && self.groups[i - 1].stamp == stamp {
+            return i - 1;
+        }
+        let n = self.channels;
+        let slots = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| (0..n).map(|_| None).collect());
+        self.groups.insert(
+            i,
+            Group {
+                stamp,
+                filled: 0,
+                slots,
+            },
+        );
+        i
     }
 }
 
@@ -110,39 +139,32 @@ impl<M> Policy<M> for ExactTime<M> {
         }
         self.newest[channel] = Some(stamp);
 
-        let n = self.channels;
-        let group = self
-            .groups
-            .entry(stamp)
-            .or_insert_with(|| (0..n).map(|_| None).collect());
-        match group[channel].replace(msg) {
+        let index = self.group_index(stamp);
+        let group = &mut self.groups[index];
+        match group.slots[channel].replace(msg) {
             Some(old) => out.drop_msg(channel, stamp, old, DropReason::Replaced),
-            None => self.held += 1,
+            None => {
+                group.filled += 1;
+                self.held += 1;
+            }
         }
 
-        if group.iter().all(Option::is_some) {
-            if let Some(full) = self.groups.remove(&stamp) {
-                let set: Vec<M> = full.into_iter().flatten().collect();
-                self.held -= set.len();
-                out.sets.push(set);
-            }
+        if group.filled == self.channels {
+            let mut full = self.groups.remove(index);
+            out.sets
+                .push(full.slots.iter_mut().filter_map(Option::take).collect());
+            self.held -= full.filled;
+            self.spare.push(full.slots);
             // Incomplete groups at or before the emitted stamp can no longer be useful.
-            while let Some(entry) = self.groups.first_entry() {
-                if *entry.key() > stamp {
-                    break;
-                }
-                let (old_stamp, old) = entry.remove_entry();
-                self.held -= Self::drop_group(old_stamp, old, DropReason::Superseded, out);
+            let older: Vec<Group<M>> = self.groups.drain(..index).collect();
+            for group in older {
+                self.drop_group(group, DropReason::Superseded, out);
             }
         }
 
         while self.groups.len() > self.queue_size {
-            match self.groups.pop_first() {
-                Some((old_stamp, old)) => {
-                    self.held -= Self::drop_group(old_stamp, old, DropReason::QueueOverflow, out);
-                }
-                None => break,
-            }
+            let oldest = self.groups.remove(0);
+            self.drop_group(oldest, DropReason::QueueOverflow, out);
         }
     }
 

@@ -19,6 +19,7 @@ pub mod approximate_time;
 pub mod exact_time;
 pub mod policy;
 pub mod script;
+pub mod synchronizer;
 
 pub use approximate_time::ApproximateTime;
 pub use exact_time::ExactTime;
@@ -26,4 +27,7 @@ pub use policy::{ConfigError, DropReason, Dropped, Emitted, Policy, DEFAULT_REWI
 pub use script::{
     build_policy, format_sets, parse_script, run_script, simulate, Script, ScriptError,
     ScriptErrorKind, ScriptMessage, ScriptPolicy,
+};
+pub use synchronizer::{
+    Channel, ChannelMismatch, DropEvent, DynSynchronizer, MessageTuple, SyncStats, Synchronizer,
 };

@@ -1,0 +1,1 @@
+//! The message_filters connection model (being written).

@@ -1,0 +1,401 @@
+//! Synchronizers: a policy behind a thread-safe front that calls back with each set and drop.
+//!
+//! [`DynSynchronizer<M>`] takes `(channel, stamp, message)` for a channel count known at run
+//! time; [`Synchronizer<T>`] is the typed front for a tuple of 2 to 9 message types, whose
+//! callback receives a tuple of `Arc`s (messages are shared, never deep-copied). Both run the
+//! same pure [`Policy`] core, so a synchronizer fed from live topics, from a log on disk or
+//! from a script forms the same sets.
+//!
+//! Callbacks run outside every lock: a callback may publish, add more messages to the same
+//! synchronizer, or connect filters without deadlocking. Sets and drops are delivered in the
+//! order the policy produced them, even when several threads add at once (whichever thread
+//! finds no delivery in progress delivers everything queued).
+
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::policy::{DropReason, Dropped, Emitted, Policy};
+use crate::msg::Stamped;
+
+/// A message the synchronizer gave up on: which channel, which stamp, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DropEvent {
+    /// The channel it was added on.
+    pub channel: usize,
+    /// Its stamp in nanoseconds.
+    pub stamp: i64,
+    /// Why it was dropped.
+    pub reason: DropReason,
+}
+
+/// Counters of a synchronizer since it was created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncStats {
+    /// Sets emitted.
+    pub sets: u64,
+    /// Messages added, per channel.
+    pub received: Vec<u64>,
+    /// Messages dropped, per (channel, reason).
+    pub dropped: HashMap<(usize, DropReason), u64>,
+    /// Messages currently held by the policy.
+    pub pending: usize,
+}
+
+impl SyncStats {
+    /// Messages dropped on `channel`, all reasons together.
+    pub fn dropped_on(&self, channel: usize) -> u64 {
+        self.dropped
+            .iter()
+            .filter(|((c, _), _)| *c == channel)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Messages dropped in total.
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.values().sum()
+    }
+
+    /// The drop counters sorted by channel then reason, for printing.
+    pub fn dropped_sorted(&self) -> Vec<(usize, DropReason, u64)> {
+        let mut rows: Vec<_> = self.dropped.iter().map(|(&(c, r), &n)| (c, r, n)).collect();
+        rows.sort_by_key(|&(c, r, _)| (c, r.as_str()));
+        rows
+    }
+}
+
+type SetCallback<M> = Arc<dyn Fn(&[M]) + Send + Sync>;
+type DropCallback = Arc<dyn Fn(&DropEvent) + Send + Sync>;
+
+enum Output<M> {
+    Set(Vec<M>),
+    Drop(DropEvent),
+}
+
+struct State<M> {
+    policy: Box<dyn Policy<M> + Send>,
+    scratch: Emitted<M>,
+    stats: SyncStats,
+    queue: VecDeque<Output<M>>,
+    delivering: bool,
+}
+
+struct Core<M> {
+    state: Mutex<State<M>>,
+    on_set: Mutex<Vec<SetCallback<M>>>,
+    on_drop: Mutex<Vec<DropCallback>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking callback never holds these locks, so poisoning carries no broken state.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A synchronizer over `M` payloads with a channel count known at run time.
+pub struct DynSynchronizer<M> {
+    core: Arc<Core<M>>,
+}
+
+impl<M> Clone for DynSynchronizer<M> {
+    fn clone(&self) -> Self {
+        Self {
+            core: Arc::clone(&self.core),
+        }
+    }
+}
+
+impl<M: Send + 'static> DynSynchronizer<M> {
+    /// A synchronizer running `policy` (ExactTime, ApproximateTime, ...).
+    pub fn new(policy: impl Policy<M> + Send + 'static) -> Self {
+        Self::from_boxed(Box::new(policy))
+    }
+
+    /// The same for a boxed policy.
+    pub fn from_boxed(policy: Box<dyn Policy<M> + Send>) -> Self {
+        let channels = policy.channels();
+        Self {
+            core: Arc::new(Core {
+                state: Mutex::new(State {
+                    policy,
+                    scratch: Emitted::new(),
+                    stats: SyncStats {
+                        received: vec![0; channels],
+                        ..SyncStats::default()
+                    },
+                    queue: VecDeque::new(),
+                    delivering: false,
+                }),
+                on_set: Mutex::new(Vec::new()),
+                on_drop: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Number of channels.
+    pub fn channels(&self) -> usize {
+        lock(&self.core.state).policy.channels()
+    }
+
+    /// Calls `f` with every set, one message per channel in channel order.
+    pub fn register_callback(&self, f: impl Fn(&[M]) + Send + Sync + 'static) {
+        lock(&self.core.on_set).push(Arc::new(f));
+    }
+
+    /// Calls `f` with every dropped message.
+    pub fn on_drop(&self, f: impl Fn(&DropEvent) + Send + Sync + 'static) {
+        lock(&self.core.on_drop).push(Arc::new(f));
+    }
+
+    /// Adds a message with its stamp (ns) on `channel`; sets and drops it causes are delivered
+    /// before this returns, unless another thread is delivering (then that thread does).
+    pub fn add(&self, channel: usize, stamp: i64, msg: M) {
+        {
+            let mut state = lock(&self.core.state);
+            let state = &mut *state;
+            if let Some(count) = state.stats.received.get_mut(channel) {
+                *count += 1;
+            }
+            state.policy.add(channel, stamp, msg, &mut state.scratch);
+            Self::collect(state);
+        }
+        self.deliver();
+    }
+
+    /// Drops everything the policy holds (reason `Reset`).
+    pub fn reset(&self) {
+        {
+            let mut state = lock(&self.core.state);
+            let state = &mut *state;
+            state.policy.reset(&mut state.scratch);
+            Self::collect(state);
+        }
+        self.deliver();
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> SyncStats {
+        let state = lock(&self.core.state);
+        let mut stats = state.stats.clone();
+        stats.pending = state.policy.pending();
+        stats
+    }
+
+    /// Moves the policy's fresh output into the delivery queue and counts it.
+    fn collect(state: &mut State<M>) {
+        for Dropped {
+            channel,
+            stamp,
+            reason,
+            ..
+        } in state.scratch.drops.drain(..)
+        {
+            *state.stats.dropped.entry((channel, reason)).or_insert(0) += 1;
+            if reason == DropReason::TimeJumpedBack {
+                tracing::warn!(
+                    channel,
+                    stamp,
+                    "stamp jumped back in time: synchronizer reset"
+                );
+            }
+            state.queue.push_back(Output::Drop(DropEvent {
+                channel,
+                stamp,
+                reason,
+            }));
+        }
+        for set in state.scratch.sets.drain(..) {
+            state.stats.sets += 1;
+            state.queue.push_back(Output::Set(set));
+        }
+    }
+
+    /// Delivers queued output unless another call is already delivering.
+    fn deliver(&self) {
+        {
+            let mut state = lock(&self.core.state);
+            if state.delivering {
+                return;
+            }
+            state.delivering = true;
+        }
+        loop {
+            let next = {
+                let mut state = lock(&self.core.state);
+                match state.queue.pop_front() {
+                    Some(output) => output,
+                    None => {
+                        state.delivering = false;
+                        return;
+                    }
+                }
+            };
+            match next {
+                Output::Set(set) => {
+                    let callbacks = lock(&self.core.on_set).clone();
+                    for callback in callbacks {
+                        callback(&set);
+                    }
+                }
+                Output::Drop(event) => {
+                    let callbacks = lock(&self.core.on_drop).clone();
+                    for callback in callbacks {
+                        callback(&event);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// An erased message inside a typed synchronizer.
+type Erased = Arc<dyn Any + Send + Sync>;
+
+/// A tuple of 2 to 9 message types a [`Synchronizer`] joins; implemented for tuples.
+pub trait MessageTuple: Send + Sync + 'static {
+    /// Number of channels.
+    const CHANNELS: usize;
+    /// The tuple of shared messages a callback receives: `(Arc<A>, Arc<B>, ...)`.
+    type Set: Send + 'static;
+    /// Rebuilds the typed set from erased messages in channel order.
+    #[doc(hidden)]
+    fn typed_set(set: &[Erased]) -> Option<Self::Set>;
+}
+
+/// Channel `I` of a tuple: its message type.
+pub trait Channel<const I: usize>: MessageTuple {
+    /// The message type on channel `I`.
+    type Msg: Stamped + Send + Sync + 'static;
+}
+
+/// A synchronizer joining one message of each type in `T` (a tuple of 2 to 9 types).
+///
+/// ```
+/// use std::sync::Arc;
+/// use rosync::msg::sensor_msgs::{CameraInfo, Image};
+/// use rosync::sync::{ApproximateTime, Synchronizer};
+///
+/// let sync = Synchronizer::<(Image, CameraInfo)>::new(ApproximateTime::new(2, 10)?)?;
+/// sync.register_callback(|(image, info): (Arc<Image>, Arc<CameraInfo>)| {
+///     println!("{}x{} with {}", image.width, image.height, info.distortion_model);
+/// });
+/// sync.add::<0>(Arc::new(Image::default()));
+/// sync.add::<1>(Arc::new(CameraInfo::default()));
+/// assert_eq!(sync.stats().sets, 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Synchronizer<T: MessageTuple> {
+    inner: DynSynchronizer<Erased>,
+    _types: PhantomData<fn(T)>,
+}
+
+impl<T: MessageTuple> Clone for Synchronizer<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            _types: PhantomData,
+        }
+    }
+}
+
+/// The policy's channel count differs from the tuple's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the policy has {policy} channels but the synchronizer's message tuple has {tuple}")]
+pub struct ChannelMismatch {
+    /// Channels of the policy.
+    pub policy: usize,
+    /// Types in the tuple.
+    pub tuple: usize,
+}
+
+impl<T: MessageTuple> Synchronizer<T> {
+    /// A synchronizer running `policy`, which must have `T::CHANNELS` channels.
+    pub fn new(policy: impl Policy<Erased> + Send + 'static) -> Result<Self, ChannelMismatch> {
+        if policy.channels() != T::CHANNELS {
+            return Err(ChannelMismatch {
+                policy: policy.channels(),
+                tuple: T::CHANNELS,
+            });
+        }
+        Ok(Self {
+            inner: DynSynchronizer::new(policy),
+            _types: PhantomData,
+        })
+    }
+
+    /// Calls `f` with every set, as a tuple of shared messages.
+    pub fn register_callback(&self, f: impl Fn(T::Set) + Send + Sync + 'static) {
+        self.inner
+            .register_callback(move |set| match T::typed_set(set) {
+                Some(typed) => f(typed),
+                None => tracing::error!("synchronizer set did not match its types"),
+            });
+    }
+
+    /// Calls `f` with every dropped message.
+    pub fn on_drop(&self, f: impl Fn(&DropEvent) + Send + Sync + 'static) {
+        self.inner.on_drop(f);
+    }
+
+    /// Adds a message on channel `I`, stamped by its header.
+    pub fn add<const I: usize>(&self, msg: Arc<<T as Channel<I>>::Msg>)
+    where
+        T: Channel<I>,
+    {
+        let stamp = msg.stamp().as_nanos();
+        self.inner.add(I, stamp, msg);
+    }
+
+    /// Drops everything the policy holds (reason `Reset`).
+    pub fn reset(&self) {
+        self.inner.reset();
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> SyncStats {
+        self.inner.stats()
+    }
+}
+
+macro_rules! impl_tuple {
+    ($n:expr; $($idx:tt $ty:ident),+) => {
+        impl<$($ty),+> MessageTuple for ($($ty,)+)
+        where
+            $($ty: Stamped + Send + Sync + 'static),+
+        {
+            const CHANNELS: usize = $n;
+            type Set = ($(Arc<$ty>,)+);
+
+            fn typed_set(set: &[Erased]) -> Option<Self::Set> {
+                if set.len() != $n {
+                    return None;
+                }
+                Some(($(Arc::clone(&set[$idx]).downcast::<$ty>().ok()?,)+))
+            }
+        }
+        impl_tuple!(@channels ($($ty),+); $($idx $ty),+);
+    };
+    (@channels $all:tt; $($idx:tt $ty:ident),+) => {
+        $( impl_tuple!(@channel $all; $idx $ty); )+
+    };
+    (@channel ($($all:ident),+); $idx:tt $ty:ident) => {
+        impl<$($all),+> Channel<$idx> for ($($all,)+)
+        where
+            $($all: Stamped + Send + Sync + 'static),+
+        {
+            type Msg = $ty;
+        }
+    };
+}
+
+impl_tuple!(2; 0 A, 1 B);
+impl_tuple!(3; 0 A, 1 B, 2 C);
+impl_tuple!(4; 0 A, 1 B, 2 C, 3 D);
+impl_tuple!(5; 0 A, 1 B, 2 C, 3 D, 4 E);
+impl_tuple!(6; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F);
+impl_tuple!(7; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G);
+impl_tuple!(8; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H);
+impl_tuple!(9; 0 A, 1 B, 2 C, 3 D, 4 E, 5 F, 6 G, 7 H, 8 I);
