@@ -52,6 +52,13 @@ pub trait Stamped {
     }
 }
 
+/// A bare header is its own stamp, so `Header` streams can be synchronized too.
+impl Stamped for std_msgs::Header {
+    fn header(&self) -> &std_msgs::Header {
+        self
+    }
+}
+
 /// The DDS-style type name rmw_zenoh uses in key expressions: `pkg::msg::dds_::Type_`.
 ///
 /// Returns `None` if `type_name` is not of the form `pkg/msg/Type`.

@@ -75,6 +75,8 @@ pub struct ApproximateTime<M> {
     age_factor: f64,
     lower_bounds: Vec<i64>,
     rewind_ns: i64,
+    /// Resets caused by a stamp jumping back.
+    time_jumps: u64,
     queues: Vec<VecDeque<Slot<M>>>,
     /// Per channel, how many messages at the front of the queue are hidden.
     hidden: Vec<usize>,
@@ -120,6 +122,7 @@ impl<M> ApproximateTime<M> {
             age_factor: 1.0 + 0.1,
             lower_bounds: vec![0; channels],
             rewind_ns: DEFAULT_REWIND_RESET_NS,
+            time_jumps: 0,
             queues: (0..channels).map(|_| VecDeque::new()).collect(),
             hidden: vec![0; channels],
             lost: vec![false; channels],
@@ -377,7 +380,10 @@ impl<M> Policy<M> for ApproximateTime<M> {
                 out.drop_msg(channel, stamp, msg, DropReason::StampWentBack);
                 return;
             }
-            StampCheck::Rewind => self.drop_all(DropReason::TimeJumpedBack, out),
+            StampCheck::Rewind => {
+                self.time_jumps += 1;
+                self.drop_all(DropReason::TimeJumpedBack, out);
+            }
         }
         self.newest[channel] = Some(stamp);
 
@@ -402,6 +408,10 @@ impl<M> Policy<M> for ApproximateTime<M> {
 
     fn reset(&mut self, out: &mut Emitted<M>) {
         self.drop_all(DropReason::Reset, out);
+    }
+
+    fn time_jumps(&self) -> u64 {
+        self.time_jumps
     }
 
     fn pending(&self) -> usize {

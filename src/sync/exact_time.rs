@@ -33,6 +33,8 @@ pub struct ExactTime<M> {
     channels: usize,
     queue_size: usize,
     rewind_ns: i64,
+    /// Resets caused by a stamp jumping back.
+    time_jumps: u64,
     /// Pending groups sorted by stamp (at most `queue_size`, so a vector beats a tree).
     groups: Vec<Group<M>>,
     /// Slot vectors of finished groups, reused so a new stamp costs no allocation.
@@ -50,6 +52,7 @@ impl<M> ExactTime<M> {
             channels,
             queue_size,
             rewind_ns: DEFAULT_REWIND_RESET_NS,
+            time_jumps: 0,
             groups: Vec::with_capacity(queue_size + 1),
             spare: Vec::new(),
             newest: vec![None; channels],
@@ -135,7 +138,10 @@ impl<M> Policy<M> for ExactTime<M> {
                 out.drop_msg(channel, stamp, msg, DropReason::StampWentBack);
                 return;
             }
-            StampCheck::Rewind => self.drop_all(DropReason::TimeJumpedBack, out),
+            StampCheck::Rewind => {
+                self.time_jumps += 1;
+                self.drop_all(DropReason::TimeJumpedBack, out);
+            }
         }
         self.newest[channel] = Some(stamp);
 
@@ -170,6 +176,10 @@ impl<M> Policy<M> for ExactTime<M> {
 
     fn reset(&mut self, out: &mut Emitted<M>) {
         self.drop_all(DropReason::Reset, out);
+    }
+
+    fn time_jumps(&self) -> u64 {
+        self.time_jumps
     }
 
     fn pending(&self) -> usize {

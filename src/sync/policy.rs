@@ -166,6 +166,11 @@ pub trait Policy<M> {
 
     /// Number of messages currently held by the policy.
     fn pending(&self) -> usize;
+
+    /// How many times a stamp jumped back far enough to reset the policy.
+    fn time_jumps(&self) -> u64 {
+        0
+    }
 }
 
 /// A policy configuration value that was out of range.

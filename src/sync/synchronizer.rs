@@ -41,6 +41,8 @@ pub struct SyncStats {
     pub dropped: HashMap<(usize, DropReason), u64>,
     /// Messages currently held by the policy.
     pub pending: usize,
+    /// Times a stamp jumped back (a looped log, a restarted sensor) and the policy reset.
+    pub time_jumps: u64,
 }
 
 impl SyncStats {
@@ -159,7 +161,16 @@ impl<M: Send + 'static> DynSynchronizer<M> {
             if let Some(count) = state.stats.received.get_mut(channel) {
                 *count += 1;
             }
+            let jumps = state.policy.time_jumps();
             state.policy.add(channel, stamp, msg, &mut state.scratch);
+            if state.policy.time_jumps() > jumps {
+                state.stats.time_jumps += 1;
+                tracing::warn!(
+                    channel,
+                    stamp,
+                    "stamp jumped back in time (looped log or restarted sensor): synchronizer reset"
+                );
+            }
             Self::collect(state);
         }
         self.deliver();

@@ -1,0 +1,241 @@
+//! The typed and dynamic synchronizer fronts: tuples of 2 to 9 types, callbacks that re-enter,
+//! drop reporting, and memory bounded by queue_size whatever the input.
+
+use std::sync::{Arc, Mutex};
+
+use proptest::prelude::*;
+use rosync::msg::{geometry_msgs, sensor_msgs, std_msgs};
+use rosync::sync::{
+    ApproximateTime, DropReason, DynSynchronizer, Emitted, ExactTime, Policy, Synchronizer,
+};
+use rosync::Time;
+
+fn image(ns: i64) -> Arc<sensor_msgs::Image> {
+    let mut msg = sensor_msgs::Image::default();
+    msg.header.stamp = Time::from_nanos(ns);
+    Arc::new(msg)
+}
+
+fn info(ns: i64) -> Arc<sensor_msgs::CameraInfo> {
+    let mut msg = sensor_msgs::CameraInfo::default();
+    msg.header.stamp = Time::from_nanos(ns);
+    Arc::new(msg)
+}
+
+fn header(ns: i64) -> Arc<std_msgs::Header> {
+    Arc::new(std_msgs::Header {
+        stamp: Time::from_nanos(ns),
+        frame_id: String::new(),
+    })
+}
+
+#[test]
+fn typed_pairs_share_messages_and_report_drops() {
+    let sync = Synchronizer::<(sensor_msgs::Image, sensor_msgs::CameraInfo)>::new(
+        ApproximateTime::new(2, 5).expect("valid"),
+    )
+    .expect("two channels");
+    let pairs = Arc::new(Mutex::new(Vec::new()));
+    let drops = Arc::new(Mutex::new(Vec::new()));
+    let (p, d) = (Arc::clone(&pairs), Arc::clone(&drops));
+    sync.register_callback(move |(img, inf)| {
+        p.lock().expect("lock").push((
+            img.header.stamp.as_nanos(),
+            inf.header.stamp.as_nanos(),
+            img,
+        ))
+    });
+    sync.on_drop(move |event| d.lock().expect("lock").push(*event));
+    let first = image(100);
+    sync.add::<0>(Arc::clone(&first));
+    sync.add::<1>(info(101));
+    sync.add::<1>(info(200)); // its image never comes
+    sync.add::<0>(image(300));
+    sync.add::<1>(info(300));
+    sync.add::<0>(image(400));
+    sync.add::<1>(info(400));
+    let pairs = pairs.lock().expect("lock");
+    let stamps: Vec<(i64, i64)> = pairs.iter().map(|(a, b, _)| (*a, *b)).collect();
+    assert_eq!(stamps, [(100, 101), (300, 300), (400, 400)]);
+    assert!(
+        Arc::ptr_eq(&pairs[0].2, &first),
+        "the callback gets the same Arc, not a copy"
+    );
+    let drops = drops.lock().expect("lock");
+    assert_eq!(drops.len(), 1);
+    assert_eq!((drops[0].channel, drops[0].stamp), (1, 200));
+    let stats = sync.stats();
+    assert_eq!(stats.sets, 3);
+    assert_eq!(stats.received, [3, 4]);
+    assert_eq!(stats.dropped_on(1), 1);
+    assert_eq!(stats.pending, 0);
+}
+
+#[test]
+fn nine_channels_of_different_types() {
+    type Nine = (
+        sensor_msgs::Image,
+        sensor_msgs::CameraInfo,
+        std_msgs::Header,
+        sensor_msgs::Imu,
+        geometry_msgs::PoseStamped,
+        geometry_msgs::TwistStamped,
+        sensor_msgs::LaserScan,
+        sensor_msgs::PointCloud2,
+        sensor_msgs::NavSatFix,
+    );
+    let sync = Synchronizer::<Nine>::new(ExactTime::new(9, 3).expect("valid")).expect("nine");
+    let count = Arc::new(Mutex::new(0));
+    let c = Arc::clone(&count);
+    sync.register_callback(move |set| {
+        assert_eq!(set.8.header.stamp.as_nanos(), 7);
+        *c.lock().expect("lock") += 1;
+    });
+    fn stamped<T: Default>(ns: i64, set: impl Fn(&mut T, Time)) -> Arc<T> {
+        let mut msg = T::default();
+        set(&mut msg, Time::from_nanos(ns));
+        Arc::new(msg)
+    }
+    sync.add::<0>(image(7));
+    sync.add::<1>(info(7));
+    sync.add::<2>(header(7));
+    sync.add::<3>(stamped(7, |m: &mut sensor_msgs::Imu, t| m.header.stamp = t));
+    sync.add::<4>(stamped(7, |m: &mut geometry_msgs::PoseStamped, t| {
+        m.header.stamp = t
+    }));
+    sync.add::<5>(stamped(7, |m: &mut geometry_msgs::TwistStamped, t| {
+        m.header.stamp = t
+    }));
+    sync.add::<6>(stamped(7, |m: &mut sensor_msgs::LaserScan, t| {
+        m.header.stamp = t
+    }));
+    sync.add::<7>(stamped(7, |m: &mut sensor_msgs::PointCloud2, t| {
+        m.header.stamp = t
+    }));
+    assert_eq!(*count.lock().expect("lock"), 0);
+    sync.add::<8>(stamped(7, |m: &mut sensor_msgs::NavSatFix, t| {
+        m.header.stamp = t
+    }));
+    assert_eq!(*count.lock().expect("lock"), 1);
+}
+
+#[test]
+fn wrong_channel_count_is_an_error() {
+    let err = Synchronizer::<(std_msgs::Header, std_msgs::Header)>::new(
+        ExactTime::new(3, 5).expect("valid"),
+    )
+    .err()
+    .expect("mismatch");
+    assert_eq!((err.policy, err.tuple), (3, 2));
+}
+
+#[test]
+fn callbacks_may_add_to_the_same_synchronizer() {
+    // Each set feeds the next pair from inside the callback: no deadlock, sets stay ordered.
+    let sync = Synchronizer::<(std_msgs::Header, std_msgs::Header)>::new(
+        ExactTime::new(2, 5).expect("valid"),
+    )
+    .expect("two");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (s, inner) = (Arc::clone(&seen), sync.clone());
+    sync.register_callback(move |(a, _)| {
+        let t = a.stamp.as_nanos();
+        s.lock().expect("lock").push(t);
+        if t < 5 {
+            inner.add::<0>(header(t + 1));
+            inner.add::<1>(header(t + 1));
+        }
+    });
+    sync.add::<0>(header(0));
+    sync.add::<1>(header(0));
+    assert_eq!(*seen.lock().expect("lock"), [0, 1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn concurrent_adds_deliver_every_set_once() {
+    let sync: DynSynchronizer<i64> = DynSynchronizer::new(ExactTime::new(2, 1000).expect("valid"));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = Arc::clone(&seen);
+    sync.register_callback(move |set| s.lock().expect("lock").push(set[0]));
+    let threads: Vec<_> = (0..2)
+        .map(|channel| {
+            let sync = sync.clone();
+            std::thread::spawn(move || {
+                for t in 0..500 {
+                    sync.add(channel, t, t);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    let mut seen = seen.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 500);
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 500);
+    assert_eq!(sync.stats().dropped_total(), 0);
+}
+
+#[test]
+fn time_jump_back_resets_instead_of_stalling() {
+    let sync: DynSynchronizer<u32> =
+        DynSynchronizer::new(ApproximateTime::new(2, 5).expect("valid"));
+    let sets = Arc::new(Mutex::new(0));
+    let s = Arc::clone(&sets);
+    sync.register_callback(move |_| *s.lock().expect("lock") += 1);
+    let second = 1_000_000_000;
+    for t in 0..5 {
+        sync.add(0, 100 * second + t * second, 0);
+        sync.add(1, 100 * second + t * second, 0);
+    }
+    sync.add(0, 105 * second, 0); // left waiting for a partner when the log loops
+    let before = *sets.lock().expect("lock");
+    // A looped log: stamps restart 100 s earlier; sets must resume.
+    for t in 0..5 {
+        sync.add(0, t * second, 0);
+        sync.add(1, t * second, 0);
+    }
+    let stats = sync.stats();
+    assert_eq!(stats.time_jumps, 1, "{stats:?}");
+    assert_eq!(
+        stats.dropped.get(&(0, DropReason::TimeJumpedBack)),
+        Some(&1),
+        "{stats:?}"
+    );
+    assert!(
+        *sets.lock().expect("lock") >= before + 4,
+        "sets resumed after the jump"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Whatever arrives (any channel, any stamp, backwards or not), a policy never holds more
+    /// than channels x queue_size messages, and every message is accounted for.
+    #[test]
+    fn memory_is_bounded_by_queue_size(
+        channels in 2usize..=9,
+        queue in 1usize..8,
+        inputs in proptest::collection::vec((0usize..9, -1_000_000i64..1_000_000_000_000), 1..400),
+    ) {
+        let mut policies: Vec<Box<dyn Policy<usize>>> = vec![
+            Box::new(ApproximateTime::new(channels, queue).expect("valid")),
+            Box::new(ExactTime::new(channels, queue).expect("valid")),
+        ];
+        for policy in &mut policies {
+            let mut out = Emitted::new();
+            let mut in_sets = 0;
+            for (id, &(channel, stamp)) in inputs.iter().enumerate() {
+                policy.add(channel % channels, stamp, id, &mut out);
+                prop_assert!(policy.pending() <= channels * queue,
+                    "{} held > {channels} x {queue}", policy.pending());
+                in_sets += out.sets.iter().map(Vec::len).sum::<usize>();
+                prop_assert_eq!(in_sets + out.drops.len() + policy.pending(), id + 1);
+                out.sets.clear();
+            }
+        }
+    }
+}
