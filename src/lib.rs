@@ -14,6 +14,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bag;
 pub mod cdr;
 pub mod cli;
 pub mod filters;

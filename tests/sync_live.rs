@@ -93,3 +93,53 @@ fn live_rejects_bad_settings() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_synchronizer_over_subscriber_filters_publishes_from_its_callback() {
+    use std::sync::Arc;
+
+    use rosync::filters::SubscriberFilter;
+    use rosync::sync::{ApproximateTime, Synchronizer};
+
+    let ep = endpoint();
+    let sensors = Node::builder("sensors").domain_id(52).listen(&ep).build().await.expect("node");
+    let fusion = Node::builder("fusion").domain_id(52).connect(&ep).build().await.expect("node");
+    let images = SubscriberFilter::<sensor_msgs::Image>::new(&fusion, "/cam/image", 10).await.expect("f");
+    let infos = SubscriberFilter::<sensor_msgs::CameraInfo>::new(&fusion, "/cam/info", 10).await.expect("f");
+    let imus = SubscriberFilter::<sensor_msgs::Imu>::new(&fusion, "/imu", 10).await.expect("f");
+    let sync = Synchronizer::<(sensor_msgs::Image, sensor_msgs::CameraInfo, sensor_msgs::Imu)>::new(
+        ApproximateTime::new(3, 10).expect("valid"),
+    )
+    .expect("three");
+    let _links = (
+        sync.connect_input::<0, _>(&images),
+        sync.connect_input::<1, _>(&infos),
+        sync.connect_input::<2, _>(&imus),
+    );
+    let fused_pub = Arc::new(fusion.publisher::<std_msgs::Header>("/fused").await.expect("pub"));
+    let publisher = Arc::clone(&fused_pub);
+    sync.register_callback(move |(image, info, imu)| {
+        assert_eq!(image.header.stamp, info.header.stamp);
+        assert_eq!(image.header.stamp, imu.header.stamp);
+        // Publishing from inside the callback must not deadlock.
+        publisher.publish_now(&image.header).expect("publishes");
+    });
+    let fused = sensors.subscriber::<std_msgs::Header>("/fused").queue_size(100).await.expect("sub");
+    let publishing = tokio::spawn(publish_three(sensors.clone()));
+    let mut stamps = Vec::new();
+    while stamps.len() < 10 {
+        let header = tokio::time::timeout(common::PATIENCE, fused.recv())
+            .await
+            .expect("fused headers arrive")
+            .expect("open");
+        stamps.push(header.stamp.as_nanos());
+    }
+    publishing.abort();
+    assert!(stamps.windows(2).all(|w| w[0] < w[1]), "sets strictly increase: {stamps:?}");
+    // Every 7th Imu is missing, so its image and camera info can never join a set.
+    let skipped: Vec<i64> = stamps.windows(2).map(|w| (w[1] - w[0]) / 20_000_000).collect();
+    assert!(skipped.iter().all(|&k| k == 1 || k == 2), "{skipped:?}");
+    let stats = sync.stats();
+    assert!(stats.sets >= 10);
+    assert_eq!(stats.dropped_on(2), 0, "no Imu is dropped: {stats:?}");
+}

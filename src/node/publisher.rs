@@ -140,18 +140,35 @@ impl RawPublisher {
         self.put(zenoh::bytes::ZBytes::from(payload)).await
     }
 
-    /// Encodes `msg` (into a reused buffer when it is large) and publishes it.
-    async fn publish_encoded<T: Message>(&self, msg: &T) -> Result<()> {
+    /// Encodes `msg`, into a reused buffer when it is large.
+    fn encode<T: Message>(&self, msg: &T) -> Result<zenoh::bytes::ZBytes> {
         let len = cdr::encoded_len(msg);
         if len < POOL_MIN_PAYLOAD {
-            return self.publish_payload(cdr::encode(msg)?).await;
+            return Ok(cdr::encode(msg)?.into());
         }
         let mut buf = self.buffers.take(len);
         cdr::encode_into(msg, &mut buf)?;
-        self.put(self.buffers.share(buf)).await
+        Ok(self.buffers.share(buf))
     }
 
     async fn put(&self, payload: zenoh::bytes::ZBytes) -> Result<()> {
+        self.put_builder(payload)
+            .await
+            .map_err(|e| Error::zenoh(&format!("publish on {} failed", self.topic), e))
+    }
+
+    /// The same without `.await`, for synchronous code such as synchronizer callbacks.
+    fn put_now(&self, payload: zenoh::bytes::ZBytes) -> Result<()> {
+        use zenoh::Wait;
+        self.put_builder(payload)
+            .wait()
+            .map_err(|e| Error::zenoh(&format!("publish on {} failed", self.topic), e))
+    }
+
+    fn put_builder(
+        &self,
+        payload: zenoh::bytes::ZBytes,
+    ) -> zenoh::pubsub::PublisherPutBuilder<'_> {
         let attachment = Attachment {
             sequence_number: self.sequence.fetch_add(1, Ordering::Relaxed) + 1,
             source_timestamp: crate::time::now_nanos(),
@@ -160,8 +177,6 @@ impl RawPublisher {
         self.publisher
             .put(payload)
             .attachment(attachment.to_bytes().to_vec())
-            .await
-            .map_err(|e| Error::zenoh(&format!("publish on {} failed", self.topic), e))
     }
 
     /// Whether at least one subscriber currently matches this publisher's key expression.
@@ -274,6 +289,12 @@ impl<T: Message> Publisher<T> {
     /// Encodes and publishes one message: the pixel data of an image is copied once, into the
     /// CDR buffer, which zenoh takes without a copy.
     pub async fn publish(&self, msg: &T) -> Result<()> {
-        self.raw.publish_encoded(msg).await
+        self.raw.put(self.raw.encode(msg)?).await
+    }
+
+    /// Publishes without `.await`, from synchronous code such as a synchronizer callback
+    /// (the default drop-when-congested publisher never blocks here).
+    pub fn publish_now(&self, msg: &T) -> Result<()> {
+        self.raw.put_now(self.raw.encode(msg)?)
     }
 }

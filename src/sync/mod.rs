@@ -15,14 +15,18 @@
 //!
 //! [`script`] parses the plain-text sync-script timeline format and replays it.
 
+pub mod approximate_epsilon_time;
 pub mod approximate_time;
 pub mod exact_time;
+pub mod latest_time;
 pub mod policy;
 pub mod script;
 pub mod synchronizer;
 
+pub use approximate_epsilon_time::ApproximateEpsilonTime;
 pub use approximate_time::ApproximateTime;
 pub use exact_time::ExactTime;
+pub use latest_time::{LatestTime, RateConfig};
 pub use policy::{ConfigError, DropReason, Dropped, Emitted, Policy, DEFAULT_REWIND_RESET_NS};
 pub use script::{
     build_policy, format_sets, parse_script, run_script, simulate, Script, ScriptError,

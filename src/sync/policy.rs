@@ -66,6 +66,11 @@ pub enum DropReason {
     Reset,
     /// The channel index was not below the policy's channel count.
     UnknownChannel,
+    /// LatestTime: a newer message arrived on the same channel before any set used this one.
+    Outdated,
+    /// ApproximateEpsilonTime: the message was a head within epsilon of the oldest head while
+    /// another channel's head was not, so (as in ROS 2) it was discarded.
+    OutsideEpsilon,
 }
 
 impl DropReason {
@@ -81,6 +86,8 @@ impl DropReason {
             DropReason::TimeJumpedBack => "time_jumped_back",
             DropReason::Reset => "reset",
             DropReason::UnknownChannel => "unknown_channel",
+            DropReason::Outdated => "outdated",
+            DropReason::OutsideEpsilon => "outside_epsilon",
         }
     }
 }

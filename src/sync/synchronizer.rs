@@ -17,6 +17,7 @@ use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::policy::{DropReason, Dropped, Emitted, Policy};
+use crate::filters::{Connection, Filter};
 use crate::msg::Stamped;
 
 /// A message the synchronizer gave up on: which channel, which stamp, and why.
@@ -358,6 +359,16 @@ impl<T: MessageTuple> Synchronizer<T> {
     {
         let stamp = msg.stamp().as_nanos();
         self.inner.add(I, stamp, msg);
+    }
+
+    /// Feeds channel `I` from a filter (a subscriber filter, a cache, a chain, ...).
+    pub fn connect_input<const I: usize, F>(&self, filter: &F) -> Connection
+    where
+        T: Channel<I>,
+        F: Filter<<T as Channel<I>>::Msg>,
+    {
+        let sync = self.clone();
+        filter.connect(move |msg| sync.add::<I>(Arc::clone(msg)))
     }
 
     /// Drops everything the policy holds (reason `Reset`).

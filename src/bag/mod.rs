@@ -1,0 +1,1 @@
+//! MCAP message logs (being written).
