@@ -83,7 +83,9 @@ async fn run_camera(node: Node, args: &Args) -> Result<(), rosync::Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_env_filter("info,zenoh=warn").init();
+    tracing_subscriber::fmt()
+        .with_env_filter("info,zenoh=warn")
+        .init();
     let args = Args::parse();
     let camera = args.network.build_node("camera").await?;
     let fusion = args.network.build_node("fusion").await?;
@@ -113,7 +115,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     sync.on_drop(|drop| {
         let channel = ["image", "camera_info"].get(drop.channel).unwrap_or(&"?");
-        println!("dropped {channel} stamped {:.6} s ({})", drop.stamp as f64 * 1e-9, drop.reason);
+        println!(
+            "dropped {channel} stamped {:.6} s ({})",
+            drop.stamp as f64 * 1e-9,
+            drop.reason
+        );
     });
 
     let camera_args = args.clone();
@@ -144,6 +150,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     camera_task.abort();
     let stats = sync.stats();
-    println!("done: {} fused pairs, {} drops", stats.sets, stats.dropped_total());
+    println!(
+        "done: {} fused pairs, {} drops",
+        stats.sets,
+        stats.dropped_total()
+    );
     Ok(())
 }
