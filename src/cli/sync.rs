@@ -9,8 +9,8 @@ use clap::{Subcommand, ValueEnum};
 use super::{fail, CliResult, NetworkArgs};
 use crate::msg::lookup;
 use crate::sync::{
-    build_policy, format_sets, parse_script, ApproximateTime, DynSynchronizer, Emitted, ExactTime,
-    Policy,
+    build_policy, format_sets, parse_script, ApproximateEpsilonTime, ApproximateTime,
+    DynSynchronizer, Emitted, ExactTime, LatestTime, Policy,
 };
 
 /// Subcommands of `rosync sync`.
@@ -177,9 +177,16 @@ fn live_policy(
             }
             Box::new(p)
         }
-        PolicyKind::Latest | PolicyKind::Epsilon => {
-            let _ = c.epsilon;
-            return fail("this policy is not available yet");
+        PolicyKind::Latest => Box::new(LatestTime::new(channels).or_else(|e| fail(bad(e)))?),
+        PolicyKind::Epsilon => {
+            let Some(epsilon) = c.epsilon else {
+                return fail("--policy epsilon needs --epsilon SECONDS");
+            };
+            let epsilon = secs_to_ns("epsilon", epsilon)?;
+            Box::new(
+                ApproximateEpsilonTime::new(channels, c.queue, epsilon)
+                    .or_else(|e| fail(bad(e)))?,
+            )
         }
     })
 }

@@ -58,13 +58,10 @@ pub struct ApproximateEpsilonTime<M> {
 
 impl<M> ApproximateEpsilonTime<M> {
     /// Creates the policy: `channels` in 2..=9, `queue_size` >= 1, `epsilon_ns` >= 0.
-    ///
-    /// A negative epsilon is reported as [`ConfigError::MaxInterval`]: epsilon is the largest
-    /// spread allowed within one set.
     pub fn new(channels: usize, queue_size: usize, epsilon_ns: i64) -> Result<Self, ConfigError> {
         check_shape(channels, queue_size)?;
         if epsilon_ns < 0 {
-            return Err(ConfigError::MaxInterval(epsilon_ns));
+            return Err(ConfigError::Epsilon(epsilon_ns));
         }
         Ok(ApproximateEpsilonTime {
             channels,
@@ -233,7 +230,7 @@ mod tests {
         );
         assert_eq!(
             ApproximateEpsilonTime::<u8>::new(2, 3, -1).err(),
-            Some(ConfigError::MaxInterval(-1))
+            Some(ConfigError::Epsilon(-1))
         );
         let p = ApproximateEpsilonTime::<u8>::new(9, 1, 0).expect("valid");
         assert_eq!((p.queue_size(), p.epsilon()), (1, 0));

@@ -79,16 +79,15 @@ impl Default for RateConfig {
 }
 
 impl RateConfig {
-    /// Checks that every value is finite and non-negative; the first bad value is reported
-    /// as [`ConfigError::AgePenalty`] (the shared error for weighting factors).
+    /// Checks that every value is finite and non-negative, naming the first bad one.
     fn check(&self) -> Result<(), ConfigError> {
-        for v in [
-            self.rate_ema_alpha,
-            self.error_ema_alpha,
-            self.step_change_margin,
+        for (name, value) in [
+            ("rate_ema_alpha", self.rate_ema_alpha),
+            ("error_ema_alpha", self.error_ema_alpha),
+            ("step_change_margin", self.step_change_margin),
         ] {
-            if !v.is_finite() || v < 0.0 {
-                return Err(ConfigError::AgePenalty(v));
+            if !value.is_finite() || value < 0.0 {
+                return Err(ConfigError::RateSetting { name, value });
             }
         }
         Ok(())
@@ -430,7 +429,7 @@ mod tests {
         };
         assert!(matches!(
             p.rate_config(bad).err(),
-            Some(ConfigError::AgePenalty(v)) if v.is_nan()
+            Some(ConfigError::RateSetting { name: "rate_ema_alpha", value }) if value.is_nan()
         ));
         let p = LatestTime::<u8>::new(2).expect("valid");
         assert_eq!(
@@ -447,7 +446,10 @@ mod tests {
         };
         assert_eq!(
             p.channel_rate_config(1, bad).err(),
-            Some(ConfigError::AgePenalty(-1.0))
+            Some(ConfigError::RateSetting {
+                name: "step_change_margin",
+                value: -1.0
+            })
         );
         let p = LatestTime::<u8>::new(2).expect("valid");
         assert_eq!(

@@ -1,5 +1,10 @@
-//! Message synchronizer policies: pure, deterministic cores of ROS `message_filters`
-//! ExactTime and ApproximateTime.
+//! Message synchronizers: join 2 to 9 channels into one callback, by header stamp, with
+//! ROS `message_filters` semantics.
+//!
+//! Policies: [`ExactTime`] and [`ApproximateTime`] (ports of ROS 1's C++ algorithms),
+//! [`LatestTime`] and [`ApproximateEpsilonTime`] (as in ROS 2). [`Synchronizer`] is the typed
+//! front for a tuple of message types; [`DynSynchronizer`] the one for a channel count known
+//! only at run time. Both run the same pure policy core.
 //!
 //! A policy receives `(channel, stamp, payload)` one at a time through [`Policy::add`] and
 //! appends to an [`Emitted`] the sets it forms (one payload per channel, in channel order)
@@ -8,8 +13,8 @@
 //! [`Policy::reset`] drops whatever is pending). Policies do no I/O and keep no clocks, so
 //! the same call sequence always yields the same output.
 //!
-//! For every arrival order in which each channel's stamps increase, the sets are identical
-//! to those of ROS 1 `message_filters` 1.15 (checked against golden vectors produced by the
+//! For every arrival order in which each channel's stamps increase, ExactTime's and
+//! ApproximateTime's sets are identical to those of ROS 1 `message_filters` 1.15 (checked against golden vectors produced by the
 //! C++ implementation, `tests/sync_golden/`). Stamps going backwards on a channel follow the
 //! documented rule in [`policy`].
 //!

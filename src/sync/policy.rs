@@ -8,7 +8,7 @@
 //!
 //! # Stamps that go backwards on a channel
 //!
-//! The ROS policies assume that each channel delivers increasing stamps. Both policies here
+//! The ROS policies assume that each channel delivers increasing stamps. Every policy here
 //! apply one rule when a message's stamp is *earlier* than the newest stamp already accepted
 //! on the same channel:
 //!
@@ -202,6 +202,15 @@ pub enum ConfigError {
     LowerBound(i64),
     /// A rewind threshold that is not positive, in nanoseconds.
     RewindThreshold(i64),
+    /// A negative epsilon (ApproximateEpsilonTime), in nanoseconds.
+    Epsilon(i64),
+    /// A LatestTime rate-estimation setting that is negative or not finite.
+    RateSetting {
+        /// Which setting.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -223,13 +232,17 @@ impl fmt::Display for ConfigError {
                 write!(f, "inter-message lower bound {ns} ns is negative")
             }
             ConfigError::RewindThreshold(ns) => write!(f, "rewind threshold {ns} ns must be > 0"),
+            ConfigError::Epsilon(ns) => write!(f, "epsilon {ns} ns is negative"),
+            ConfigError::RateSetting { name, value } => {
+                write!(f, "rate setting {name} = {value} must be finite and >= 0")
+            }
         }
     }
 }
 
 impl std::error::Error for ConfigError {}
 
-/// Checks the channel count and queue size shared by both policies.
+/// Checks the channel count and queue size shared by the policies.
 pub(crate) fn check_shape(channels: usize, queue_size: usize) -> Result<(), ConfigError> {
     if !(MIN_CHANNELS..=MAX_CHANNELS).contains(&channels) {
         return Err(ConfigError::ChannelCount(channels));
