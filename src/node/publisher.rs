@@ -165,10 +165,7 @@ impl RawPublisher {
             .map_err(|e| Error::zenoh(&format!("publish on {} failed", self.topic), e))
     }
 
-    fn put_builder(
-        &self,
-        payload: zenoh::bytes::ZBytes,
-    ) -> zenoh::pubsub::PublisherPutBuilder<'_> {
+    fn put_builder(&self, payload: zenoh::bytes::ZBytes) -> zenoh::pubsub::PublisherPutBuilder<'_> {
         let attachment = Attachment {
             sequence_number: self.sequence.fetch_add(1, Ordering::Relaxed) + 1,
             source_timestamp: crate::time::now_nanos(),
