@@ -30,10 +30,7 @@
 
 use std::collections::VecDeque;
 
-use super::policy::{
-    check_shape, check_stamp, ConfigError, DropReason, Emitted, Policy, StampCheck,
-    DEFAULT_REWIND_RESET_NS,
-};
+use super::policy::{check_shape, Admission, ConfigError, DropReason, Emitted, Policy, StampGuard};
 
 /// One queued message.
 #[derive(Debug)]
@@ -48,12 +45,9 @@ pub struct ApproximateEpsilonTime<M> {
     channels: usize,
     queue_size: usize,
     epsilon: i64,
-    rewind_ns: i64,
-    /// Resets caused by a stamp jumping back.
-    time_jumps: u64,
     queues: Vec<VecDeque<Slot<M>>>,
-    /// Newest stamp accepted per channel, for the backwards-stamp rule.
-    newest: Vec<Option<i64>>,
+    /// The backwards-stamp rule's state.
+    guard: StampGuard,
 }
 
 impl<M> ApproximateEpsilonTime<M> {
@@ -67,19 +61,14 @@ impl<M> ApproximateEpsilonTime<M> {
             channels,
             queue_size,
             epsilon: epsilon_ns,
-            rewind_ns: DEFAULT_REWIND_RESET_NS,
-            time_jumps: 0,
             queues: (0..channels).map(|_| VecDeque::new()).collect(),
-            newest: vec![None; channels],
+            guard: StampGuard::new(channels),
         })
     }
 
     /// Sets how far back (ns, > 0) a stamp must jump on a channel to reset instead of being dropped.
     pub fn rewind_reset_threshold(mut self, ns: i64) -> Result<Self, ConfigError> {
-        if ns <= 0 {
-            return Err(ConfigError::RewindThreshold(ns));
-        }
-        self.rewind_ns = ns;
+        self.guard.set_rewind_threshold(ns)?;
         Ok(self)
     }
 
@@ -134,14 +123,13 @@ impl<M> ApproximateEpsilonTime<M> {
         }
     }
 
-    /// Drops every queued message with `reason` and forgets per-channel stamps.
+    /// Drops every queued message with `reason`.
     fn drop_all(&mut self, reason: DropReason, out: &mut Emitted<M>) {
         for (ch, q) in self.queues.iter_mut().enumerate() {
             for slot in q.drain(..) {
                 out.drop_msg(ch, slot.stamp, slot.msg, reason);
             }
         }
-        self.newest.iter_mut().for_each(|s| *s = None);
     }
 }
 
@@ -151,22 +139,14 @@ impl<M> Policy<M> for ApproximateEpsilonTime<M> {
     }
 
     fn add(&mut self, channel: usize, stamp: i64, msg: M, out: &mut Emitted<M>) {
-        if channel >= self.channels {
-            out.drop_msg(channel, stamp, msg, DropReason::UnknownChannel);
-            return;
-        }
-        match check_stamp(self.newest[channel], stamp, self.rewind_ns) {
-            StampCheck::Accept => {}
-            StampCheck::Straggler => {
-                out.drop_msg(channel, stamp, msg, DropReason::StampWentBack);
-                return;
-            }
-            StampCheck::Rewind => {
-                self.time_jumps += 1;
+        let msg = match self.guard.admit(channel, stamp, msg, out) {
+            Admission::Accept(msg) => msg,
+            Admission::Rewind(msg) => {
                 self.drop_all(DropReason::TimeJumpedBack, out);
+                msg
             }
-        }
-        self.newest[channel] = Some(stamp);
+            Admission::Rejected => return,
+        };
 
         self.queues[channel].push_back(Slot { stamp, msg });
         if self.all_non_empty() {
@@ -180,6 +160,7 @@ impl<M> Policy<M> for ApproximateEpsilonTime<M> {
 
     fn reset(&mut self, out: &mut Emitted<M>) {
         self.drop_all(DropReason::Reset, out);
+        self.guard.forget();
     }
 
     fn pending(&self) -> usize {
@@ -187,7 +168,7 @@ impl<M> Policy<M> for ApproximateEpsilonTime<M> {
     }
 
     fn time_jumps(&self) -> u64 {
-        self.time_jumps
+        self.guard.time_jumps()
     }
 }
 

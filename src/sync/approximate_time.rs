@@ -42,8 +42,7 @@
 use std::collections::VecDeque;
 
 use super::policy::{
-    check_shape, check_stamp, ConfigError, DropReason, Emitted, Policy, StampCheck,
-    DEFAULT_REWIND_RESET_NS, MAX_CHANNELS,
+    check_shape, Admission, ConfigError, DropReason, Emitted, Policy, StampGuard, MAX_CHANNELS,
 };
 
 const NS_PER_SEC: i64 = 1_000_000_000;
@@ -74,16 +73,14 @@ pub struct ApproximateTime<M> {
     /// `1 + age_penalty`, the factor applied to the end-time drift.
     age_factor: f64,
     lower_bounds: Vec<i64>,
-    rewind_ns: i64,
-    /// Resets caused by a stamp jumping back.
-    time_jumps: u64,
     queues: Vec<VecDeque<Slot<M>>>,
     /// Per channel, how many messages at the front of the queue are hidden.
     hidden: Vec<usize>,
     /// Per channel, whether it lost messages to overflow and may not become a pivot yet.
     lost: Vec<bool>,
     candidate: Option<Candidate>,
-    newest: Vec<Option<i64>>,
+    /// The backwards-stamp rule's state.
+    guard: StampGuard,
 }
 
 /// Scales a duration the way ROS 1 `Duration * double` does: through seconds as `f64`,
@@ -121,13 +118,11 @@ impl<M> ApproximateTime<M> {
             age_penalty: 0.1,
             age_factor: 1.0 + 0.1,
             lower_bounds: vec![0; channels],
-            rewind_ns: DEFAULT_REWIND_RESET_NS,
-            time_jumps: 0,
             queues: (0..channels).map(|_| VecDeque::new()).collect(),
             hidden: vec![0; channels],
             lost: vec![false; channels],
             candidate: None,
-            newest: vec![None; channels],
+            guard: StampGuard::new(channels),
         })
     }
 
@@ -171,10 +166,7 @@ impl<M> ApproximateTime<M> {
 
     /// Sets how far back (ns, > 0) a stamp must jump on a channel to reset instead of being dropped.
     pub fn rewind_reset_threshold(mut self, ns: i64) -> Result<Self, ConfigError> {
-        if ns <= 0 {
-            return Err(ConfigError::RewindThreshold(ns));
-        }
-        self.rewind_ns = ns;
+        self.guard.set_rewind_threshold(ns)?;
         Ok(self)
     }
 
@@ -358,7 +350,6 @@ impl<M> ApproximateTime<M> {
             }
             self.hidden[ch] = 0;
             self.lost[ch] = false;
-            self.newest[ch] = None;
         }
         self.candidate = None;
     }
@@ -370,22 +361,14 @@ impl<M> Policy<M> for ApproximateTime<M> {
     }
 
     fn add(&mut self, channel: usize, stamp: i64, msg: M, out: &mut Emitted<M>) {
-        if channel >= self.channels {
-            out.drop_msg(channel, stamp, msg, DropReason::UnknownChannel);
-            return;
-        }
-        match check_stamp(self.newest[channel], stamp, self.rewind_ns) {
-            StampCheck::Accept => {}
-            StampCheck::Straggler => {
-                out.drop_msg(channel, stamp, msg, DropReason::StampWentBack);
-                return;
-            }
-            StampCheck::Rewind => {
-                self.time_jumps += 1;
+        let msg = match self.guard.admit(channel, stamp, msg, out) {
+            Admission::Accept(msg) => msg,
+            Admission::Rewind(msg) => {
                 self.drop_all(DropReason::TimeJumpedBack, out);
+                msg
             }
-        }
-        self.newest[channel] = Some(stamp);
+            Admission::Rejected => return,
+        };
 
         self.queues[channel].push_back(Slot { stamp, msg });
         let visible = self.queues[channel].len() - self.hidden[channel];
@@ -408,10 +391,11 @@ impl<M> Policy<M> for ApproximateTime<M> {
 
     fn reset(&mut self, out: &mut Emitted<M>) {
         self.drop_all(DropReason::Reset, out);
+        self.guard.forget();
     }
 
     fn time_jumps(&self) -> u64 {
-        self.time_jumps
+        self.guard.time_jumps()
     }
 
     fn pending(&self) -> usize {

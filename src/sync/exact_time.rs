@@ -14,10 +14,7 @@
 //!
 //! Stamps that go backwards on a channel follow the rule in [`super::policy`].
 
-use super::policy::{
-    check_shape, check_stamp, ConfigError, DropReason, Emitted, Policy, StampCheck,
-    DEFAULT_REWIND_RESET_NS,
-};
+use super::policy::{check_shape, Admission, ConfigError, DropReason, Emitted, Policy, StampGuard};
 
 /// Messages sharing one stamp, one slot per channel.
 #[derive(Debug)]
@@ -32,15 +29,12 @@ struct Group<M> {
 pub struct ExactTime<M> {
     channels: usize,
     queue_size: usize,
-    rewind_ns: i64,
-    /// Resets caused by a stamp jumping back.
-    time_jumps: u64,
     /// Pending groups sorted by stamp (at most `queue_size`, so a vector beats a tree).
     groups: Vec<Group<M>>,
     /// Slot vectors of finished groups, reused so a new stamp costs no allocation.
     spare: Vec<Vec<Option<M>>>,
-    /// Newest stamp accepted per channel, for the backwards-stamp rule.
-    newest: Vec<Option<i64>>,
+    /// The backwards-stamp rule's state.
+    guard: StampGuard,
     held: usize,
 }
 
@@ -51,21 +45,16 @@ impl<M> ExactTime<M> {
         Ok(ExactTime {
             channels,
             queue_size,
-            rewind_ns: DEFAULT_REWIND_RESET_NS,
-            time_jumps: 0,
             groups: Vec::with_capacity(queue_size + 1),
             spare: Vec::new(),
-            newest: vec![None; channels],
+            guard: StampGuard::new(channels),
             held: 0,
         })
     }
 
     /// Sets how far back (ns, > 0) a stamp must jump on a channel to reset instead of being dropped.
     pub fn rewind_reset_threshold(mut self, ns: i64) -> Result<Self, ConfigError> {
-        if ns <= 0 {
-            return Err(ConfigError::RewindThreshold(ns));
-        }
-        self.rewind_ns = ns;
+        self.guard.set_rewind_threshold(ns)?;
         Ok(self)
     }
 
@@ -86,13 +75,12 @@ impl<M> ExactTime<M> {
         self.spare.push(group.slots);
     }
 
-    /// Drops every pending group, oldest stamp first, and forgets per-channel stamps.
+    /// Drops every pending group, oldest stamp first.
     fn drop_all(&mut self, reason: DropReason, out: &mut Emitted<M>) {
         let groups = std::mem::take(&mut self.groups);
         for group in groups {
             self.drop_group(group, reason, out);
         }
-        self.newest.iter_mut().for_each(|s| *s = None);
     }
 
     /// The index of the group for `stamp`, creating it in stamp order if needed.
@@ -128,22 +116,14 @@ impl<M> Policy<M> for ExactTime<M> {
     }
 
     fn add(&mut self, channel: usize, stamp: i64, msg: M, out: &mut Emitted<M>) {
-        if channel >= self.channels {
-            out.drop_msg(channel, stamp, msg, DropReason::UnknownChannel);
-            return;
-        }
-        match check_stamp(self.newest[channel], stamp, self.rewind_ns) {
-            StampCheck::Accept => {}
-            StampCheck::Straggler => {
-                out.drop_msg(channel, stamp, msg, DropReason::StampWentBack);
-                return;
-            }
-            StampCheck::Rewind => {
-                self.time_jumps += 1;
+        let msg = match self.guard.admit(channel, stamp, msg, out) {
+            Admission::Accept(msg) => msg,
+            Admission::Rewind(msg) => {
                 self.drop_all(DropReason::TimeJumpedBack, out);
+                msg
             }
-        }
-        self.newest[channel] = Some(stamp);
+            Admission::Rejected => return,
+        };
 
         let index = self.group_index(stamp);
         let group = &mut self.groups[index];
@@ -176,10 +156,11 @@ impl<M> Policy<M> for ExactTime<M> {
 
     fn reset(&mut self, out: &mut Emitted<M>) {
         self.drop_all(DropReason::Reset, out);
+        self.guard.forget();
     }
 
     fn time_jumps(&self) -> u64 {
-        self.time_jumps
+        self.guard.time_jumps()
     }
 
     fn pending(&self) -> usize {

@@ -52,8 +52,7 @@
 use std::cmp::Ordering;
 
 use super::policy::{
-    check_shape, check_stamp, ConfigError, DropReason, Emitted, Policy, StampCheck,
-    DEFAULT_REWIND_RESET_NS,
+    check_shape, check_stamp, ConfigError, DropReason, Emitted, Policy, StampCheck, StampGuard,
 };
 
 /// Rate-estimator parameters of one channel (ROS 2 `RateConfig`).
@@ -181,13 +180,10 @@ struct Held<M> {
 pub struct LatestTime<M> {
     channels: usize,
     configs: Vec<RateConfig>,
-    rewind_ns: i64,
-    /// Resets caused by a stamp or arrival time jumping back.
-    time_jumps: u64,
     held: Vec<Option<Held<M>>>,
     rates: Vec<Option<Rate>>,
-    /// Newest stamp accepted per channel, for the backwards-stamp rule.
-    newest: Vec<Option<i64>>,
+    /// The backwards-stamp rule's state (also applied to arrival times).
+    guard: StampGuard,
 }
 
 impl<M> LatestTime<M> {
@@ -197,11 +193,9 @@ impl<M> LatestTime<M> {
         Ok(LatestTime {
             channels,
             configs: vec![RateConfig::default(); channels],
-            rewind_ns: DEFAULT_REWIND_RESET_NS,
-            time_jumps: 0,
             held: (0..channels).map(|_| None).collect(),
             rates: vec![None; channels],
-            newest: vec![None; channels],
+            guard: StampGuard::new(channels),
         })
     }
 
@@ -231,10 +225,7 @@ impl<M> LatestTime<M> {
 
     /// Sets how far back (ns, > 0) a stamp or arrival time must jump on a channel to reset.
     pub fn rewind_reset_threshold(mut self, ns: i64) -> Result<Self, ConfigError> {
-        if ns <= 0 {
-            return Err(ConfigError::RewindThreshold(ns));
-        }
-        self.rewind_ns = ns;
+        self.guard.set_rewind_threshold(ns)?;
         Ok(self)
     }
 
@@ -274,7 +265,7 @@ impl<M> LatestTime<M> {
         })
     }
 
-    /// Drops unused held messages with `reason` and forgets rates and stamps.
+    /// Drops unused held messages with `reason` and forgets rates.
     fn drop_all(&mut self, reason: DropReason, out: &mut Emitted<M>) {
         for (ch, slot) in self.held.iter_mut().enumerate() {
             if let Some(h) = slot.take() {
@@ -284,7 +275,6 @@ impl<M> LatestTime<M> {
             }
         }
         self.rates.iter_mut().for_each(|r| *r = None);
-        self.newest.iter_mut().for_each(|s| *s = None);
     }
 }
 
@@ -303,17 +293,17 @@ impl<M: Clone> LatestTime<M> {
             out.drop_msg(channel, stamp, msg, DropReason::UnknownChannel);
             return;
         }
-        let stamp_check = check_stamp(self.newest[channel], stamp, self.rewind_ns);
+        let stamp_check = self.guard.check(channel, stamp);
         let last_update = self.rates[channel].map(|r| r.prev);
-        let arrival_check = check_stamp(last_update, arrival_ns, self.rewind_ns);
-        if stamp_check == StampCheck::Rewind || arrival_check == StampCheck::Rewind {
-            self.time_jumps += 1;
+        let arrival_check = check_stamp(last_update, arrival_ns, self.guard.rewind_ns());
+        let rewind = stamp_check == StampCheck::Rewind || arrival_check == StampCheck::Rewind;
+        if rewind {
             self.drop_all(DropReason::TimeJumpedBack, out);
         } else if stamp_check == StampCheck::Straggler {
             out.drop_msg(channel, stamp, msg, DropReason::StampWentBack);
             return;
         }
-        self.newest[channel] = Some(stamp);
+        self.guard.accept(channel, stamp, rewind);
 
         let fresh = Held {
             stamp,
@@ -357,6 +347,7 @@ impl<M: Clone> Policy<M> for LatestTime<M> {
 
     fn reset(&mut self, out: &mut Emitted<M>) {
         self.drop_all(DropReason::Reset, out);
+        self.guard.forget();
     }
 
     fn pending(&self) -> usize {
@@ -364,7 +355,7 @@ impl<M: Clone> Policy<M> for LatestTime<M> {
     }
 
     fn time_jumps(&self) -> u64 {
-        self.time_jumps
+        self.guard.time_jumps()
     }
 }
 

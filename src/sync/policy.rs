@@ -277,3 +277,98 @@ pub(crate) fn check_stamp(newest: Option<i64>, stamp: i64, threshold: i64) -> St
         _ => StampCheck::Accept,
     }
 }
+
+/// The backwards-stamp rule every policy applies: newest stamp per channel, threshold, count.
+#[derive(Debug, Clone)]
+pub(crate) struct StampGuard {
+    newest: Vec<Option<i64>>,
+    rewind_ns: i64,
+    time_jumps: u64,
+}
+
+/// What [`StampGuard::admit`] decided about a message.
+pub(crate) enum Admission<M> {
+    /// Accept the message.
+    Accept(M),
+    /// A stamp jumped back: drop everything held (`TimeJumpedBack`), then accept the message.
+    Rewind(M),
+    /// Already reported as dropped (unknown channel or a straggler).
+    Rejected,
+}
+
+impl StampGuard {
+    /// A guard for `channels` channels with the default threshold.
+    pub(crate) fn new(channels: usize) -> Self {
+        Self {
+            newest: vec![None; channels],
+            rewind_ns: DEFAULT_REWIND_RESET_NS,
+            time_jumps: 0,
+        }
+    }
+
+    /// Sets the distance (ns, > 0) from which a backwards stamp resets instead of being dropped.
+    pub(crate) fn set_rewind_threshold(&mut self, ns: i64) -> Result<(), ConfigError> {
+        if ns <= 0 {
+            return Err(ConfigError::RewindThreshold(ns));
+        }
+        self.rewind_ns = ns;
+        Ok(())
+    }
+
+    /// The threshold in ns.
+    pub(crate) fn rewind_ns(&self) -> i64 {
+        self.rewind_ns
+    }
+
+    /// Resets counted so far.
+    pub(crate) fn time_jumps(&self) -> u64 {
+        self.time_jumps
+    }
+
+    /// Forgets every channel's newest stamp.
+    pub(crate) fn forget(&mut self) {
+        self.newest.iter_mut().for_each(|s| *s = None);
+    }
+
+    /// How `stamp` on `channel` compares with the channel's newest (the channel must exist).
+    pub(crate) fn check(&self, channel: usize, stamp: i64) -> StampCheck {
+        check_stamp(self.newest[channel], stamp, self.rewind_ns)
+    }
+
+    /// Records `stamp` as `channel`'s newest; after a rewind, forgets all other channels'.
+    pub(crate) fn accept(&mut self, channel: usize, stamp: i64, rewind: bool) {
+        if rewind {
+            self.time_jumps += 1;
+            self.forget();
+        }
+        self.newest[channel] = Some(stamp);
+    }
+
+    /// Applies the rule to a new message, reporting rejected ones in `out`.
+    pub(crate) fn admit<M>(
+        &mut self,
+        channel: usize,
+        stamp: i64,
+        msg: M,
+        out: &mut Emitted<M>,
+    ) -> Admission<M> {
+        if channel >= self.newest.len() {
+            out.drop_msg(channel, stamp, msg, DropReason::UnknownChannel);
+            return Admission::Rejected;
+        }
+        match self.check(channel, stamp) {
+            StampCheck::Accept => {
+                self.accept(channel, stamp, false);
+                Admission::Accept(msg)
+            }
+            StampCheck::Straggler => {
+                out.drop_msg(channel, stamp, msg, DropReason::StampWentBack);
+                Admission::Rejected
+            }
+            StampCheck::Rewind => {
+                self.accept(channel, stamp, true);
+                Admission::Rewind(msg)
+            }
+        }
+    }
+}
