@@ -1,1 +1,47 @@
-//! MCAP message logs (being written).
+//! MCAP message logs ("bags") with the `ros2` profile, readable by Foxglove, the `mcap` CLI,
+//! Python `rosbags` and `ros2 bag`, and reading what they write.
+//!
+//! - [`BagWriter`] records: `ros2msg` schemas, `cdr` channels with rosbag2's metadata,
+//!   zstd/lz4/uncompressed chunks closed every [`WriterOptions::chunk_size`] bytes, so a
+//!   killed recorder loses at most its open chunk (see [`writer`]).
+//! - [`BagReader`] plays: topics, counts, times, messages in log-time order, raw
+//!   ([`BagReader::messages`]) or typed ([`BagReader::typed`]). A file whose writer was killed,
+//!   a cut or corrupted file is read up to the damage, which [`BagReader::damage`] describes.
+//! - [`recover`] rewrites what is readable in a damaged file into a clean one.
+//! - [`BagInfo`] prints a summary like `ros2 bag info`.
+//!
+//! ```no_run
+//! use rosync::bag::{BagReader, BagWriter, WriterOptions};
+//! use rosync::msg::std_msgs;
+//!
+//! # fn run() -> Result<(), rosync::bag::BagError> {
+//! let mut bag = BagWriter::create("chatter.mcap", WriterOptions::default())?;
+//! bag.write_message("/chatter", 1_000, &std_msgs::String { data: "hello".into() })?;
+//! bag.finish()?;
+//!
+//! let bag = BagReader::open("chatter.mcap")?;
+//! for item in bag.typed::<std_msgs::String>("/chatter")? {
+//!     let (log_time, msg) = item?;
+//!     println!("{log_time}: {}", msg.data);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod index;
+pub mod info;
+mod messages;
+pub mod reader;
+mod records;
+mod recover;
+pub mod writer;
+
+pub use error::{BagError, Result};
+pub use info::{BagInfo, TopicSummary};
+pub use messages::{Messages, Typed};
+pub use reader::{BagMessage, BagReader, TopicInfo};
+pub use recover::{recover, recover_with, RecoveryReport};
+pub use writer::{
+    BagWriter, Compression, TopicId, WriteSummary, WriterOptions, DEFAULT_CHUNK_SIZE,
+    DEFAULT_QOS_PROFILES,
+};

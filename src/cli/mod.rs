@@ -1,5 +1,6 @@
 //! The `rosync` command line: a thin layer of clap commands over the library.
 
+mod bag;
 mod interface;
 mod node;
 mod output;
@@ -93,6 +94,9 @@ enum Command {
     /// Show the message types rosync ships: list, show, hash.
     #[command(subcommand)]
     Interface(interface::InterfaceCommand),
+    /// Inspect, print and repair MCAP logs: info, cat, recover.
+    #[command(subcommand)]
+    Bag(bag::BagCommand),
     /// Run synchronizer policies on scripts or live topics: simulate, live.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
@@ -100,6 +104,7 @@ enum Command {
 
 /// Parses the command line, runs the command, and turns any error into one line and exit 1.
 pub fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -118,6 +123,7 @@ pub fn main() -> ExitCode {
             Command::Node(cmd) => node::run(cmd, &cli.network).await,
             Command::Interface(cmd) => interface::run(cmd),
             Command::Sync(cmd) => sync::run(cmd, &cli.network).await,
+            Command::Bag(cmd) => bag::run(cmd),
         }
     });
     // Closing zenoh sessions can linger; do not wait for background tasks.
@@ -128,6 +134,15 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Lets `rosync ... | head` end quietly, as Unix tools do, instead of failing on a closed pipe.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -1,0 +1,191 @@
+//! [`BagError`]: everything that can go wrong with a log, naming the file and what is wrong.
+
+use std::path::PathBuf;
+
+use crate::cdr::CdrError;
+
+/// Why a log could not be written, opened or read. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BagError {
+    /// The operating system refused a read, write or open.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not an MCAP file at all (empty, or another format).
+    #[error("{}: not an MCAP file: {reason}", path.display())]
+    NotMcap {
+        /// The file.
+        path: PathBuf,
+        /// What was found instead.
+        reason: String,
+    },
+    /// A record is damaged (bad length, bad CRC, undecodable chunk, bad index).
+    #[error("{}: corrupt at byte {offset}: {reason}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// Offset of the damaged record in the file.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The file ends in the middle of a record or without its summary: its writer was killed,
+    /// or the file was cut. Everything before `offset` was recovered.
+    #[error(
+        "{}: truncated at byte {offset} ({reason}); {recovered_messages} messages before it were recovered",
+        path.display()
+    )]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// Where the readable part of the file ends.
+        offset: u64,
+        /// What was found there.
+        reason: String,
+        /// Messages readable before the damage.
+        recovered_messages: u64,
+    },
+    /// A channel refers to a schema the file does not contain.
+    #[error("{}: topic {topic}: channel {channel_id} refers to schema {schema_id}, which the file does not define", path.display())]
+    MissingSchema {
+        /// The file.
+        path: PathBuf,
+        /// The channel's topic.
+        topic: String,
+        /// The channel id.
+        channel_id: u16,
+        /// The missing schema id (0 means the channel declares no schema).
+        schema_id: u16,
+    },
+    /// A topic is not CDR with a `ros2msg` schema, so rosync cannot decode it.
+    #[error("{}: topic {topic}: message encoding {message_encoding:?} with schema encoding {schema_encoding:?} is not supported (rosync decodes \"cdr\" messages with \"ros2msg\" schemas)", path.display())]
+    UnsupportedEncoding {
+        /// The file.
+        path: PathBuf,
+        /// The topic.
+        topic: String,
+        /// The channel's message encoding.
+        message_encoding: String,
+        /// The schema's encoding (empty without a schema).
+        schema_encoding: String,
+    },
+    /// A topic's type is not one rosync knows, so it cannot be decoded by name.
+    #[error("{}: topic {topic}: unknown message type {type_name}", path.display())]
+    UnknownType {
+        /// The file.
+        path: PathBuf,
+        /// The topic.
+        topic: String,
+        /// The type named by the schema.
+        type_name: String,
+    },
+    /// A topic was asked for as one type but holds another.
+    #[error("{}: topic {topic} holds {actual}, not {expected}", path.display())]
+    TypeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The topic.
+        topic: String,
+        /// The type asked for.
+        expected: String,
+        /// The type in the file.
+        actual: String,
+    },
+    /// The file has no such topic.
+    #[error("{}: no topic {topic} in the log", path.display())]
+    NoSuchTopic {
+        /// The file.
+        path: PathBuf,
+        /// The topic asked for.
+        topic: String,
+    },
+    /// A topic was added twice with different types.
+    #[error("{}: topic {topic} already has type {existing}, cannot add it as {requested}", path.display())]
+    TopicConflict {
+        /// The file.
+        path: PathBuf,
+        /// The topic.
+        topic: String,
+        /// The type it was added with first.
+        existing: String,
+        /// The type asked for now.
+        requested: String,
+    },
+    /// A message payload is not valid CDR for its type (or could not be encoded).
+    #[error("{}: topic {topic}: message at log time {log_time} is not a valid {type_name}: {source}", path.display())]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// The topic.
+        topic: String,
+        /// The message type.
+        type_name: String,
+        /// The message's log time (ns).
+        log_time: u64,
+        /// What the CDR decoder found.
+        #[source]
+        source: CdrError,
+    },
+    /// The MCAP writer refused an operation (too many channels, unknown topic id, ...).
+    #[error("{}: cannot write: {reason}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl BagError {
+    /// The file the error is about.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            BagError::Io { path, .. }
+            | BagError::NotMcap { path, .. }
+            | BagError::Corrupt { path, .. }
+            | BagError::Truncated { path, .. }
+            | BagError::MissingSchema { path, .. }
+            | BagError::UnsupportedEncoding { path, .. }
+            | BagError::UnknownType { path, .. }
+            | BagError::TypeMismatch { path, .. }
+            | BagError::NoSuchTopic { path, .. }
+            | BagError::TopicConflict { path, .. }
+            | BagError::Decode { path, .. }
+            | BagError::Write { path, .. } => path,
+        }
+    }
+
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        BagError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(path: &std::path::Path, offset: u64, reason: impl Into<String>) -> Self {
+        BagError::Corrupt {
+            path: path.to_path_buf(),
+            offset,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn from_mcap(path: &std::path::Path, err: mcap::McapError) -> Self {
+        match err {
+            mcap::McapError::Io(source) => BagError::io(path, source),
+            other => BagError::Write {
+                path: path.to_path_buf(),
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Results of log operations.
+pub type Result<T, E = BagError> = std::result::Result<T, E>;

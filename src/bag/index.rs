@@ -1,0 +1,401 @@
+//! Building a [`BagReader`]'s index: from the summary section, or by scanning the file.
+//!
+//! The index is the list of blocks that hold messages (chunks, or messages outside chunks),
+//! with their offsets and earliest log times, plus the channels and message counts. A scan
+//! checks every chunk completely (decompression and CRC) and stops at the first record that
+//! does not fit in the file.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+
+use super::error::{BagError, Result};
+use super::reader::{BagReader, ChannelEntry, TopicInfo};
+use super::records::{self, op, MAGIC, MAX_RECORD, PREFIX};
+
+/// A part of the file that holds messages: a chunk record, or one message outside chunks.
+#[derive(Debug, Clone)]
+pub(super) struct Block {
+    /// Offset of the record (opcode) in the file.
+    pub(super) offset: u64,
+    /// Length of the whole record, prefix included.
+    pub(super) length: u64,
+    /// Earliest log time in it.
+    pub(super) start: u64,
+    /// Channels with messages in it; empty if unknown.
+    pub(super) channels: Vec<u16>,
+}
+
+impl BagReader {
+    /// Reads the summary section. `Ok(false)`: no summary or one without chunk indexes (the
+    /// file must be scanned); `Err`: damage that makes the summary unusable.
+    pub(super) fn read_summary(&mut self, file: &mut File) -> std::result::Result<bool, BagError> {
+        let path = self.path.clone();
+        // Footer record (9 + 20 bytes) then the end magic.
+        let min = 8 + 9 + 29 + 8;
+        if self.file_size < min {
+            return Err(self.truncated_at(self.file_size, "the file is too short to hold a footer"));
+        }
+        let footer_offset = self.file_size - 8 - 29;
+        let mut tail = [0u8; 37];
+        file.seek(SeekFrom::Start(footer_offset))
+            .and_then(|_| file.read_exact(&mut tail))
+            .map_err(|e| BagError::io(&path, e))?;
+        if &tail[29..] != MAGIC {
+            return Err(self.truncated_at(
+                self.file_size,
+                "the file does not end with the MCAP magic (writer killed, or file cut)",
+            ));
+        }
+        if tail[0] != op::FOOTER || tail[1..9] != 20u64.to_le_bytes() {
+            return Err(BagError::corrupt(&path, footer_offset, "bad footer record"));
+        }
+        let footer = records::footer(&tail[9..29])
+            .map_err(|r| BagError::corrupt(&path, footer_offset, r))?;
+        if footer.summary_start == 0 {
+            return Ok(false);
+        }
+        if footer.summary_start < 8 || footer.summary_start > footer_offset {
+            return Err(BagError::corrupt(
+                &path,
+                footer_offset,
+                format!(
+                    "footer points at summary offset {} outside the file",
+                    footer.summary_start
+                ),
+            ));
+        }
+        let summary_len = footer_offset - footer.summary_start;
+        if summary_len > MAX_RECORD / 4 {
+            return Err(BagError::corrupt(
+                &path,
+                footer_offset,
+                format!("footer claims a summary of {summary_len} bytes"),
+            ));
+        }
+        let mut summary = vec![0u8; summary_len as usize];
+        file.seek(SeekFrom::Start(footer.summary_start))
+            .and_then(|_| file.read_exact(&mut summary))
+            .map_err(|e| BagError::io(&path, e))?;
+        if footer.summary_crc != 0 {
+            // The CRC covers the summary and the footer up to its CRC field.
+            let crc = records::crc32(records::crc32(0, &summary), &tail[..9 + 16]);
+            if crc != footer.summary_crc {
+                return Err(BagError::corrupt(
+                    &path,
+                    footer.summary_start,
+                    format!(
+                        "summary CRC mismatch (stored {:08x}, computed {crc:08x})",
+                        footer.summary_crc
+                    ),
+                ));
+            }
+        }
+        let mut schemas = HashMap::new();
+        let mut channels = Vec::new();
+        let mut stats = None;
+        let mut blocks = Vec::new();
+        for record in records::split_records(&summary) {
+            let (at, opcode, body) =
+                record.map_err(|r| BagError::corrupt(&path, footer.summary_start, r))?;
+            let at = footer.summary_start + at as u64;
+            let bad = |r: String| BagError::corrupt(&path, at, r);
+            match opcode {
+                op::SCHEMA => {
+                    let s = records::schema(body).map_err(bad)?;
+                    schemas.insert(s.id, s);
+                }
+                op::CHANNEL => channels.push(records::channel(body).map_err(bad)?),
+                op::STATISTICS => stats = Some(records::statistics(body).map_err(bad)?),
+                op::CHUNK_INDEX => {
+                    let c = records::chunk_index(body).map_err(bad)?;
+                    let fits = c.offset.checked_add(c.length).is_some_and(|end| {
+                        c.offset >= 8 && end <= footer.summary_start && c.length > PREFIX
+                    });
+                    if !fits {
+                        return Err(bad(format!(
+                            "chunk index points at bytes {}+{} outside the data section",
+                            c.offset, c.length
+                        )));
+                    }
+                    blocks.push(Block {
+                        offset: c.offset,
+                        length: c.length,
+                        start: c.start,
+                        channels: c.channels,
+                    });
+                }
+                _ => {}
+            }
+        }
+        let Some(stats) = stats else { return Ok(false) };
+        if stats.message_count > 0 && (blocks.is_empty() || channels.is_empty()) {
+            // Messages outside chunks, or channels only in the data section: scan.
+            return Ok(false);
+        }
+        for channel in channels {
+            self.add_channel(channel, &schemas);
+        }
+        for (id, count) in &stats.channel_message_counts {
+            if let Some(entry) = self.channels.get_mut(id) {
+                entry.info.message_count = *count;
+            }
+        }
+        self.message_count = stats.message_count;
+        if stats.message_count > 0 {
+            self.start = Some(stats.start);
+            self.end = Some(stats.end);
+        }
+        self.blocks = blocks;
+        Ok(true)
+    }
+
+    fn truncated_at(&self, offset: u64, reason: &str) -> BagError {
+        BagError::Truncated {
+            path: self.path.clone(),
+            offset,
+            reason: reason.into(),
+            recovered_messages: self.message_count,
+        }
+    }
+
+    fn add_channel(&mut self, c: records::Channel, schemas: &HashMap<u16, records::Schema>) {
+        let schema = schemas.get(&c.schema_id);
+        let type_name = schema.map(|s| s.name.clone()).unwrap_or_default();
+        let info = TopicInfo {
+            topic: c.topic.clone(),
+            channel_id: c.id,
+            type_hash: c
+                .metadata
+                .get("topic_type_hash")
+                .filter(|h| !h.is_empty())
+                .cloned(),
+            definition: schema
+                .map(|s| String::from_utf8_lossy(&s.data).into_owned())
+                .unwrap_or_default(),
+            schema_encoding: schema.map(|s| s.encoding.clone()).unwrap_or_default(),
+            message_encoding: c.message_encoding,
+            metadata: c.metadata,
+            message_count: 0,
+            type_name: type_name.clone(),
+        };
+        if c.schema_id != 0 && schema.is_none() && self.damage.is_none() {
+            self.damage = Some(BagError::MissingSchema {
+                path: self.path.clone(),
+                topic: c.topic.clone(),
+                channel_id: c.id,
+                schema_id: c.schema_id,
+            });
+        }
+        self.channels.insert(
+            c.id,
+            ChannelEntry {
+                topic: c.topic.into(),
+                type_name: type_name.into(),
+                info,
+            },
+        );
+    }
+
+    /// Reads the file from the start, indexing every complete record before the damage.
+    pub(super) fn scan(
+        &mut self,
+        file: &mut File,
+        summary_problem: Option<BagError>,
+    ) -> Result<()> {
+        let path = self.path.clone();
+        file.seek(SeekFrom::Start(self.data_start))
+            .map_err(|e| BagError::io(&path, e))?;
+        let mut input = BufReader::with_capacity(1 << 16, &mut *file);
+        let mut offset = self.data_start;
+        let mut schemas: HashMap<u16, records::Schema> = HashMap::new();
+        let mut damage: Option<BagError> = None;
+        let mut saw_end = false;
+        let mut body = Vec::new();
+        loop {
+            let remaining = self.file_size - offset;
+            if remaining == 0 {
+                break;
+            }
+            let mut prefix = [0u8; 9];
+            if remaining < PREFIX {
+                damage = Some(
+                    self.truncated_at(offset, "the file ends inside a record's length prefix"),
+                );
+                break;
+            }
+            input
+                .read_exact(&mut prefix)
+                .map_err(|e| BagError::io(&path, e))?;
+            let opcode = prefix[0];
+            let len = u64::from_le_bytes(prefix[1..].try_into().unwrap_or_default());
+            if len > remaining - PREFIX {
+                let what = if opcode == op::CHUNK {
+                    "a chunk"
+                } else {
+                    "a record"
+                };
+                damage = Some(self.truncated_at(
+                    offset,
+                    &format!("the file ends inside {what} of {len} bytes (writer killed while it was open, or file cut)"),
+                ));
+                break;
+            }
+            let wanted = matches!(opcode, op::SCHEMA | op::CHANNEL | op::MESSAGE | op::CHUNK);
+            if !wanted {
+                input
+                    .seek_relative(len as i64)
+                    .map_err(|e| BagError::io(&path, e))?;
+                let record_offset = offset;
+                offset += PREFIX + len;
+                if opcode == op::DATA_END || opcode == op::FOOTER {
+                    saw_end = true;
+                    break;
+                }
+                if opcode == op::HEADER || opcode == 0 {
+                    damage = Some(BagError::corrupt(
+                        &path,
+                        record_offset,
+                        format!("unexpected record opcode {opcode:#04x} in the data section"),
+                    ));
+                    break;
+                }
+                continue;
+            }
+            if len > MAX_RECORD {
+                damage = Some(BagError::corrupt(
+                    &path,
+                    offset,
+                    format!("record claims {len} bytes"),
+                ));
+                break;
+            }
+            body.clear();
+            body.extend_from_slice(&prefix);
+            body.resize(PREFIX as usize + len as usize, 0);
+            input
+                .read_exact(&mut body[PREFIX as usize..])
+                .map_err(|e| BagError::io(&path, e))?;
+            let record_offset = offset;
+            offset += PREFIX + len;
+            let content = &body[PREFIX as usize..];
+            let result = match opcode {
+                op::SCHEMA => records::schema(content).map(|s| {
+                    schemas.insert(s.id, s);
+                }),
+                op::CHANNEL => records::channel(content).map(|c| {
+                    if !self.channels.contains_key(&c.id) {
+                        self.add_channel(c, &schemas);
+                    }
+                }),
+                op::MESSAGE => records::message(content).map(|(h, _)| {
+                    self.count_message(h.channel_id, h.log_time);
+                    self.blocks.push(Block {
+                        offset: record_offset,
+                        length: PREFIX + len,
+                        start: h.log_time,
+                        channels: vec![h.channel_id],
+                    });
+                }),
+                _ => self.scan_chunk(record_offset, &body, &mut schemas),
+            };
+            if let Err(reason) = result {
+                // The framing is intact, so later records can still be read.
+                if damage.is_none() {
+                    damage = Some(BagError::corrupt(&path, record_offset, reason));
+                }
+            }
+        }
+        drop(input);
+        if damage.is_none() && !saw_end {
+            damage = Some(self.truncated_at(
+                offset,
+                "the file ends without a data-end record or summary (writer killed?)",
+            ));
+        }
+        // Damage found while scanning comes first; then a bad summary (harmless when the data
+        // section is complete: everything was read, but the file is still damaged).
+        if let Some(found) = damage.or(summary_problem) {
+            self.damage = Some(match found {
+                BagError::Truncated {
+                    path,
+                    offset,
+                    reason,
+                    ..
+                } => BagError::Truncated {
+                    path,
+                    offset,
+                    reason,
+                    recovered_messages: self.message_count,
+                },
+                other => other,
+            });
+        }
+        Ok(())
+    }
+
+    fn count_message(&mut self, channel_id: u16, log_time: u64) {
+        self.message_count += 1;
+        self.start = Some(self.start.map_or(log_time, |s| s.min(log_time)));
+        self.end = Some(self.end.map_or(log_time, |e| e.max(log_time)));
+        if let Some(entry) = self.channels.get_mut(&channel_id) {
+            entry.info.message_count += 1;
+        }
+    }
+
+    /// Checks a whole chunk (decompression, CRC, records) and indexes it; all or nothing.
+    fn scan_chunk(
+        &mut self,
+        offset: u64,
+        record: &[u8],
+        schemas: &mut HashMap<u16, records::Schema>,
+    ) -> std::result::Result<(), String> {
+        let header = records::chunk_header(&record[PREFIX as usize..])?;
+        let mut new_schemas = Vec::new();
+        let mut new_channels = Vec::new();
+        let mut messages = Vec::new();
+        records::for_each_in_chunk(record, |opcode, body| {
+            match opcode {
+                op::SCHEMA => new_schemas.push(records::schema(body)?),
+                op::CHANNEL => new_channels.push(records::channel(body)?),
+                op::MESSAGE => messages.push(records::message(body)?.0),
+                _ => {}
+            }
+            Ok(())
+        })?;
+        for s in new_schemas {
+            schemas.insert(s.id, s);
+        }
+        for c in new_channels {
+            if !self.channels.contains_key(&c.id) {
+                self.add_channel(c, schemas);
+            }
+        }
+        let mut channels = Vec::new();
+        let mut start = messages.first().map_or(header.start, |m| m.log_time);
+        for m in &messages {
+            if !self.channels.contains_key(&m.channel_id) {
+                return Err(format!(
+                    "a message refers to channel {}, which is not defined before it",
+                    m.channel_id
+                ));
+            }
+        }
+        for m in &messages {
+            self.count_message(m.channel_id, m.log_time);
+            start = start.min(m.log_time);
+            if !channels.contains(&m.channel_id) {
+                channels.push(m.channel_id);
+            }
+        }
+        if !messages.is_empty() {
+            self.blocks.push(Block {
+                offset,
+                length: record.len() as u64,
+                start,
+                channels,
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! Iteration over a [`BagReader`]'s messages in log-time order: a k-way merge of the blocks
+//! (chunks) whose time ranges overlap, reading and decompressing each on demand.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::marker::PhantomData;
+
+use super::error::{BagError, Result};
+use super::reader::{BagMessage, BagReader};
+use super::records::{self, op, MAX_RECORD, PREFIX};
+use crate::msg::Message;
+
+/// A message waiting in the merge, ordered by (log time, block offset, index in block).
+struct Pending {
+    key: (u64, u64, usize),
+    message: BagMessage,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+/// Iterator over a log's messages in log-time order; see [`BagReader::messages`].
+pub struct Messages<'a> {
+    reader: &'a BagReader,
+    file: Option<BufReader<File>>,
+    /// Block indexes in (start time, offset) order.
+    order: Vec<usize>,
+    next_block: usize,
+    heap: BinaryHeap<Reverse<Pending>>,
+    filter: Option<HashSet<u16>>,
+    failed_open: bool,
+}
+
+impl<'a> Messages<'a> {
+    pub(super) fn new(reader: &'a BagReader, filter: Option<HashSet<u16>>) -> Self {
+        let mut order: Vec<usize> = (0..reader.blocks.len())
+            .filter(|&i| {
+                let b = &reader.blocks[i];
+                match &filter {
+                    Some(ids) if !b.channels.is_empty() => {
+                        b.channels.iter().any(|c| ids.contains(c))
+                    }
+                    _ => true,
+                }
+            })
+            .collect();
+        order.sort_by_key(|&i| (reader.blocks[i].start, reader.blocks[i].offset));
+        Self {
+            reader,
+            file: None,
+            order,
+            next_block: 0,
+            heap: BinaryHeap::new(),
+            filter,
+            failed_open: false,
+        }
+    }
+
+    /// Reads one block's messages into the heap; an error names what was lost.
+    fn load(&mut self, rank: usize) -> Result<()> {
+        let reader = self.reader;
+        let path = &reader.path;
+        let block = &reader.blocks[self.order[rank]];
+        if self.file.is_none() {
+            let file = File::open(path).map_err(|e| BagError::io(path, e))?;
+            self.file = Some(BufReader::with_capacity(1 << 16, file));
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Ok(());
+        };
+        let length = usize::try_from(block.length)
+            .ok()
+            .filter(|&l| l as u64 <= MAX_RECORD + PREFIX)
+            .ok_or_else(|| {
+                BagError::corrupt(
+                    path,
+                    block.offset,
+                    format!("record of {} bytes", block.length),
+                )
+            })?;
+        let mut record = vec![0u8; length];
+        file.seek(SeekFrom::Start(block.offset))
+            .and_then(|_| file.read_exact(&mut record))
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::UnexpectedEof => {
+                    BagError::corrupt(path, block.offset, "record runs past the end of the file")
+                }
+                _ => BagError::io(path, e),
+            })?;
+        let declared = u64::from_le_bytes(record[1..9].try_into().unwrap_or_default());
+        if declared.checked_add(PREFIX) != Some(block.length) {
+            return Err(BagError::corrupt(
+                path,
+                block.offset,
+                "the index points at a record of another length",
+            ));
+        }
+        let mut index = 0usize;
+        let block_offset = block.offset;
+        let mut push = |body: &[u8],
+                        heap: &mut BinaryHeap<Reverse<Pending>>|
+         -> std::result::Result<(), String> {
+            let (h, data) = records::message(body)?;
+            index += 1;
+            if self
+                .filter
+                .as_ref()
+                .is_some_and(|ids| !ids.contains(&h.channel_id))
+            {
+                return Ok(());
+            }
+            let Some(channel) = reader.channels.get(&h.channel_id) else {
+                return Err(format!(
+                    "a message refers to unknown channel {}",
+                    h.channel_id
+                ));
+            };
+            heap.push(Reverse(Pending {
+                key: (h.log_time, block_offset, index),
+                message: BagMessage {
+                    topic: channel.topic.clone(),
+                    type_name: channel.type_name.clone(),
+                    channel_id: h.channel_id,
+                    sequence: h.sequence,
+                    log_time: h.log_time,
+                    publish_time: h.publish_time,
+                    data: data.to_vec(),
+                },
+            }));
+            Ok(())
+        };
+        let heap = &mut self.heap;
+        let result = match record[0] {
+            op::CHUNK => records::for_each_in_chunk(&record, |opcode, body| {
+                if opcode == op::MESSAGE {
+                    push(body, heap)?;
+                }
+                Ok(())
+            }),
+            op::MESSAGE => push(&record[PREFIX as usize..], heap),
+            other => Err(format!(
+                "the index points at a record with opcode {other:#04x}, not a chunk"
+            )),
+        };
+        result.map_err(|reason| BagError::corrupt(path, block.offset, reason))
+    }
+}
+
+impl Iterator for Messages<'_> {
+    type Item = Result<BagMessage>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed_open {
+            return None;
+        }
+        while self.next_block < self.order.len() {
+            let start = self.reader.blocks[self.order[self.next_block]].start;
+            if self.heap.peek().is_some_and(|Reverse(p)| p.key.0 < start) {
+                break;
+            }
+            let rank = self.next_block;
+            self.next_block += 1;
+            if let Err(err) = self.load(rank) {
+                if matches!(err, BagError::Io { .. }) && self.file.is_none() {
+                    self.failed_open = true;
+                }
+                return Some(Err(err));
+            }
+        }
+        self.heap.pop().map(|Reverse(p)| Ok(p.message))
+    }
+}
+
+/// Iterator over one topic's messages decoded as `T`; see [`BagReader::typed`].
+pub struct Typed<'a, T> {
+    inner: Messages<'a>,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<'a, T> Typed<'a, T> {
+    pub(super) fn new(inner: Messages<'a>) -> Self {
+        Self {
+            inner,
+            _type: PhantomData,
+        }
+    }
+}
+
+impl<T: Message> Iterator for Typed<'_, T> {
+    type Item = Result<(u64, T)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let message = match self.inner.next()? {
+            Ok(m) => m,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(
+            crate::cdr::decode::<T>(&message.data)
+                .map(|msg| (message.log_time, msg))
+                .map_err(|source| BagError::Decode {
+                    path: self.inner.reader.path.clone(),
+                    topic: message.topic.to_string(),
+                    type_name: T::TYPE_NAME.to_string(),
+                    log_time: message.log_time,
+                    source,
+                }),
+        )
+    }
+}

@@ -1,0 +1,405 @@
+//! Bounds-checked parsing of the MCAP records the reader needs, from untrusted bytes.
+//!
+//! The `mcap` crate's record parser trusts string lengths (it reserves what a corrupt length
+//! claims) and can panic on a malformed attachment, so the reader parses record bodies here:
+//! every length is checked against the bytes that remain, nothing panics. Chunks are
+//! decompressed and CRC-checked by `mcap`'s sans-io [`LinearReader`], fed one chunk record.
+
+use std::collections::BTreeMap;
+
+use mcap::sans_io::{LinearReadEvent, LinearReader, LinearReaderOptions};
+
+/// The 8 bytes every MCAP file starts and ends with.
+pub(crate) const MAGIC: &[u8; 8] = b"\x89MCAP0\r\n";
+/// Largest record or uncompressed chunk accepted (a corrupt length above it is an error).
+pub(crate) const MAX_RECORD: u64 = 1 << 30;
+/// Opcode + length prefix of every record.
+pub(crate) const PREFIX: u64 = 9;
+
+/// Record opcodes (MCAP specification).
+pub(crate) mod op {
+    pub const HEADER: u8 = 0x01;
+    pub const FOOTER: u8 = 0x02;
+    pub const SCHEMA: u8 = 0x03;
+    pub const CHANNEL: u8 = 0x04;
+    pub const MESSAGE: u8 = 0x05;
+    pub const CHUNK: u8 = 0x06;
+    pub const CHUNK_INDEX: u8 = 0x08;
+    pub const STATISTICS: u8 = 0x0B;
+    pub const DATA_END: u8 = 0x0F;
+}
+
+/// A cursor over a record body; every read checks what remains.
+pub(crate) struct Cur<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cur<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
+        let end = self.pos.checked_add(n).filter(|&end| end <= self.buf.len());
+        match end {
+            Some(end) => {
+                let out = &self.buf[self.pos..end];
+                self.pos = end;
+                Ok(out)
+            }
+            None => Err(format!(
+                "{what} needs {n} bytes at byte {} of a {}-byte record",
+                self.pos,
+                self.buf.len()
+            )),
+        }
+    }
+
+    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], String> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N, what)?);
+        Ok(out)
+    }
+
+    pub fn u16(&mut self, what: &str) -> Result<u16, String> {
+        Ok(u16::from_le_bytes(self.array(what)?))
+    }
+
+    pub fn u32(&mut self, what: &str) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(self.array(what)?))
+    }
+
+    pub fn u64(&mut self, what: &str) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(self.array(what)?))
+    }
+
+    pub fn string(&mut self, what: &str) -> Result<String, String> {
+        let len = self.u32(what)? as usize;
+        let bytes = self.take(len, what)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| format!("{what} is not UTF-8"))
+    }
+
+    pub fn bytes_u32(&mut self, what: &str) -> Result<&'a [u8], String> {
+        let len = self.u32(what)? as usize;
+        self.take(len, what)
+    }
+
+    pub fn string_map(&mut self, what: &str) -> Result<BTreeMap<String, String>, String> {
+        let len = self.u32(what)? as usize;
+        let mut inner = Cur::new(self.take(len, what)?);
+        let mut map = BTreeMap::new();
+        while inner.pos < inner.buf.len() {
+            let key = inner.string(what)?;
+            let value = inner.string(what)?;
+            map.insert(key, value);
+        }
+        Ok(map)
+    }
+
+    /// A `map<u16, u64>`; returns the keys.
+    pub fn u16_u64_map(&mut self, what: &str) -> Result<BTreeMap<u16, u64>, String> {
+        let len = self.u32(what)? as usize;
+        let mut inner = Cur::new(self.take(len, what)?);
+        let mut map = BTreeMap::new();
+        while inner.pos < inner.buf.len() {
+            let key = inner.u16(what)?;
+            let value = inner.u64(what)?;
+            map.insert(key, value);
+        }
+        Ok(map)
+    }
+
+    pub fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..]
+    }
+}
+
+/// A Header record.
+pub(crate) struct Header {
+    pub profile: String,
+    pub library: String,
+}
+
+pub(crate) fn header(body: &[u8]) -> Result<Header, String> {
+    let mut c = Cur::new(body);
+    Ok(Header {
+        profile: c.string("header profile")?,
+        library: c.string("header library")?,
+    })
+}
+
+/// A Footer record.
+pub(crate) struct Footer {
+    pub summary_start: u64,
+    pub summary_crc: u32,
+}
+
+pub(crate) fn footer(body: &[u8]) -> Result<Footer, String> {
+    let mut c = Cur::new(body);
+    let summary_start = c.u64("footer summary start")?;
+    let _summary_offset_start = c.u64("footer summary offset start")?;
+    Ok(Footer {
+        summary_start,
+        summary_crc: c.u32("footer summary CRC")?,
+    })
+}
+
+/// A Schema record.
+#[derive(Debug, Clone)]
+pub(crate) struct Schema {
+    pub id: u16,
+    pub name: String,
+    pub encoding: String,
+    pub data: Vec<u8>,
+}
+
+pub(crate) fn schema(body: &[u8]) -> Result<Schema, String> {
+    let mut c = Cur::new(body);
+    Ok(Schema {
+        id: c.u16("schema id")?,
+        name: c.string("schema name")?,
+        encoding: c.string("schema encoding")?,
+        data: c.bytes_u32("schema data")?.to_vec(),
+    })
+}
+
+/// A Channel record.
+#[derive(Debug, Clone)]
+pub(crate) struct Channel {
+    pub id: u16,
+    pub schema_id: u16,
+    pub topic: String,
+    pub message_encoding: String,
+    pub metadata: BTreeMap<String, String>,
+}
+
+pub(crate) fn channel(body: &[u8]) -> Result<Channel, String> {
+    let mut c = Cur::new(body);
+    Ok(Channel {
+        id: c.u16("channel id")?,
+        schema_id: c.u16("channel schema id")?,
+        topic: c.string("channel topic")?,
+        message_encoding: c.string("channel message encoding")?,
+        metadata: c.string_map("channel metadata")?,
+    })
+}
+
+/// A Message record's header; the payload follows it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MessageHeader {
+    pub channel_id: u16,
+    pub sequence: u32,
+    pub log_time: u64,
+    pub publish_time: u64,
+}
+
+pub(crate) fn message(body: &[u8]) -> Result<(MessageHeader, &[u8]), String> {
+    let mut c = Cur::new(body);
+    let header = MessageHeader {
+        channel_id: c.u16("message channel id")?,
+        sequence: c.u32("message sequence")?,
+        log_time: c.u64("message log time")?,
+        publish_time: c.u64("message publish time")?,
+    };
+    Ok((header, c.rest()))
+}
+
+/// A Chunk record's header fields the scanner needs.
+pub(crate) struct ChunkHeader {
+    pub start: u64,
+}
+
+pub(crate) fn chunk_header(body: &[u8]) -> Result<ChunkHeader, String> {
+    let mut c = Cur::new(body);
+    let start = c.u64("chunk start time")?;
+    let _end = c.u64("chunk end time")?;
+    let uncompressed = c.u64("chunk uncompressed size")?;
+    let _crc = c.u32("chunk CRC")?;
+    let compression = c.string("chunk compression")?;
+    let compressed = c.u64("chunk compressed size")?;
+    if uncompressed > MAX_RECORD {
+        return Err(format!("chunk claims {uncompressed} uncompressed bytes"));
+    }
+    if compressed > c.rest().len() as u64 {
+        return Err(format!(
+            "chunk claims {compressed} compressed bytes but its record holds {}",
+            c.rest().len()
+        ));
+    }
+    if !matches!(compression.as_str(), "" | "zstd" | "lz4") {
+        return Err(format!("unsupported chunk compression {compression:?}"));
+    }
+    Ok(ChunkHeader { start })
+}
+
+/// A Chunk Index record.
+pub(crate) struct ChunkIndex {
+    pub start: u64,
+    pub offset: u64,
+    pub length: u64,
+    pub channels: Vec<u16>,
+}
+
+pub(crate) fn chunk_index(body: &[u8]) -> Result<ChunkIndex, String> {
+    let mut c = Cur::new(body);
+    let start = c.u64("chunk index start time")?;
+    let _end = c.u64("chunk index end time")?;
+    let offset = c.u64("chunk index chunk offset")?;
+    let length = c.u64("chunk index chunk length")?;
+    let channels = c
+        .u16_u64_map("chunk index message index offsets")?
+        .into_keys()
+        .collect();
+    Ok(ChunkIndex {
+        start,
+        offset,
+        length,
+        channels,
+    })
+}
+
+/// A Statistics record.
+pub(crate) struct Statistics {
+    pub message_count: u64,
+    pub start: u64,
+    pub end: u64,
+    pub channel_message_counts: BTreeMap<u16, u64>,
+}
+
+pub(crate) fn statistics(body: &[u8]) -> Result<Statistics, String> {
+    let mut c = Cur::new(body);
+    let message_count = c.u64("statistics message count")?;
+    let _schemas = c.u16("statistics schema count")?;
+    let _channels = c.u32("statistics channel count")?;
+    let _attachments = c.u32("statistics attachment count")?;
+    let _metadata = c.u32("statistics metadata count")?;
+    let _chunks = c.u32("statistics chunk count")?;
+    let start = c.u64("statistics start time")?;
+    let end = c.u64("statistics end time")?;
+    let len = c.u32("statistics channel message counts")? as usize;
+    let mut inner = Cur::new(c.take(len, "statistics channel message counts")?);
+    let mut channel_message_counts = BTreeMap::new();
+    while inner.pos < inner.buf.len() {
+        let id = inner.u16("statistics channel id")?;
+        let count = inner.u64("statistics channel count")?;
+        channel_message_counts.insert(id, count);
+    }
+    Ok(Statistics {
+        message_count,
+        start,
+        end,
+        channel_message_counts,
+    })
+}
+
+/// Splits `bytes` into records `(offset in bytes, opcode, body)`; stops with an error at the
+/// first record that does not fit.
+pub(crate) fn split_records(
+    bytes: &[u8],
+) -> impl Iterator<Item = Result<(usize, u8, &[u8]), String>> {
+    let mut pos = 0usize;
+    let mut failed = false;
+    std::iter::from_fn(move || {
+        if failed || pos >= bytes.len() {
+            return None;
+        }
+        let start = pos;
+        let result = (|| {
+            let mut c = Cur::new(&bytes[pos..]);
+            let opcode = c.take(1, "record opcode")?[0];
+            let len = c.u64("record length")?;
+            let len = usize::try_from(len).map_err(|_| format!("record length {len}"))?;
+            let body = c.take(len, "record body")?;
+            Ok((start, opcode, body))
+        })();
+        match &result {
+            Ok((_, _, body)) => pos += PREFIX as usize + body.len(),
+            Err(_) => failed = true,
+        }
+        Some(result)
+    })
+}
+
+/// Decompresses and CRC-checks one whole chunk record (opcode and length included) and hands
+/// every record inside it to `each` (only once the whole chunk checked out). Stops at the
+/// first error.
+pub(crate) fn for_each_in_chunk(
+    record: &[u8],
+    mut each: impl FnMut(u8, &[u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    let body = record.get(PREFIX as usize..).unwrap_or_default();
+    chunk_header(body)?;
+    let mut reader = LinearReader::new_with_options(
+        LinearReaderOptions::default()
+            .with_skip_start_magic(true)
+            .with_skip_end_magic(true)
+            .with_prevalidate_chunk_crcs(true)
+            .with_record_length_limit(MAX_RECORD as usize),
+    );
+    let mut pos = 0usize;
+    while let Some(event) = reader.next_event() {
+        match event {
+            Ok(LinearReadEvent::ReadRequest(need)) => {
+                let n = need.min(record.len() - pos);
+                reader.insert(n).copy_from_slice(&record[pos..pos + n]);
+                reader.notify_read(n);
+                pos += n;
+            }
+            Ok(LinearReadEvent::Record { opcode, data }) => {
+                if opcode == op::CHUNK {
+                    return Err("chunk nested in a chunk".into());
+                }
+                each(opcode, data)?;
+            }
+            Err(err) => return Err(format!("chunk does not decode: {err}")),
+        }
+    }
+    Ok(())
+}
+
+/// CRC-32 (IEEE, as MCAP uses) of `bytes`, continuing from `crc` (start with 0).
+pub(crate) fn crc32(crc: u32, bytes: &[u8]) -> u32 {
+    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut table = [0u32; 256];
+        for (i, entry) in table.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+            *entry = c;
+        }
+        table
+    });
+    let mut c = !crc;
+    for &b in bytes {
+        c = table[((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_matches_the_reference_value() {
+        assert_eq!(crc32(0, b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(crc32(0, b"1234"), b"56789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn truncated_bodies_are_errors_not_panics() {
+        assert!(channel(&[1, 0, 1, 0, 255, 255, 255, 255]).is_err());
+        assert!(schema(&[]).is_err());
+        assert!(message(&[0; 21]).is_err());
+        assert!(split_records(&[5, 255, 255, 255, 255, 255, 255, 255, 255])
+            .next()
+            .is_some_and(|r| r.is_err()));
+    }
+}

@@ -1,0 +1,137 @@
+//! `rosync bag`: inspect, print and repair MCAP message logs.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+
+use super::output::to_yaml;
+use super::{fail, CliResult};
+use crate::bag::{recover, BagInfo, BagReader};
+
+/// Subcommands of `rosync bag`.
+#[derive(Debug, Subcommand)]
+pub enum BagCommand {
+    /// Summarize a log: duration, start and end, size, and per topic its type, count and rate.
+    Info {
+        /// The MCAP file.
+        file: PathBuf,
+    },
+    /// Print a log's messages in log-time order, as YAML (or JSON lines with --json).
+    Cat {
+        /// The MCAP file.
+        file: PathBuf,
+        /// Only these topics (repeatable; default: all).
+        #[arg(long = "topics", value_name = "TOPIC", num_args = 1..)]
+        topics: Vec<String>,
+        /// Print at most this many items of each array (0: all).
+        #[arg(long, default_value_t = 128, value_name = "N")]
+        truncate_length: usize,
+        /// Print each message as one line of JSON with its topic and log time.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrite every readable message of a damaged log (e.g. a recorder killed with SIGKILL)
+    /// into a clean, indexed MCAP file.
+    Recover {
+        /// The damaged MCAP file.
+        input: PathBuf,
+        /// Where to write the recovered file.
+        output: PathBuf,
+    },
+}
+
+/// Runs a bag subcommand.
+pub fn run(cmd: BagCommand) -> CliResult {
+    match cmd {
+        BagCommand::Info { file } => {
+            let info = BagInfo::open(&file)?;
+            print!("{info}");
+            Ok(())
+        }
+        BagCommand::Cat {
+            file,
+            topics,
+            truncate_length,
+            json,
+        } => cat(&file, &topics, truncate_length, json),
+        BagCommand::Recover { input, output } => {
+            if input == output {
+                return fail("the recovered file must not overwrite the damaged one");
+            }
+            let report = recover(&input, &output)?;
+            eprintln!(
+                "recovered {} messages on {} topics from {} into {}",
+                report.messages_recovered,
+                report.topics,
+                input.display(),
+                output.display()
+            );
+            if let Some(damage) = &report.damage {
+                eprintln!("damage: {damage}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn cat(file: &PathBuf, topics: &[String], truncate: usize, json: bool) -> CliResult {
+    let reader = BagReader::open(file)?;
+    let known: Vec<String> = reader.topics().into_iter().map(|t| t.topic).collect();
+    if let Some(missing) = topics.iter().find(|t| !known.contains(t)) {
+        return fail(format!(
+            "{}: no topic {missing} (topics: {})",
+            file.display(),
+            known.join(", ")
+        ));
+    }
+    let selected: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let messages = if selected.is_empty() {
+        reader.messages()
+    } else {
+        reader.messages_on(&selected)
+    };
+    for message in messages {
+        let message = message?;
+        let value = match message.decode_json() {
+            Some(Ok(value)) => value,
+            Some(Err(e)) => {
+                eprintln!(
+                    "{}: skipping undecodable {} message: {e}",
+                    message.topic, message.type_name
+                );
+                continue;
+            }
+            None => {
+                serde_json::json!({ "unknown_type": &*message.type_name, "bytes": message.data.len() })
+            }
+        };
+        if json {
+            let line = serde_json::json!({
+                "topic": &*message.topic,
+                "log_time": message.log_time,
+                "type": &*message.type_name,
+                "value": value,
+            });
+            println!("{line}");
+        } else {
+            println!(
+                "topic: {}\nlog_time: {}.{:09}\ntype: {}",
+                message.topic,
+                message.log_time / 1_000_000_000,
+                message.log_time % 1_000_000_000,
+                message.type_name
+            );
+            print!(
+                "{}",
+                to_yaml(&serde_json::json!({ "message": value }), truncate)
+            );
+            println!("---");
+        }
+    }
+    if let Some(damage) = reader.damage() {
+        return fail(format!(
+            "{damage} (every message before the damage was printed; `rosync bag recover` repairs the file)"
+        ));
+    }
+    Ok(())
+}
