@@ -9,6 +9,7 @@
 //!   a cut or corrupted file is read up to the damage, which [`BagReader::damage`] describes.
 //! - [`recover`] rewrites what is readable in a damaged file into a clean one.
 //! - [`BagInfo`] prints a summary like `ros2 bag info`.
+//! - [`Log`] reads a file or a rosbag2 folder of several files as one log-time-ordered stream.
 //!
 //! ```no_run
 //! use rosync::bag::{BagReader, BagWriter, WriterOptions};
@@ -30,6 +31,7 @@
 mod error;
 mod index;
 pub mod info;
+mod log;
 mod messages;
 pub mod reader;
 mod records;
@@ -38,6 +40,7 @@ pub mod writer;
 
 pub use error::{BagError, Result};
 pub use info::{BagInfo, TopicSummary};
+pub use log::{Log, LogMessages};
 pub use messages::{Messages, Typed};
 pub use reader::{BagMessage, BagReader, TopicInfo};
 pub use recover::{recover, recover_with, RecoveryReport};
