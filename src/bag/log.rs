@@ -206,11 +206,10 @@ impl Iterator for LogMessages<'_> {
             match stream.peek() {
                 // Report an error as soon as a file yields one.
                 Some(Err(_)) => return stream.next(),
-                Some(Ok(message)) => {
-                    if best.is_none_or(|(_, t)| message.log_time < t) {
-                        best = Some((index, message.log_time));
-                    }
+                Some(Ok(message)) if best.is_none_or(|(_, t)| message.log_time < t) => {
+                    best = Some((index, message.log_time));
                 }
+                Some(Ok(_)) => {}
                 None => {}
             }
         }

@@ -4,10 +4,13 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clap::{Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
 
 use super::{fail, CliResult, NetworkArgs};
-use crate::msg::lookup;
+use crate::bag::Log;
+use crate::msg::{definition_starts_with_header, header_stamp_from_cdr, lookup};
 use crate::sync::{
     build_policy, format_sets, parse_script, ApproximateEpsilonTime, ApproximateTime,
     DynSynchronizer, Emitted, ExactTime, LatestTime, Policy,
@@ -16,46 +19,64 @@ use crate::sync::{
 /// Subcommands of `rosync sync`.
 #[derive(Debug, Subcommand)]
 pub enum SyncCommand {
-    /// Replay a sync script (see the sync-script format) and print the sets as `SET id id ...`.
+    /// Replay a sync script and print its sets as `SET id id ...` (like the ROS oracle), or
+    /// with --bag run a policy over topics of a recorded log and show its sets and drops.
     Simulate {
-        /// The script file, or `-` (the default) for standard input.
+        /// The script file, or `-` (the default) for standard input; unused with --bag.
         #[arg(default_value = "-", value_name = "FILE|-")]
         file: String,
         /// Print `sets N messages N elapsed_ns NS` instead of the sets, timing only the
         /// policy's add calls (like the ROS oracle's --bench).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "bag")]
         bench: bool,
         /// Also print every dropped message to standard error: `DROP id channel reason`.
         #[arg(long)]
         drops: bool,
+        /// A log (MCAP file or rosbag2 folder) to synchronize offline instead of a script.
+        #[arg(long, value_name = "LOG", requires = "topics")]
+        bag: Option<PathBuf>,
+        /// With --bag: a topic to synchronize (repeat 2 to 9 times).
+        #[arg(long = "topic", value_name = "TOPIC")]
+        topics: Vec<String>,
+        /// With --bag: the policy and its parameters.
+        #[command(flatten)]
+        policy: PolicyArgs,
     },
     /// Synchronize live topics, print each set's stamps and spread, and a summary on Ctrl-C.
     Live {
         /// A topic to synchronize (repeat 2 to 9 times); its type must start with a Header.
         #[arg(long = "topic", value_name = "TOPIC", required = true)]
         topics: Vec<String>,
-        /// The synchronization policy.
-        #[arg(long, value_enum, default_value_t = PolicyKind::Approx)]
-        policy: PolicyKind,
-        /// The policy's queue size per channel.
-        #[arg(long = "queue", default_value_t = 10, value_name = "N")]
-        queue: usize,
-        /// ApproximateTime: largest spread of stamps in a set, in seconds (default: unlimited).
-        #[arg(long, value_name = "SECONDS")]
-        max_interval: Option<f64>,
-        /// ApproximateTime: age penalty (ROS default 0.1).
-        #[arg(long, default_value_t = 0.1, value_name = "X")]
-        age_penalty: f64,
-        /// ApproximateEpsilonTime: largest stamp difference in a set, in seconds.
-        #[arg(long, value_name = "SECONDS")]
-        epsilon: Option<f64>,
+        /// The policy and its parameters.
+        #[command(flatten)]
+        policy: PolicyArgs,
         /// Stop after this many sets (default: until Ctrl-C).
         #[arg(long, value_name = "N")]
         count: Option<u64>,
     },
 }
 
-/// The policies `rosync sync live` can run.
+/// The synchronizer policy and its parameters, for live topics and logs.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// The synchronization policy.
+    #[arg(long, value_enum, default_value_t = PolicyKind::Approx)]
+    policy: PolicyKind,
+    /// The policy's queue size per channel.
+    #[arg(long = "queue", default_value_t = 10, value_name = "N")]
+    queue: usize,
+    /// ApproximateTime: largest spread of stamps in a set, in seconds (default: unlimited).
+    #[arg(long, value_name = "SECONDS")]
+    max_interval: Option<f64>,
+    /// ApproximateTime: age penalty (ROS default 0.1).
+    #[arg(long, default_value_t = 0.1, value_name = "X")]
+    age_penalty: f64,
+    /// ApproximateEpsilonTime: largest stamp difference in a set, in seconds.
+    #[arg(long, value_name = "SECONDS")]
+    epsilon: Option<f64>,
+}
+
+/// The policies `rosync sync` can run on topics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PolicyKind {
     /// ApproximateTime (ROS C++ algorithm).
@@ -71,25 +92,30 @@ pub enum PolicyKind {
 /// Runs a sync subcommand.
 pub async fn run(cmd: SyncCommand, net: &NetworkArgs) -> CliResult {
     match cmd {
-        SyncCommand::Simulate { file, bench, drops } => simulate(&file, bench, drops),
+        SyncCommand::Simulate {
+            bag: Some(bag),
+            topics,
+            policy,
+            drops,
+            ..
+        } => simulate_log(&bag, &topics, &policy, drops),
+        SyncCommand::Simulate {
+            file,
+            bench,
+            drops,
+            topics,
+            ..
+        } => {
+            if !topics.is_empty() {
+                return fail("--topic selects topics of a log: give the log with --bag");
+            }
+            simulate(&file, bench, drops)
+        }
         SyncCommand::Live {
             topics,
             policy,
-            queue,
-            max_interval,
-            age_penalty,
-            epsilon,
             count,
-        } => {
-            let config = LiveConfig {
-                policy,
-                queue,
-                max_interval,
-                age_penalty,
-                epsilon,
-            };
-            live(net, &topics, &config, count).await
-        }
+        } => live(net, &topics, &policy, count).await,
     }
 }
 
@@ -138,15 +164,6 @@ fn simulate(file: &str, bench: bool, print_drops: bool) -> CliResult {
     Ok(())
 }
 
-/// Parameters of `rosync sync live`.
-struct LiveConfig {
-    policy: PolicyKind,
-    queue: usize,
-    max_interval: Option<f64>,
-    age_penalty: f64,
-    epsilon: Option<f64>,
-}
-
 /// What the live synchronizer carries per message: arrival time and stamp, in ns.
 type Arrival = (i64, i64);
 
@@ -161,7 +178,7 @@ fn secs_to_ns(name: &str, s: f64) -> Result<i64, Box<dyn std::error::Error + Sen
 
 fn live_policy(
     channels: usize,
-    c: &LiveConfig,
+    c: &PolicyArgs,
 ) -> Result<Box<dyn Policy<Arrival> + Send>, Box<dyn std::error::Error + Send + Sync>> {
     let bad = |e: crate::sync::ConfigError| format!("invalid synchronizer setting: {e}");
     Ok(match c.policy {
@@ -191,22 +208,131 @@ fn live_policy(
     })
 }
 
-/// Reads the header stamp of a CDR payload whose message starts with `std_msgs/Header`.
-fn header_stamp(payload: &[u8]) -> Option<i64> {
-    let sec = i32::from_le_bytes(payload.get(4..8)?.try_into().ok()?);
-    let nanosec = u32::from_le_bytes(payload.get(8..12)?.try_into().ok()?);
-    Some(sec as i64 * 1_000_000_000 + nanosec as i64)
-}
-
 #[derive(Default)]
 struct Delays {
     samples: Vec<i64>,
 }
 
+/// Prints every set (each topic's stamp, and the spread) and collects emission delays:
+/// `clock()` at emission minus the arrival of the set's newest member.
+fn print_sets(
+    sync: &DynSynchronizer<Arrival>,
+    names: &Arc<Vec<String>>,
+    clock: Arc<dyn Fn() -> i64 + Send + Sync>,
+) -> Arc<Mutex<Delays>> {
+    let delays = Arc::new(Mutex::new(Delays::default()));
+    let (record, names) = (Arc::clone(&delays), Arc::clone(names));
+    sync.register_callback(move |set: &[Arrival]| {
+        let now = clock();
+        let newest_arrival = set.iter().map(|a| a.0).max().unwrap_or(now);
+        let (lo, hi) = set.iter().fold((i64::MAX, i64::MIN), |(lo, hi), a| {
+            (lo.min(a.1), hi.max(a.1))
+        });
+        let stamps: Vec<String> = names
+            .iter()
+            .zip(set)
+            .map(|(n, a)| format!("{n} {}", format_stamp(a.1)))
+            .collect();
+        println!(
+            "{}  spread {:.3} ms",
+            stamps.join("  "),
+            (hi - lo) as f64 / 1e6
+        );
+        if let Ok(mut d) = record.lock() {
+            d.samples.push(now - newest_arrival);
+        }
+    });
+    delays
+}
+
+fn format_stamp(ns: i64) -> String {
+    format!(
+        "{}.{:09}",
+        ns.div_euclid(1_000_000_000),
+        ns.rem_euclid(1_000_000_000)
+    )
+}
+
+/// `rosync sync simulate --bag`: runs a policy over topics of a log, in log-time order.
+fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: bool) -> CliResult {
+    if !(2..=9).contains(&topics.len()) {
+        return fail(format!("give 2 to 9 --topic options, not {}", topics.len()));
+    }
+    let log = Log::open(path)?;
+    let available = log.topics();
+    let mut infos = Vec::new();
+    for topic in topics {
+        match available.iter().find(|t| &t.topic == topic) {
+            Some(info) => infos.push(info),
+            None => {
+                let names: Vec<&str> = available.iter().map(|t| t.topic.as_str()).collect();
+                return fail(format!(
+                    "{}: no topic {topic} (topics: {})",
+                    path.display(),
+                    names.join(", ")
+                ));
+            }
+        }
+    }
+    for info in infos {
+        let registered = lookup(&info.type_name).map(|t| t.definition);
+        if !definition_starts_with_header(&info.definition)
+            && !registered.is_some_and(definition_starts_with_header)
+        {
+            return fail(format!(
+                "{}: topic {} has type {}, which has no std_msgs/Header to synchronize on",
+                path.display(),
+                info.topic,
+                info.type_name
+            ));
+        }
+    }
+    let sync: DynSynchronizer<Arrival> = DynSynchronizer::from_boxed(live_policy(topics.len(), c)?);
+    let names: Arc<Vec<String>> = Arc::new(topics.to_vec());
+    // Emission delays are measured in log time: the log time of the message that let the set out.
+    let log_clock = Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let clock = Arc::clone(&log_clock);
+    let delays = print_sets(
+        &sync,
+        &names,
+        Arc::new(move || clock.load(std::sync::atomic::Ordering::Relaxed)),
+    );
+    if print_drops {
+        let names = Arc::clone(&names);
+        sync.on_drop(move |d| {
+            let topic = names.get(d.channel).map(String::as_str).unwrap_or("?");
+            eprintln!("DROP {topic} {} {}", format_stamp(d.stamp), d.reason);
+        });
+    }
+    let selected: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    for message in log.messages_on(&selected) {
+        let message = message?;
+        let Some(channel) = topics.iter().position(|t| **t == *message.topic) else {
+            continue;
+        };
+        let log_time = i64::try_from(message.log_time).unwrap_or(i64::MAX);
+        match header_stamp_from_cdr(&message.data) {
+            Some(stamp) => {
+                log_clock.store(log_time, std::sync::atomic::Ordering::Relaxed);
+                sync.add(channel, stamp, (log_time, stamp));
+            }
+            None => {
+                tracing::warn!(topic = %message.topic, log_time, "message too short for a header")
+            }
+        }
+    }
+    for damage in log.damage() {
+        tracing::warn!("{damage} (the messages before the damage were used)");
+    }
+    print_summary(&sync, &names, &delays, started.elapsed());
+    Ok(())
+}
+
 async fn live(
     net: &NetworkArgs,
     topics: &[String],
-    c: &LiveConfig,
+    c: &PolicyArgs,
     count: Option<u64>,
 ) -> CliResult {
     if !(2..=9).contains(&topics.len()) {
@@ -215,40 +341,12 @@ async fn live(
     let policy = live_policy(topics.len(), c)?;
     let node = net.node("rosync_sync_live").await?;
     let sync: DynSynchronizer<Arrival> = DynSynchronizer::from_boxed(policy);
-    let delays = Arc::new(Mutex::new(Delays::default()));
     let names: Arc<Vec<String>> = Arc::new(topics.to_vec());
     let (set_tx, mut set_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-    {
-        let delays = Arc::clone(&delays);
-        let names = Arc::clone(&names);
-        sync.register_callback(move |set: &[Arrival]| {
-            let now = crate::time::now_nanos();
-            let newest_arrival = set.iter().map(|a| a.0).max().unwrap_or(now);
-            let (lo, hi) = set.iter().fold((i64::MAX, i64::MIN), |(lo, hi), a| {
-                (lo.min(a.1), hi.max(a.1))
-            });
-            let stamps: Vec<String> = names
-                .iter()
-                .zip(set)
-                .map(|(n, a)| {
-                    format!(
-                        "{n} {}.{:09}",
-                        a.1.div_euclid(1_000_000_000),
-                        a.1.rem_euclid(1_000_000_000)
-                    )
-                })
-                .collect();
-            println!(
-                "{}  spread {:.3} ms",
-                stamps.join("  "),
-                (hi - lo) as f64 / 1e6
-            );
-            if let Ok(mut d) = delays.lock() {
-                d.samples.push(now - newest_arrival);
-            }
-            let _ = set_tx.send(());
-        });
-    }
+    let delays = print_sets(&sync, &names, Arc::new(crate::time::now_nanos));
+    sync.register_callback(move |_| {
+        let _ = set_tx.send(());
+    });
     let mut tasks = Vec::new();
     for (channel, topic) in topics.iter().enumerate() {
         let topic = node.resolve_topic(topic)?;
@@ -261,8 +359,8 @@ async fn live(
             let mut warned = false;
             while let Some(raw) = sub.recv().await {
                 let has_header = lookup(&raw.type_name)
-                    .is_none_or(|t| t.definition.lines().any(|l| l.trim() == "std_msgs/Header header"));
-                match header_stamp(&raw.payload.to_bytes()).filter(|_| has_header) {
+                    .is_none_or(|t| definition_starts_with_header(t.definition));
+                match header_stamp_from_cdr(&raw.payload.to_bytes()).filter(|_| has_header) {
                     Some(stamp) => sync.add(channel, stamp, (crate::time::now_nanos(), stamp)),
                     None if !warned => {
                         warned = true;

@@ -59,6 +59,42 @@ impl Stamped for std_msgs::Header {
     }
 }
 
+/// Whether a `ros2msg` definition's first field is `std_msgs/Header header`, so the stamp
+/// of any message of that type can be read from its CDR bytes without knowing the type.
+pub fn definition_starts_with_header(definition: &str) -> bool {
+    definition
+        .lines()
+        .map(|line| line.split('#').next().unwrap_or_default().trim())
+        .find(|line| !line.is_empty() && !line.contains('='))
+        .is_some_and(|first| {
+            let mut words = first.split_whitespace();
+            matches!(
+                (words.next(), words.next()),
+                (
+                    Some("std_msgs/Header" | "std_msgs/msg/Header" | "Header"),
+                    Some("header")
+                )
+            )
+        })
+}
+
+/// The header stamp of a CDR payload whose message starts with a `std_msgs/Header`, in ns.
+pub fn header_stamp_from_cdr(payload: &[u8]) -> Option<i64> {
+    let little_endian = match payload.get(..2)? {
+        [0, 1] => true,
+        [0, 0] => false,
+        _ => return None,
+    };
+    let sec: [u8; 4] = payload.get(4..8)?.try_into().ok()?;
+    let nanosec: [u8; 4] = payload.get(8..12)?.try_into().ok()?;
+    let (sec, nanosec) = if little_endian {
+        (i32::from_le_bytes(sec), u32::from_le_bytes(nanosec))
+    } else {
+        (i32::from_be_bytes(sec), u32::from_be_bytes(nanosec))
+    };
+    Some(sec as i64 * 1_000_000_000 + nanosec as i64)
+}
+
 /// The DDS-style type name rmw_zenoh uses in key expressions: `pkg::msg::dds_::Type_`.
 ///
 /// Returns `None` if `type_name` is not of the form `pkg/msg/Type`.
@@ -99,6 +135,22 @@ mod tests {
         );
         assert_eq!(dds_type_name("Image"), None);
         assert_eq!(ros_type_name("garbage"), None);
+    }
+
+    #[test]
+    fn header_stamps_are_read_from_any_stamped_payload() {
+        assert!(definition_starts_with_header(
+            sensor_msgs::Image::DEFINITION
+        ));
+        assert!(!definition_starts_with_header(std_msgs::String::DEFINITION));
+        assert!(!definition_starts_with_header(
+            sensor_msgs::NavSatStatus::DEFINITION
+        ));
+        let mut imu = sensor_msgs::Imu::default();
+        imu.header.stamp = builtin_interfaces::Time { sec: 7, nanosec: 9 };
+        let bytes = crate::cdr::encode(&imu).expect("encodes");
+        assert_eq!(header_stamp_from_cdr(&bytes), Some(7_000_000_009));
+        assert_eq!(header_stamp_from_cdr(&bytes[..6]), None);
     }
 
     #[test]
