@@ -132,6 +132,24 @@ pub enum BagError {
         #[source]
         source: CdrError,
     },
+    /// A rosbag2 sqlite3 file (`.db3`) cannot be read: not an SQLite database, corrupt, or
+    /// without the rosbag2 tables.
+    #[error("{}: cannot read as a rosbag2 sqlite3 file: {reason}", path.display())]
+    Sqlite {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A rosbag2 folder's `metadata.yaml` is missing, unparsable, names an unsupported
+    /// storage or lists a file that does not exist.
+    #[error("{}: invalid rosbag2 metadata: {reason}", path.display())]
+    Metadata {
+        /// The `metadata.yaml` file.
+        path: PathBuf,
+        /// What is wrong (the field, or the file it lists).
+        reason: String,
+    },
     /// The MCAP writer refused an operation (too many channels, unknown topic id, ...).
     #[error("{}: cannot write: {reason}", path.display())]
     Write {
@@ -157,6 +175,8 @@ impl BagError {
             | BagError::NoSuchTopic { path, .. }
             | BagError::TopicConflict { path, .. }
             | BagError::Decode { path, .. }
+            | BagError::Sqlite { path, .. }
+            | BagError::Metadata { path, .. }
             | BagError::Write { path, .. } => path,
         }
     }

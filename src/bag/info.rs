@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::error::Result;
+use super::log::Log;
 use super::reader::BagReader;
 
 /// One topic's line in a [`BagInfo`].
@@ -38,43 +39,84 @@ pub struct BagInfo {
     pub topics: Vec<TopicSummary>,
     /// What is wrong with the file, if anything.
     pub damage: Option<String>,
+    /// The storage: `mcap` or `sqlite3`.
+    pub storage_id: String,
 }
 
 impl BagInfo {
-    /// Opens `path` and summarizes it.
+    /// Opens `path` (a file or a rosbag2 folder, see [`Log::open`]) and summarizes it.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        Ok(Self::from_reader(&BagReader::open(path)?))
+        Ok(Self::from_log(&Log::open(path)?))
+    }
+
+    /// Summarizes an open [`Log`] (all its files).
+    pub fn from_log(log: &Log) -> Self {
+        let topics = log
+            .topics()
+            .into_iter()
+            .map(|t| (t.topic, t.type_name, t.message_count, t.message_encoding));
+        let damage: Vec<String> = log.damage().iter().map(|d| d.to_string()).collect();
+        Self::build(
+            log.path(),
+            log.size(),
+            (log.start_time(), log.end_time()),
+            log.message_count(),
+            topics,
+            (!damage.is_empty()).then(|| damage.join("; ")),
+            log.storage_id(),
+        )
     }
 
     /// Summarizes an open log.
     pub fn from_reader(reader: &BagReader) -> Self {
-        let start = reader.start_time();
-        let end = reader.end_time();
-        let seconds = duration_ns(start, end) as f64 / 1e9;
-        let mut topics: Vec<TopicSummary> = reader
+        let topics = reader
             .topics()
             .into_iter()
-            .map(|t| TopicSummary {
+            .map(|t| (t.topic, t.type_name, t.message_count, t.message_encoding));
+        Self::build(
+            reader.path(),
+            reader.file_size(),
+            (reader.start_time(), reader.end_time()),
+            reader.message_count(),
+            topics,
+            reader.damage().map(|d| d.to_string()),
+            "mcap".into(),
+        )
+    }
+
+    fn build(
+        path: &Path,
+        size: u64,
+        (start, end): (Option<u64>, Option<u64>),
+        message_count: u64,
+        topics: impl Iterator<Item = (String, String, u64, String)>,
+        damage: Option<String>,
+        storage_id: String,
+    ) -> Self {
+        let seconds = duration_ns(start, end) as f64 / 1e9;
+        let mut topics: Vec<TopicSummary> = topics
+            .map(|(topic, type_name, message_count, format)| TopicSummary {
                 frequency_hz: if seconds > 0.0 {
-                    t.message_count.saturating_sub(1) as f64 / seconds
+                    message_count.saturating_sub(1) as f64 / seconds
                 } else {
                     0.0
                 },
-                topic: t.topic,
-                type_name: t.type_name,
-                message_count: t.message_count,
-                serialization_format: t.message_encoding,
+                topic,
+                type_name,
+                message_count,
+                serialization_format: format,
             })
             .collect();
         topics.sort_by(|a, b| a.topic.cmp(&b.topic));
         Self {
-            path: reader.path().to_path_buf(),
-            size: reader.file_size(),
+            path: path.to_path_buf(),
+            size,
             start,
             end,
-            message_count: reader.message_count(),
+            message_count,
             topics,
-            damage: reader.damage().map(|d| d.to_string()),
+            damage,
+            storage_id,
         }
     }
 
@@ -150,7 +192,7 @@ impl fmt::Display for BagInfo {
         writeln!(f)?;
         writeln!(f, "Files:             {name}")?;
         writeln!(f, "Bag size:          {}", human_size(self.size))?;
-        writeln!(f, "Storage id:        mcap")?;
+        writeln!(f, "Storage id:        {}", self.storage_id)?;
         let d = self.duration_ns();
         writeln!(
             f,

@@ -1,26 +1,35 @@
-//! A message log as users name it: one MCAP file, or a rosbag2 folder (several files), read as
-//! one stream in log-time order.
+//! A message log as users name it: one MCAP file, one rosbag2 sqlite3 file, or a rosbag2
+//! folder (several files), read as one stream in log-time order.
 //!
-//! [`Log::open`] accepts an `.mcap` file or a folder holding `.mcap` files (a rosbag2 bag
-//! written by `ros2 bag record`, Python `rosbags` or `rosync record` with splitting). The
-//! files are merged by log time, so a split recording plays as one.
+//! [`Log::open`] accepts
+//! - a rosbag2 folder with a `metadata.yaml` (written by `ros2 bag record`, Python `rosbags`
+//!   or `rosync record` with splitting): its `storage_identifier` (`mcap` or `sqlite3`) and
+//!   `relative_file_paths` say which files to read ([`rosbag2::Metadata`]);
+//! - a folder without `metadata.yaml`: every `.mcap` and `.db3` file in it;
+//! - an `.mcap` file, or a `.db3` file (any file starting with the SQLite magic bytes).
+//!
+//! The files are merged by log time, so a split recording plays as one.
 
 use std::path::{Path, PathBuf};
 
 use super::error::{BagError, Result};
 use super::reader::{BagMessage, BagReader, TopicInfo};
+use super::rosbag2::{self, Metadata};
+use super::sqlite::{self as sqlite_storage, SqliteReader};
 use crate::msg::Message;
 
 /// One file of a log.
 #[derive(Debug)]
 enum Source {
     Mcap(BagReader),
+    Sqlite(SqliteReader),
 }
 
 impl Source {
     fn topics(&self) -> Vec<TopicInfo> {
         match self {
             Self::Mcap(reader) => reader.topics(),
+            Self::Sqlite(reader) => reader.topics(),
         }
     }
 
@@ -31,24 +40,63 @@ impl Source {
         match self {
             Self::Mcap(reader) if topics.is_empty() => Box::new(reader.messages()),
             Self::Mcap(reader) => Box::new(reader.messages_on(topics)),
+            Self::Sqlite(reader) if topics.is_empty() => Box::new(reader.messages()),
+            Self::Sqlite(reader) => Box::new(reader.messages_on(topics)),
         }
     }
 
     fn message_count(&self) -> u64 {
         match self {
             Self::Mcap(reader) => reader.message_count(),
+            Self::Sqlite(reader) => reader.message_count(),
         }
     }
 
     fn time_range(&self) -> (Option<u64>, Option<u64>) {
         match self {
             Self::Mcap(reader) => (reader.start_time(), reader.end_time()),
+            Self::Sqlite(reader) => (reader.start_time(), reader.end_time()),
         }
     }
 
     fn damage(&self) -> Option<&BagError> {
         match self {
             Self::Mcap(reader) => reader.damage(),
+            Self::Sqlite(_) => None,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        match self {
+            Self::Mcap(reader) => reader.path(),
+            Self::Sqlite(reader) => reader.path(),
+        }
+    }
+
+    fn file_size(&self) -> u64 {
+        match self {
+            Self::Mcap(reader) => reader.file_size(),
+            Self::Sqlite(reader) => reader.file_size(),
+        }
+    }
+
+    fn storage_id(&self) -> &'static str {
+        match self {
+            Self::Mcap(_) => "mcap",
+            Self::Sqlite(_) => "sqlite3",
+        }
+    }
+
+    /// Opens one file: sqlite3 if it says so (or starts with the SQLite magic), else MCAP.
+    fn open(file: &Path, storage: Option<&str>) -> Result<Self> {
+        let sqlite = match storage {
+            Some(id) => id == "sqlite3",
+            None => file.extension().is_some_and(|x| x == "db3") || sqlite_storage::is_sqlite(file),
+        };
+        if sqlite {
+            SqliteReader::open(file).map(Self::Sqlite)
+        } else {
+            BagReader::open(file).map(Self::Mcap)
         }
     }
 }
@@ -58,6 +106,7 @@ impl Source {
 pub struct Log {
     path: PathBuf,
     sources: Vec<Source>,
+    metadata: Option<Metadata>,
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> BagError {
@@ -68,21 +117,36 @@ fn io_error(path: &Path, source: std::io::Error) -> BagError {
 }
 
 impl Log {
-    /// Opens an MCAP file or a folder of MCAP files (a rosbag2 bag).
+    /// Opens an MCAP file, a rosbag2 sqlite3 file (`.db3`), or a folder: a rosbag2 bag with a
+    /// `metadata.yaml`, or a folder of `.mcap`/`.db3` files (see the [module docs](self)).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let metadata = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
+        let yaml = path.join("metadata.yaml");
+        if metadata.is_dir() && yaml.is_file() {
+            let bag = rosbag2::Metadata::open(&yaml)?;
+            let sources = bag
+                .file_paths()?
+                .iter()
+                .map(|file| Source::open(file, Some(&bag.storage_identifier)))
+                .collect::<Result<Vec<_>>>()?;
+            return Ok(Self {
+                path: path.to_path_buf(),
+                sources,
+                metadata: Some(bag),
+            });
+        }
         let files = if metadata.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(path)
                 .map_err(|e| io_error(path, e))?
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "mcap"))
+                .filter(|p| p.extension().is_some_and(|x| x == "mcap" || x == "db3"))
                 .collect();
             files.sort();
             if files.is_empty() {
                 return Err(BagError::NotMcap {
                     path: path.to_path_buf(),
-                    reason: "the folder holds no .mcap file".into(),
+                    reason: "the folder holds no metadata.yaml, .mcap or .db3 file".into(),
                 });
             }
             files
@@ -91,12 +155,40 @@ impl Log {
         };
         let sources = files
             .iter()
-            .map(|file| BagReader::open(file).map(Source::Mcap))
+            .map(|file| Source::open(file, None))
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             path: path.to_path_buf(),
             sources,
+            metadata: None,
         })
+    }
+
+    /// The rosbag2 `metadata.yaml` the log was opened through, if any.
+    pub fn metadata(&self) -> Option<&Metadata> {
+        self.metadata.as_ref()
+    }
+
+    /// The files read, in the order opened.
+    pub fn files(&self) -> Vec<&Path> {
+        self.sources.iter().map(Source::path).collect()
+    }
+
+    /// The total size of the files in bytes.
+    pub fn size(&self) -> u64 {
+        self.sources.iter().map(Source::file_size).sum()
+    }
+
+    /// The storage of the files: `mcap` or `sqlite3` (`mcap+sqlite3` for a folder of both).
+    pub fn storage_id(&self) -> String {
+        let mut ids: Vec<&str> = self.sources.iter().map(Source::storage_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            "mcap".to_string()
+        } else {
+            ids.join("+")
+        }
     }
 
     /// The file or folder opened.
@@ -104,13 +196,24 @@ impl Log {
         &self.path
     }
 
-    /// The topics of every file, merged by name (counts added up).
+    /// The topics of every file, merged by name (counts added up). A type hash the files do
+    /// not hold (rosbags' MCAP channels) is taken from `metadata.yaml`.
     pub fn topics(&self) -> Vec<TopicInfo> {
         let mut merged: Vec<TopicInfo> = Vec::new();
         for topic in self.sources.iter().flat_map(Source::topics) {
             match merged.iter_mut().find(|t| t.topic == topic.topic) {
                 Some(existing) => existing.message_count += topic.message_count,
                 None => merged.push(topic),
+            }
+        }
+        if let Some(metadata) = &self.metadata {
+            for topic in merged.iter_mut().filter(|t| t.type_hash.is_none()) {
+                topic.type_hash = metadata
+                    .topics
+                    .iter()
+                    .find(|t| t.name == topic.topic && t.type_name == topic.type_name)
+                    .map(|t| t.type_description_hash.clone())
+                    .filter(|h| !h.is_empty());
             }
         }
         merged.sort_by(|a, b| a.topic.cmp(&b.topic));

@@ -10,6 +10,8 @@
 //! - [`recover`] rewrites what is readable in a damaged file into a clean one.
 //! - [`BagInfo`] prints a summary like `ros2 bag info`.
 //! - [`Log`] reads a file or a rosbag2 folder of several files as one log-time-ordered stream.
+//! - [`SqliteReader`] reads rosbag2 sqlite3 files (`.db3`); [`rosbag2::Metadata`] parses a
+//!   rosbag2 folder's `metadata.yaml`.
 //!
 //! ```no_run
 //! use rosync::bag::{BagReader, BagWriter, WriterOptions};
@@ -36,6 +38,8 @@ mod messages;
 pub mod reader;
 mod records;
 mod recover;
+pub mod rosbag2;
+pub mod sqlite;
 pub mod writer;
 
 pub use error::{BagError, Result};
@@ -44,6 +48,7 @@ pub use log::{Log, LogMessages};
 pub use messages::{Messages, Typed};
 pub use reader::{BagMessage, BagReader, TopicInfo};
 pub use recover::{recover, recover_with, RecoveryReport};
+pub use sqlite::SqliteReader;
 pub use writer::{
     BagWriter, Compression, TopicId, WriteSummary, WriterOptions, DEFAULT_CHUNK_SIZE,
     DEFAULT_QOS_PROFILES,

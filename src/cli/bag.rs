@@ -6,19 +6,19 @@ use clap::Subcommand;
 
 use super::output::to_yaml;
 use super::{fail, CliResult};
-use crate::bag::{recover, BagInfo, BagReader};
+use crate::bag::{recover, BagInfo, Log};
 
 /// Subcommands of `rosync bag`.
 #[derive(Debug, Subcommand)]
 pub enum BagCommand {
     /// Summarize a log: duration, start and end, size, and per topic its type, count and rate.
     Info {
-        /// The MCAP file.
+        /// The log: an MCAP file, a rosbag2 sqlite3 file (.db3) or a rosbag2 folder.
         file: PathBuf,
     },
     /// Print a log's messages in log-time order, as YAML (or JSON lines with --json).
     Cat {
-        /// The MCAP file.
+        /// The log: an MCAP file, a rosbag2 sqlite3 file (.db3) or a rosbag2 folder.
         file: PathBuf,
         /// Only these topics (repeatable; default: all).
         #[arg(long = "topics", value_name = "TOPIC", num_args = 1..)]
@@ -44,7 +44,7 @@ pub enum BagCommand {
 pub fn run(cmd: BagCommand) -> CliResult {
     match cmd {
         BagCommand::Info { file } => {
-            let info = BagInfo::open(&file)?;
+            let info = BagInfo::from_log(&Log::open(&file)?);
             print!("{info}");
             Ok(())
         }
@@ -75,7 +75,7 @@ pub fn run(cmd: BagCommand) -> CliResult {
 }
 
 fn cat(file: &PathBuf, topics: &[String], truncate: usize, json: bool) -> CliResult {
-    let reader = BagReader::open(file)?;
+    let reader = Log::open(file)?;
     let known: Vec<String> = reader.topics().into_iter().map(|t| t.topic).collect();
     if let Some(missing) = topics.iter().find(|t| !known.contains(t)) {
         return fail(format!(
@@ -128,7 +128,13 @@ fn cat(file: &PathBuf, topics: &[String], truncate: usize, json: bool) -> CliRes
             println!("---");
         }
     }
-    if let Some(damage) = reader.damage() {
+    let damage = reader.damage();
+    if !damage.is_empty() {
+        let damage = damage
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join("; ");
         return fail(format!(
             "{damage} (every message before the damage was printed; `rosync bag recover` repairs the file)"
         ));
