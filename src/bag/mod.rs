@@ -35,6 +35,7 @@ mod index;
 pub mod info;
 mod log;
 mod messages;
+pub mod player;
 pub mod reader;
 mod records;
 mod recover;
@@ -46,6 +47,10 @@ pub use error::{BagError, Result};
 pub use info::{BagInfo, TopicSummary};
 pub use log::{Log, LogMessages};
 pub use messages::{Messages, Typed};
+pub use player::{
+    PlayError, PlayOptions, PlayReport, PlayTopic, Player, PlayerControl, ScheduleError,
+    SkippedTopic, TopicPattern,
+};
 pub use reader::{BagMessage, BagReader, TopicInfo};
 pub use recover::{recover, recover_with, RecoveryReport};
 pub use sqlite::SqliteReader;

@@ -4,6 +4,7 @@ mod bag;
 mod interface;
 mod node;
 mod output;
+mod play;
 mod sync;
 mod topic;
 
@@ -100,6 +101,8 @@ enum Command {
     /// Run synchronizer policies on scripts or live topics: simulate, live.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
+    /// Replay an MCAP log onto the network with its recorded timing (rate, loop, clock, ...).
+    Play(play::PlayArgs),
 }
 
 /// Parses the command line, runs the command, and turns any error into one line and exit 1.
@@ -123,6 +126,7 @@ pub fn main() -> ExitCode {
             Command::Node(cmd) => node::run(cmd, &cli.network).await,
             Command::Interface(cmd) => interface::run(cmd),
             Command::Sync(cmd) => sync::run(cmd, &cli.network).await,
+            Command::Play(args) => play::run(args, &cli.network).await,
             Command::Bag(cmd) => bag::run(cmd),
         }
     });
