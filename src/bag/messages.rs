@@ -45,6 +45,8 @@ pub struct Messages<'a> {
     heap: BinaryHeap<Reverse<Pending>>,
     filter: Option<HashSet<u16>>,
     failed_open: bool,
+    /// The block being parsed, reused across blocks.
+    record: Vec<u8>,
 }
 
 impl<'a> Messages<'a> {
@@ -69,6 +71,7 @@ impl<'a> Messages<'a> {
             heap: BinaryHeap::new(),
             filter,
             failed_open: false,
+            record: Vec::new(),
         }
     }
 
@@ -94,9 +97,29 @@ impl<'a> Messages<'a> {
                     format!("record of {} bytes", block.length),
                 )
             })?;
-        let mut record = vec![0u8; length];
-        file.seek(SeekFrom::Start(block.offset))
-            .and_then(|_| file.read_exact(&mut record))
+        // One buffer serves every block: no fresh multi-megabyte allocation (and its page
+        // faults) per chunk.
+        let mut record = std::mem::take(&mut self.record);
+        record.resize(length, 0);
+        let read = file
+            .seek(SeekFrom::Start(block.offset))
+            .and_then(|_| file.read_exact(&mut record));
+        let result = self.load_record(rank, &record, read);
+        self.record = record;
+        result
+    }
+
+    /// Parses one block read into `record` (or reports why it could not be read).
+    fn load_record(
+        &mut self,
+        rank: usize,
+        record: &[u8],
+        read: std::io::Result<()>,
+    ) -> Result<()> {
+        let reader = self.reader;
+        let path = &reader.path;
+        let block = &reader.blocks[self.order[rank]];
+        read
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::UnexpectedEof => {
                     BagError::corrupt(path, block.offset, "record runs past the end of the file")
@@ -147,7 +170,7 @@ impl<'a> Messages<'a> {
         };
         let heap = &mut self.heap;
         let result = match record[0] {
-            op::CHUNK => records::for_each_in_chunk(&record, |opcode, body| {
+            op::CHUNK => records::for_each_in_chunk(record, |opcode, body| {
                 if opcode == op::MESSAGE {
                     push(body, heap)?;
                 }
