@@ -110,22 +110,16 @@ impl<'a> Messages<'a> {
     }
 
     /// Parses one block read into `record` (or reports why it could not be read).
-    fn load_record(
-        &mut self,
-        rank: usize,
-        record: &[u8],
-        read: std::io::Result<()>,
-    ) -> Result<()> {
+    fn load_record(&mut self, rank: usize, record: &[u8], read: std::io::Result<()>) -> Result<()> {
         let reader = self.reader;
         let path = &reader.path;
         let block = &reader.blocks[self.order[rank]];
-        read
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::UnexpectedEof => {
-                    BagError::corrupt(path, block.offset, "record runs past the end of the file")
-                }
-                _ => BagError::io(path, e),
-            })?;
+        read.map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => {
+                BagError::corrupt(path, block.offset, "record runs past the end of the file")
+            }
+            _ => BagError::io(path, e),
+        })?;
         let declared = u64::from_le_bytes(record[1..9].try_into().unwrap_or_default());
         if declared.checked_add(PREFIX) != Some(block.length) {
             return Err(BagError::corrupt(

@@ -10,6 +10,7 @@
 //! - [`recover`] rewrites what is readable in a damaged file into a clean one.
 //! - [`BagInfo`] prints a summary like `ros2 bag info`.
 //! - [`Log`] reads a file or a rosbag2 folder of several files as one log-time-ordered stream.
+//! - [`Recorder`] records live topics into a rosbag2 folder (split files, `metadata.yaml`).
 //! - [`SqliteReader`] reads rosbag2 sqlite3 files (`.db3`); [`rosbag2::Metadata`] parses a
 //!   rosbag2 folder's `metadata.yaml`.
 //!
@@ -37,6 +38,7 @@ mod log;
 mod messages;
 pub mod player;
 pub mod reader;
+pub mod recorder;
 mod records;
 mod recover;
 pub mod rosbag2;
@@ -52,6 +54,7 @@ pub use player::{
     SkippedTopic, TopicPattern,
 };
 pub use reader::{BagMessage, BagReader, TopicInfo};
+pub use recorder::{RecordError, RecordOptions, RecordReport, Recorder, TopicReport};
 pub use recover::{recover, recover_with, RecoveryReport};
 pub use sqlite::SqliteReader;
 pub use writer::{

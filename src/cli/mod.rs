@@ -5,6 +5,7 @@ mod interface;
 mod node;
 mod output;
 mod play;
+mod record;
 mod sync;
 mod topic;
 
@@ -103,6 +104,8 @@ enum Command {
     Sync(sync::SyncCommand),
     /// Replay an MCAP log onto the network with its recorded timing (rate, loop, clock, ...).
     Play(play::PlayArgs),
+    /// Record topics into a rosbag2 folder of MCAP files until Ctrl-C.
+    Record(record::RecordArgs),
 }
 
 /// Parses the command line, runs the command, and turns any error into one line and exit 1.
@@ -127,6 +130,7 @@ pub fn main() -> ExitCode {
             Command::Interface(cmd) => interface::run(cmd),
             Command::Sync(cmd) => sync::run(cmd, &cli.network).await,
             Command::Play(args) => play::run(args, &cli.network).await,
+            Command::Record(args) => record::run(args, &cli.network).await,
             Command::Bag(cmd) => bag::run(cmd),
         }
     });

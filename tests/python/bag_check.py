@@ -24,6 +24,11 @@ Subcommands::
     bag_check.py write-rosbags DIR --storage mcap|sqlite3
         Writes the same messages as a rosbag2 folder with rosbags' Writer (version 9).
 
+    bag_check.py read-folder DIR
+        Reads a rosbag2 folder (metadata.yaml and its files) with rosbags' AnyReader and prints
+        {"reader": "rosbags-folder", "topic", "log_time", "type", "value"} lines, then one
+        {"reader": "rosbags-folder", "kind": "summary", "message_count", "topics"}.
+
 Message values are JSON as ``zenoh_peer.msg_to_json`` makes them.
 """
 
@@ -170,6 +175,31 @@ def write_with_rosbags(path: str, storage: str) -> None:
             emit_written(topic, typ, log_time, msg)
 
 
+def read_folder_with_rosbags(path: str) -> None:
+    """Reads a rosbag2 folder (as `rosync record` writes it) through its metadata.yaml."""
+    from rosbags.highlevel import AnyReader
+    from rosbags.rosbag2 import Reader
+
+    with Reader(Path(path)) as bag:
+        summary = {
+            'reader': 'rosbags-folder',
+            'kind': 'summary',
+            'message_count': bag.message_count,
+            'topics': {c.topic: c.msgcount for c in bag.connections},
+        }
+    with AnyReader([Path(path)], default_typestore=typestore()) as reader:
+        for connection, timestamp, raw in reader.messages():
+            msg = reader.deserialize(raw, connection.msgtype)
+            emit({
+                'reader': 'rosbags-folder',
+                'topic': connection.topic,
+                'log_time': timestamp,
+                'type': connection.msgtype,
+                'value': msg_to_json(msg, connection.msgtype),
+            })
+    emit(summary)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='cmd', required=True)
@@ -180,10 +210,14 @@ def main(argv: list[str] | None = None) -> int:
     write_rb = sub.add_parser('write-rosbags')
     write_rb.add_argument('dir')
     write_rb.add_argument('--storage', choices=['mcap', 'sqlite3'], default='mcap')
+    read_folder = sub.add_parser('read-folder')
+    read_folder.add_argument('dir')
     args = parser.parse_args(argv)
     if args.cmd == 'read':
         read_with_mcap(args.file)
         read_with_rosbags(args.file)
+    elif args.cmd == 'read-folder':
+        read_folder_with_rosbags(args.dir)
     elif args.cmd == 'write':
         write_with_mcap(args.file)
     else:

@@ -1,0 +1,340 @@
+//! Record throughput: the writer path alone (`BagWriter`, what the recorder's writer thread
+//! runs) and the whole `Recorder` fed over zenoh on loopback, each beside a raw
+//! `std::fs::File` write of the same bytes in the same run; then four 1920x1080 rgb8 topics at
+//! 30 Hz for 5 s through the `Recorder` (target: zero drops).
+//!
+//! cargo bench --bench record
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rosync::bag::{BagWriter, Compression, RecordOptions, Recorder, WriterOptions};
+use rosync::cdr;
+use rosync::msg::{sensor_msgs, Message};
+use rosync::node::Node;
+
+const MB: f64 = 1e6;
+
+fn scratch() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rosync-bench-record-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch");
+    dir
+}
+
+fn free_endpoint() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    format!("tcp/127.0.0.1:{port}")
+}
+
+/// Noise pixels: a recorder should not look good because its input compresses.
+fn image(width: u32, height: u32, seed: u64) -> sensor_msgs::Image {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64 ^ seed;
+    let data = (0..width * height * 3)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    sensor_msgs::Image {
+        height,
+        width,
+        encoding: "rgb8".into(),
+        step: width * 3,
+        data,
+        ..Default::default()
+    }
+}
+
+fn imu() -> sensor_msgs::Imu {
+    let mut imu = sensor_msgs::Imu::default();
+    imu.header.frame_id = "imu_link".into();
+    imu.linear_acceleration.z = 9.81;
+    imu.orientation.w = 1.0;
+    imu
+}
+
+fn row(what: &str, messages: u64, bytes: u64, elapsed: Duration) -> (f64, f64) {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    let (mbs, mps) = (bytes as f64 / MB / secs, messages as f64 / secs);
+    println!(
+        "{what:<46} {mbs:>9.1} MB/s {mps:>12.0} msgs/s   ({messages} msgs, {:.1} MB in {:.3} s)",
+        bytes as f64 / MB,
+        secs
+    );
+    (mbs, mps)
+}
+
+/// Raw baseline: the payloads written to a file through a 1 MiB BufWriter, then flushed.
+fn raw_file(path: &Path, payload: &[u8], count: u64) -> Duration {
+    let start = Instant::now();
+    let mut file =
+        std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).expect("create"));
+    for _ in 0..count {
+        file.write_all(payload).expect("write");
+    }
+    file.flush().expect("flush");
+    drop(file);
+    let elapsed = start.elapsed();
+    let _ = std::fs::remove_file(path);
+    elapsed
+}
+
+/// The recorder's writer path: BagWriter with the recorder's defaults (no compression, 4 MiB
+/// chunks), finished.
+fn writer_path<T: Message>(path: &Path, payload: &[u8], count: u64) -> Duration {
+    let start = Instant::now();
+    let mut writer = BagWriter::create(
+        path,
+        WriterOptions {
+            compression: Compression::None,
+            ..WriterOptions::default()
+        },
+    )
+    .expect("create");
+    let id = writer
+        .add_topic("/t", T::TYPE_NAME, T::TYPE_HASH, T::DEFINITION, None)
+        .expect("topic");
+    for i in 0..count {
+        writer.write(id, i, i, payload).expect("write");
+    }
+    writer.finish().expect("finish");
+    let elapsed = start.elapsed();
+    let _ = std::fs::remove_file(path);
+    elapsed
+}
+
+async fn nodes() -> (Node, Node) {
+    let ep = free_endpoint();
+    let a = Node::builder("bench_pub")
+        .domain_id(77)
+        .listen(&ep)
+        .build()
+        .await
+        .expect("node");
+    let b = Node::builder("bench_rec")
+        .domain_id(77)
+        .connect(&ep)
+        .build()
+        .await
+        .expect("node");
+    (a, b)
+}
+
+fn options(dir: &Path, name: &str, topics: &[&str]) -> RecordOptions {
+    let mut options = RecordOptions::new(dir.join(name));
+    options.topics = topics.iter().map(|t| t.to_string()).collect();
+    options.discovery_interval = Duration::from_millis(100);
+    options
+}
+
+/// The whole recorder over loopback: `count` messages published back to back (blocking when
+/// congested), from the first publish until `stop` has closed the files.
+async fn recorder_loopback<T: Message>(
+    pub_node: &Node,
+    rec_node: &Node,
+    dir: &Path,
+    name: &str,
+    msg: &T,
+    count: u64,
+) -> (Duration, u64, u64) {
+    let topic = format!("/bench/{name}");
+    let recorder = Recorder::start(rec_node, options(dir, name, &[&topic]))
+        .await
+        .expect("recorder");
+    let publisher = pub_node
+        .publisher::<T>(&topic)
+        .block_when_congested(true)
+        .depth(100)
+        .await
+        .expect("publisher");
+    assert!(
+        publisher
+            .wait_for_subscribers(Duration::from_secs(10))
+            .await
+    );
+    let start = Instant::now();
+    for _ in 0..count {
+        publisher.publish(msg).await.expect("publish");
+    }
+    // Wait until every message is written or dropped.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let p = recorder.progress();
+        if p.iter().map(|t| t.written + t.dropped()).sum::<u64>() >= count {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let report = recorder.stop().await.expect("stop");
+    let elapsed = start.elapsed();
+    let _ = std::fs::remove_dir_all(dir.join(name));
+    for t in &report.topics {
+        if t.dropped() > 0 {
+            println!(
+                "  {}: dropped {} in the subscriber queue, {} at the writer channel",
+                t.topic, t.dropped_queue, t.dropped_channel
+            );
+        }
+    }
+    (elapsed, report.messages, report.dropped())
+}
+
+async fn throughput<T: Message>(
+    what: &str,
+    pub_node: &Node,
+    rec_node: &Node,
+    dir: &Path,
+    msg: &T,
+    count: u64,
+) {
+    let payload = cdr::encode(msg).expect("encode");
+    let bytes = payload.len() as u64 * count;
+    println!("\n{what}: {count} x {} bytes", payload.len());
+    // Alternating runs, best of three each, so page-cache warm-up favours neither.
+    let (mut raw, mut writer) = (Duration::MAX, Duration::MAX);
+    for _ in 0..3 {
+        raw = raw.min(raw_file(&dir.join("raw.bin"), &payload, count));
+        writer = writer.min(writer_path::<T>(&dir.join("writer.mcap"), &payload, count));
+    }
+    let (raw_mbs, _) = row(
+        "raw std::fs::File write (BufWriter 1 MiB)",
+        count,
+        bytes,
+        raw,
+    );
+    let (w_mbs, _) = row(
+        "BagWriter path (recorder's writer thread)",
+        count,
+        bytes,
+        writer,
+    );
+    let name = what.split_whitespace().next().unwrap_or("x").to_lowercase();
+    let (elapsed, written, dropped) =
+        recorder_loopback(pub_node, rec_node, dir, &name, msg, count).await;
+    let (r_mbs, _) = row(
+        "Recorder over zenoh loopback (publish->stop)",
+        written,
+        payload.len() as u64 * written,
+        elapsed,
+    );
+    println!(
+        "  ratios: writer/raw {:.2}x, recorder/raw {:.2}x, recorder/writer {:.2}x; recorder dropped {dropped}",
+        w_mbs / raw_mbs,
+        r_mbs / raw_mbs,
+        r_mbs / w_mbs
+    );
+}
+
+/// Four 1920x1080 rgb8 topics at 30 Hz for `seconds` through the Recorder.
+async fn four_cameras(pub_node: &Node, rec_node: &Node, dir: &Path, seconds: u64) {
+    let topics = [
+        "/cam0/image_raw",
+        "/cam1/image_raw",
+        "/cam2/image_raw",
+        "/cam3/image_raw",
+    ];
+    let recorder = Recorder::start(rec_node, options(dir, "four_cameras", &topics))
+        .await
+        .expect("recorder");
+    let frame = image(1920, 1080, 1);
+    let payload = cdr::encode(&frame).expect("encode");
+    let mut publishers = Vec::new();
+    for topic in topics {
+        let p = pub_node
+            .publisher::<sensor_msgs::Image>(topic)
+            .block_when_congested(true)
+            .await
+            .expect("publisher");
+        assert!(p.wait_for_subscribers(Duration::from_secs(10)).await);
+        publishers.push(p);
+    }
+    println!(
+        "\nfour 1920x1080 rgb8 topics at 30 Hz for {seconds} s: {} bytes each, {:.0} MB/s offered",
+        payload.len(),
+        payload.len() as f64 * 4.0 * 30.0 / MB
+    );
+    let frames = 30 * seconds;
+    let start = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / 30.0));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    for _ in 0..frames {
+        tick.tick().await;
+        let sends = publishers.iter().map(|p| p.publish(&frame));
+        for r in futures::future::join_all(sends).await {
+            r.expect("publish");
+        }
+    }
+    let publish_time = start.elapsed();
+    // Let the last frames in flight arrive: until all are written or dropped (or 10 s).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline
+        && recorder
+            .progress()
+            .iter()
+            .map(|t| t.written + t.dropped())
+            .sum::<u64>()
+            < frames * 4
+    {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let report = recorder.stop().await.expect("stop");
+    let elapsed = start.elapsed();
+    let written_bytes = report.messages * payload.len() as u64;
+    for t in &report.topics {
+        println!(
+            "  {}: received {}, written {}, dropped {} (queue {}, channel {})",
+            t.topic,
+            t.received,
+            t.written,
+            t.dropped(),
+            t.dropped_queue,
+            t.dropped_channel
+        );
+    }
+    println!(
+        "  published {} frames in {:.2} s (publisher side {:.0} MB/s), written {} ({:.0} MB/s over {:.2} s), dropped {}, files {:.1} MB",
+        frames * 4,
+        publish_time.as_secs_f64(),
+        (frames * 4 * payload.len() as u64) as f64 / MB / publish_time.as_secs_f64(),
+        report.messages,
+        written_bytes as f64 / MB / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64(),
+        report.dropped(),
+        report.bytes as f64 / MB
+    );
+    let raw = raw_file(&dir.join("raw4.bin"), &payload, frames * 4);
+    row(
+        "  raw std::fs::File write of the same bytes",
+        frames * 4,
+        frames * 4 * payload.len() as u64,
+        raw,
+    );
+    let _ = std::fs::remove_dir_all(dir.join("four_cameras"));
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let dir = scratch();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (pub_node, rec_node) = nodes().await;
+        let small = if quick { 20_000 } else { 200_000 };
+        throughput("Imu (small)", &pub_node, &rec_node, &dir, &imu(), small).await;
+        let big = if quick { 20 } else { 50 };
+        let six_mb = image(2048, 1024, 7); // 6.29 MB
+        throughput("Image 6 MB", &pub_node, &rec_node, &dir, &six_mb, big).await;
+        four_cameras(&pub_node, &rec_node, &dir, if quick { 2 } else { 5 }).await;
+    });
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    let _ = std::fs::remove_dir_all(&dir);
+}

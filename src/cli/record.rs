@@ -1,0 +1,131 @@
+//! `rosync record`: record topics into a rosbag2 folder of MCAP files until Ctrl-C or SIGTERM.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use clap::{Args, ValueEnum};
+
+use super::{fail, CliResult, NetworkArgs};
+use crate::bag::recorder::default_bag_name;
+use crate::bag::{Compression, RecordOptions, Recorder, DEFAULT_CHUNK_SIZE};
+
+/// Chunk compression on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompressionArg {
+    /// Uncompressed chunks (rosbag2's default; the fastest).
+    None,
+    /// LZ4 frames.
+    Lz4,
+    /// Zstandard.
+    Zstd,
+}
+
+/// Arguments of `rosync record`.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Topics to record, e.g. /camera/image_raw (recorded once a publisher appears).
+    #[arg(value_name = "TOPIC")]
+    topics: Vec<String>,
+    /// Record every topic with a publisher, including ones that appear later.
+    #[arg(short, long)]
+    all: bool,
+    /// Also record topics whose name matches this pattern (anywhere; anchor with ^ and $).
+    #[arg(short = 'e', long, value_name = "REGEX")]
+    regex: Option<String>,
+    /// Never record topics whose name matches this pattern.
+    #[arg(short = 'x', long, value_name = "REGEX")]
+    exclude: Option<String>,
+    /// The bag folder to create (default rosync_YYYY_MM_DD-HH_MM_SS, UTC).
+    #[arg(short, long, value_name = "OUTPUT")]
+    output: Option<PathBuf>,
+    /// Chunk compression.
+    #[arg(long, value_enum, default_value_t = CompressionArg::None)]
+    compression: CompressionArg,
+    /// Start a new file once a file reaches this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    max_bag_size: Option<u64>,
+    /// Start a new file once a file spans this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    max_bag_duration: Option<f64>,
+    /// Uncompressed bytes of messages per chunk (the most a killed recorder loses).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CHUNK_SIZE)]
+    chunk_size: u64,
+    /// Also write a chunk once it is this many seconds old (0: only when full).
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    max_chunk_age: f64,
+    /// Messages buffered between receiving and the disk writer; more are dropped and counted.
+    #[arg(long, value_name = "N", default_value_t = 256)]
+    channel_capacity: usize,
+    /// Queue size of each subscriber.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    queue_size: usize,
+    /// How often to look for new topics, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
+    discovery_interval: f64,
+}
+
+fn seconds(name: &str, value: f64) -> Result<Duration, Box<dyn std::error::Error + Send + Sync>> {
+    Duration::try_from_secs_f64(value)
+        .or_else(|_| fail(format!("--{name} must be a non-negative number of seconds")))
+}
+
+/// Runs `rosync record`.
+pub async fn run(args: RecordArgs, net: &NetworkArgs) -> CliResult {
+    let output = args
+        .output
+        .unwrap_or_else(|| PathBuf::from(default_bag_name(SystemTime::now())));
+    let max_chunk_age = seconds("max-chunk-age", args.max_chunk_age)?;
+    let mut options = RecordOptions::new(output);
+    options.topics = args.topics;
+    options.all = args.all;
+    options.regex = args.regex;
+    options.exclude = args.exclude;
+    options.compression = match args.compression {
+        CompressionArg::None => Compression::None,
+        CompressionArg::Lz4 => Compression::Lz4,
+        CompressionArg::Zstd => Compression::Zstd,
+    };
+    options.chunk_size = args.chunk_size;
+    options.max_chunk_age = (!max_chunk_age.is_zero()).then_some(max_chunk_age);
+    options.max_bag_size = args.max_bag_size;
+    options.max_bag_duration = args
+        .max_bag_duration
+        .map(|s| seconds("max-bag-duration", s))
+        .transpose()?;
+    options.channel_capacity = args.channel_capacity;
+    options.queue_size = args.queue_size.max(1);
+    options.discovery_interval =
+        seconds("discovery-interval", args.discovery_interval)?.max(Duration::from_millis(10));
+
+    let node = net.node("rosync_record").await?;
+    let recorder = Recorder::start(&node, options).await?;
+    eprintln!(
+        "recording into {} (Ctrl-C to stop)",
+        recorder.folder().display()
+    );
+    wait_for_signal().await?;
+    eprintln!("stopping");
+    let report = recorder.stop().await?;
+    eprint!("{report}");
+    if report.dropped() > 0 {
+        eprintln!("warning: {} messages dropped", report.dropped());
+    }
+    Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM.
+async fn wait_for_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
