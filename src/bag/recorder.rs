@@ -16,10 +16,10 @@
 //! new selected topic gets a [`RawSubscriber`](crate::node::RawSubscriber) for the exact type
 //! and hash it is published with. Its receiving task pushes (topic, log time = receive time,
 //! publish time = the attachment's source timestamp, payload) into a bounded channel of
-//! [`RecordOptions::channel_capacity`] messages read by one writer thread (a `std::thread`:
-//! disk I/O never blocks the async runtime). When the channel is full the message is dropped
-//! and counted for its topic; so is a message the subscriber's own queue dropped. Both appear
-//! in the [`RecordReport`].
+//! [`RecordOptions::channel_capacity`] messages and [`RecordOptions::max_buffered_bytes`]
+//! payload bytes, read by one writer thread (a `std::thread`: disk I/O never blocks the async
+//! runtime). When the channel is full the message is dropped and counted for its topic; so is
+//! a message the subscriber's own queue dropped. Both appear in the [`RecordReport`].
 //!
 //! # Types
 //!
@@ -52,8 +52,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -109,6 +109,9 @@ pub struct RecordOptions {
     /// Queue size of each subscriber (default 500; it fills only while the receiving task
     /// waits for a CPU, but with large images that is its memory bound).
     pub queue_size: usize,
+    /// Payload bytes buffered between the receiving tasks and the writer thread at most
+    /// (default 512 MiB); a message that would exceed it is dropped and counted.
+    pub max_buffered_bytes: usize,
 }
 
 impl RecordOptions {
@@ -128,6 +131,7 @@ impl RecordOptions {
             discovery_interval: Duration::from_millis(500),
             channel_capacity: 256,
             queue_size: 500,
+            max_buffered_bytes: 512 * 1024 * 1024,
         }
     }
 }
@@ -242,6 +246,74 @@ struct Item {
     log_time: u64,
     publish_time: u64,
     payload: zenoh::bytes::ZBytes,
+    /// Returns the payload's bytes to the budget when the item is written or dropped.
+    _reservation: Reservation,
+}
+
+/// Bytes buffered between the receiving tasks and the writer thread, against a limit.
+#[derive(Debug)]
+struct Budget {
+    used: AtomicUsize,
+    limit: usize,
+}
+
+/// A share of the [`Budget`], released on drop.
+struct Reservation {
+    bytes: usize,
+    budget: Arc<Budget>,
+}
+
+impl Budget {
+    fn reserve(self: &Arc<Self>, bytes: usize) -> Option<Reservation> {
+        let before = self.used.fetch_add(bytes, Ordering::AcqRel);
+        if before.saturating_add(bytes) > self.limit && before > 0 {
+            self.used.fetch_sub(bytes, Ordering::AcqRel);
+            return None;
+        }
+        Some(Reservation {
+            bytes,
+            budget: Arc::clone(self),
+        })
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+/// The receiving tasks' side of the writer channel, bounded in messages and in bytes.
+#[derive(Clone)]
+struct Outbox {
+    tx: SyncSender<Item>,
+    budget: Arc<Budget>,
+}
+
+impl Outbox {
+    /// Queues a message for the writer, or counts it as dropped if the channel is full.
+    fn send(
+        &self,
+        topic: &Arc<TopicState>,
+        log_time: u64,
+        publish_time: u64,
+        payload: zenoh::bytes::ZBytes,
+    ) {
+        let Some(reservation) = self.budget.reserve(payload.len()) else {
+            topic.dropped_channel.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let item = Item {
+            topic: topic.clone(),
+            log_time,
+            publish_time,
+            payload,
+            _reservation: reservation,
+        };
+        if self.tx.try_send(item).is_err() {
+            topic.dropped_channel.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 type Topics = Arc<Mutex<Vec<Arc<TopicState>>>>;
@@ -357,6 +429,13 @@ impl Recorder {
             .map_err(|e| BagError::io(&folder, e))?;
 
         let (stop, stop_rx) = watch::channel(false);
+        let outbox = Outbox {
+            tx,
+            budget: Arc::new(Budget {
+                used: AtomicUsize::new(0),
+                limit: options.max_buffered_bytes,
+            }),
+        };
         let discovery = tokio::spawn(discover(
             node.clone(),
             selection,
@@ -364,7 +443,7 @@ impl Recorder {
             options.queue_size,
             topics.clone(),
             skipped.clone(),
-            tx,
+            outbox,
             stop_rx,
         ));
         Ok(Self {
@@ -429,7 +508,7 @@ async fn discover(
     queue_size: usize,
     topics: Topics,
     skipped: Skipped,
-    tx: SyncSender<Item>,
+    outbox: Outbox,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
@@ -477,7 +556,7 @@ async fn discover(
                                     let state = Arc::new(state);
                                     lock(&topics).push(state.clone());
                                     tracing::info!(topic = %name, type_name = %state.type_name, "recording");
-                                    tasks.spawn(receive(sub, state, tx.clone(), stop.clone()));
+                                    tasks.spawn(receive(sub, state, outbox.clone(), stop.clone()));
                                 }
                                 Err(e) => {
                                     tracing::warn!(topic = %name, "cannot subscribe: {e}");
@@ -496,7 +575,7 @@ async fn discover(
         }
     }
     while tasks.join_next().await.is_some() {}
-    drop(tx);
+    drop(outbox);
 }
 
 /// Decides how to record a topic from its publishers: the type state and the hash to
@@ -557,7 +636,7 @@ fn plan_topic(
 async fn receive(
     sub: RawSubscriber,
     topic: Arc<TopicState>,
-    tx: SyncSender<Item>,
+    outbox: Outbox,
     mut stop: watch::Receiver<bool>,
 ) {
     let push = |raw: RawMessage| {
@@ -568,18 +647,7 @@ async fn receive(
             .map(|a| a.source_timestamp)
             .filter(|&t| t > 0)
             .map_or(log_time, |t| t as u64);
-        let item = Item {
-            topic: topic.clone(),
-            log_time,
-            publish_time,
-            payload: raw.payload,
-        };
-        match tx.try_send(item) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
-                topic.dropped_channel.fetch_add(1, Ordering::Relaxed);
-            }
-        }
+        outbox.send(&topic, log_time, publish_time, raw.payload);
     };
     let update = |sub: &RawSubscriber| {
         let stats = sub.stats();
@@ -1247,6 +1315,24 @@ fn match_atom(atom: &Atom, text: &[char], pos: usize, k: &mut dyn FnMut(usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_byte_budget_admits_until_full_and_releases_on_drop() {
+        let budget = Arc::new(Budget {
+            used: AtomicUsize::new(0),
+            limit: 100,
+        });
+        // A message larger than the whole budget still passes when nothing else is buffered.
+        let huge = budget.reserve(500).expect("an empty budget takes anything");
+        assert!(budget.reserve(1).is_none(), "full");
+        drop(huge);
+        let a = budget.reserve(60).expect("fits");
+        assert!(budget.reserve(50).is_none(), "60 + 50 > 100");
+        let b = budget.reserve(40).expect("60 + 40 fits");
+        assert_eq!(budget.used.load(Ordering::Relaxed), 100);
+        drop((a, b));
+        assert_eq!(budget.used.load(Ordering::Relaxed), 0);
+    }
 
     #[test]
     fn patterns_match_like_regex_search() {

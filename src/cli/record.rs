@@ -56,6 +56,10 @@ pub struct RecordArgs {
     /// Messages buffered between receiving and the disk writer; more are dropped and counted.
     #[arg(long, value_name = "N", default_value_t = 256)]
     channel_capacity: usize,
+    /// Payload bytes buffered between receiving and writing at most; beyond it messages are
+    /// dropped and counted.
+    #[arg(long, default_value_t = 512 * 1024 * 1024, value_name = "BYTES")]
+    max_buffered_bytes: usize,
     /// Queue size of each subscriber.
     #[arg(long, value_name = "N", default_value_t = 500)]
     queue_size: usize,
@@ -93,6 +97,7 @@ pub async fn run(args: RecordArgs, net: &NetworkArgs) -> CliResult {
         .map(|s| seconds("max-bag-duration", s))
         .transpose()?;
     options.channel_capacity = args.channel_capacity;
+    options.max_buffered_bytes = args.max_buffered_bytes;
     options.queue_size = args.queue_size.max(1);
     options.discovery_interval =
         seconds("discovery-interval", args.discovery_interval)?.max(Duration::from_millis(10));
