@@ -583,7 +583,7 @@ fn types_and_encodings_are_checked_per_topic() {
     let raw: Vec<_> = bag.messages().collect::<Result<_, _>>().expect("raw");
     assert_eq!(raw.len(), 2);
     assert_eq!(&*raw[1].topic, "/json");
-    assert_eq!(raw[1].data, br#"{"x": 1}"#);
+    assert_eq!(&raw[1].data[..], br#"{"x": 1}"#);
     let only: Vec<_> = bag
         .messages_on(&["/json"])
         .collect::<Result<_, _>>()

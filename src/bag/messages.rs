@@ -6,11 +6,13 @@ use std::collections::{BinaryHeap, HashSet};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use super::error::{BagError, Result};
 use super::reader::{BagMessage, BagReader};
 use super::records::{self, op, MAX_RECORD, PREFIX};
 use crate::msg::Message;
+use crate::node::buffer_pool::BufferPool;
 
 /// A message waiting in the merge, ordered by (log time, block offset, index in block).
 struct Pending {
@@ -45,8 +47,8 @@ pub struct Messages<'a> {
     heap: BinaryHeap<Reverse<Pending>>,
     filter: Option<HashSet<u16>>,
     failed_open: bool,
-    /// The block being parsed, reused across blocks.
-    record: Vec<u8>,
+    /// Buffers for the blocks being read, reused once their messages are dropped.
+    pool: Arc<BufferPool>,
 }
 
 impl<'a> Messages<'a> {
@@ -71,7 +73,7 @@ impl<'a> Messages<'a> {
             heap: BinaryHeap::new(),
             filter,
             failed_open: false,
-            record: Vec::new(),
+            pool: Arc::default(),
         }
     }
 
@@ -97,20 +99,28 @@ impl<'a> Messages<'a> {
                     format!("record of {} bytes", block.length),
                 )
             })?;
-        // One buffer serves every block: no fresh multi-megabyte allocation (and its page
-        // faults) per chunk.
-        let mut record = std::mem::take(&mut self.record);
-        record.resize(length, 0);
-        let read = file
-            .seek(SeekFrom::Start(block.offset))
-            .and_then(|_| file.read_exact(&mut record));
-        let result = self.load_record(rank, &record, read);
-        self.record = record;
-        result
+        // Blocks are read into pooled buffers: messages are slices of them (no copy), and a
+        // buffer is reused once every message from it is dropped, so there is no fresh
+        // multi-megabyte allocation (and its page faults) per chunk.
+        let mut record = self.pool.take(length);
+        let read = file.seek(SeekFrom::Start(block.offset)).and_then(|_| {
+            let got = (&mut *file).take(length as u64).read_to_end(&mut record)?;
+            if got < length {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            Ok(())
+        });
+        let record = self.pool.share_bytes(record);
+        self.load_record(rank, &record, read)
     }
 
     /// Parses one block read into `record` (or reports why it could not be read).
-    fn load_record(&mut self, rank: usize, record: &[u8], read: std::io::Result<()>) -> Result<()> {
+    fn load_record(
+        &mut self,
+        rank: usize,
+        record: &bytes::Bytes,
+        read: std::io::Result<()>,
+    ) -> Result<()> {
         let reader = self.reader;
         let path = &reader.path;
         let block = &reader.blocks[self.order[rank]];
@@ -157,7 +167,7 @@ impl<'a> Messages<'a> {
                     sequence: h.sequence,
                     log_time: h.log_time,
                     publish_time: h.publish_time,
-                    data: data.to_vec(),
+                    data: share(record, data),
                 },
             }));
             Ok(())
@@ -176,6 +186,17 @@ impl<'a> Messages<'a> {
             )),
         };
         result.map_err(|reason| BagError::corrupt(path, block.offset, reason))
+    }
+}
+
+/// `data` as a slice of `record` when it lies inside it (uncompressed chunks), else a copy.
+fn share(record: &bytes::Bytes, data: &[u8]) -> bytes::Bytes {
+    let inside = record.as_ptr_range();
+    let range = data.as_ptr_range();
+    if !data.is_empty() && inside.start <= range.start && range.end <= inside.end {
+        record.slice_ref(data)
+    } else {
+        bytes::Bytes::copy_from_slice(data)
     }
 }
 

@@ -1380,7 +1380,7 @@ impl Engine<'_> {
         };
         let len = message.data.len() as u64;
         let at = Instant::now();
-        match futures::executor::block_on(self.publishers[i].publish_payload(message.data)) {
+        match futures::executor::block_on(self.publishers[i].publish_bytes(message.data)) {
             Ok(()) => {
                 self.counts[i] += 1;
                 self.report.published += 1;

@@ -63,8 +63,8 @@ pub struct BagMessage {
     pub log_time: u64,
     /// Publish time, ns since the epoch.
     pub publish_time: u64,
-    /// The serialized message (CDR for ROS topics).
-    pub data: Vec<u8>,
+    /// The serialized message (CDR for ROS topics), shared with the chunk it was read from.
+    pub data: bytes::Bytes,
 }
 
 impl BagMessage {

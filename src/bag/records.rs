@@ -62,6 +62,10 @@ impl<'a> Cur<'a> {
         Ok(out)
     }
 
+    pub fn u8(&mut self, what: &str) -> Result<u8, String> {
+        Ok(self.array::<1>(what)?[0])
+    }
+
     pub fn u16(&mut self, what: &str) -> Result<u16, String> {
         Ok(u16::from_le_bytes(self.array(what)?))
     }
@@ -330,6 +334,10 @@ pub(crate) fn for_each_in_chunk(
 ) -> Result<(), String> {
     let body = record.get(PREFIX as usize..).unwrap_or_default();
     chunk_header(body)?;
+    if let Some(records) = uncompressed_records(body)? {
+        // Records of an uncompressed chunk are handed out in place: no copy.
+        return for_each_record(records, each);
+    }
     let mut reader = LinearReader::new_with_options(
         LinearReaderOptions::default()
             .with_skip_start_magic(true)
@@ -354,6 +362,54 @@ pub(crate) fn for_each_in_chunk(
             }
             Err(err) => return Err(format!("chunk does not decode: {err}")),
         }
+    }
+    Ok(())
+}
+
+/// The records of an uncompressed chunk, CRC-checked; `None` for a compressed chunk.
+fn uncompressed_records(body: &[u8]) -> Result<Option<&[u8]>, String> {
+    let mut c = Cur::new(body);
+    c.u64("chunk start time")?;
+    c.u64("chunk end time")?;
+    let uncompressed = c.u64("chunk uncompressed size")?;
+    let crc = c.u32("chunk CRC")?;
+    if !c.string("chunk compression")?.is_empty() {
+        return Ok(None);
+    }
+    let size = c.u64("chunk records size")?;
+    let records = c
+        .rest()
+        .get(..usize::try_from(size).unwrap_or(usize::MAX))
+        .ok_or_else(|| format!("chunk claims {size} bytes of records"))?;
+    if size != uncompressed {
+        return Err(format!(
+            "uncompressed chunk holds {size} bytes of records but declares {uncompressed}"
+        ));
+    }
+    if crc != 0 && crc32(0, records) != crc {
+        return Err("chunk CRC mismatch".into());
+    }
+    Ok(Some(records))
+}
+
+/// Calls `each` with the opcode and body of every record in `records`.
+fn for_each_record(
+    mut records: &[u8],
+    mut each: impl FnMut(u8, &[u8]) -> Result<(), String>,
+) -> Result<(), String> {
+    while !records.is_empty() {
+        let mut c = Cur::new(records);
+        let opcode = c.u8("record opcode")?;
+        let len = c.u64("record length")?;
+        let body = c
+            .rest()
+            .get(..usize::try_from(len).unwrap_or(usize::MAX))
+            .ok_or_else(|| format!("a record in the chunk claims {len} bytes"))?;
+        if opcode == op::CHUNK {
+            return Err("chunk nested in a chunk".into());
+        }
+        each(opcode, body)?;
+        records = &c.rest()[body.len()..];
     }
     Ok(())
 }

@@ -412,7 +412,7 @@ impl<'a> SqliteMessages<'a> {
                     sequence: 0,
                     log_time,
                     publish_time: log_time,
-                    data,
+                    data: data.into(),
                 }),
             };
             self.page.push_back(message);

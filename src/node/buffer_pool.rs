@@ -60,10 +60,16 @@ impl BufferPool {
 
     /// Hands `buf` to zenoh; it comes back to this pool once zenoh is done with it.
     pub(crate) fn share(self: &Arc<Self>, buf: Vec<u8>) -> ZBytes {
-        ZBytes::from(bytes::Bytes::from_owner(Pooled {
+        ZBytes::from(self.share_bytes(buf))
+    }
+
+    /// Shares `buf` as `Bytes` (sliceable without copies); it comes back to this pool once
+    /// every slice is dropped.
+    pub(crate) fn share_bytes(self: &Arc<Self>, buf: Vec<u8>) -> bytes::Bytes {
+        bytes::Bytes::from_owner(Pooled {
             buf,
             pool: Arc::clone(self),
-        }))
+        })
     }
 
     #[cfg(test)]

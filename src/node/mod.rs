@@ -21,7 +21,7 @@
 //! ```
 
 mod attachment;
-mod buffer_pool;
+pub(crate) mod buffer_pool;
 pub mod graph;
 pub mod names;
 mod network;

@@ -140,6 +140,11 @@ impl RawPublisher {
         self.put(zenoh::bytes::ZBytes::from(payload)).await
     }
 
+    /// Publishes a shared CDR payload (such as a message read from a log) without copying it.
+    pub async fn publish_bytes(&self, payload: bytes::Bytes) -> Result<()> {
+        self.put(zenoh::bytes::ZBytes::from(payload)).await
+    }
+
     /// Encodes `msg`, into a reused buffer when it is large.
     fn encode<T: Message>(&self, msg: &T) -> Result<zenoh::bytes::ZBytes> {
         let len = cdr::encoded_len(msg);
