@@ -36,6 +36,7 @@ mod index;
 pub mod info;
 mod log;
 mod messages;
+mod pattern;
 pub mod player;
 pub mod reader;
 pub mod recorder;
@@ -49,9 +50,10 @@ pub use error::{BagError, Result};
 pub use info::{BagInfo, TopicSummary};
 pub use log::{Log, LogMessages};
 pub use messages::{Messages, Typed};
+pub use pattern::{PatternError, TopicPattern};
 pub use player::{
     PlayError, PlayOptions, PlayReport, PlayTopic, Player, PlayerControl, ScheduleError,
-    SkippedTopic, TopicPattern,
+    SkippedTopic,
 };
 pub use reader::{BagMessage, BagReader, TopicInfo};
 pub use recorder::{RecordError, RecordOptions, RecordReport, Recorder, TopicReport};

@@ -15,10 +15,8 @@
 //! to the keyboard). With [`PlayOptions::clock_hz`], `rosgraph_msgs/msg/Clock` is published on
 //! `/clock` with the current playback time at that wall-clock rate.
 //!
-//! Topic patterns ([`TopicPattern`]) are a small regular-expression subset implemented here
-//! (rosync does not depend on the `regex` crate): literals, `.`, `[...]` classes, `\d \w \s`,
-//! the quantifiers `* + ?`, the anchors `^ $` and top-level `|`; they match anywhere in the
-//! name unless anchored. Groups and `{n,m}` are rejected with an error.
+//! `--regex` and `--exclude` are [`TopicPattern`]s, matched anywhere in the name unless
+//! anchored, as in `rosync record` and rosbag2.
 //!
 //! ```no_run
 //! use rosync::bag::{Log, PlayOptions, Player};
@@ -43,6 +41,7 @@ use rosync_msggen::hash::Resolve;
 use rosync_msggen::parse::{parse_msg, BaseType, MsgSpec};
 
 use super::log::Log;
+use super::pattern::TopicPattern;
 use super::reader::{BagMessage, TopicInfo};
 use crate::msg::rosgraph_msgs::Clock;
 use crate::node::{Node, Publisher, RawPublisher};
@@ -61,14 +60,6 @@ pub enum PlayError {
     /// An option is out of range.
     #[error("{0}")]
     InvalidOption(String),
-    /// A topic pattern is not valid.
-    #[error("invalid topic pattern `{pattern}`: {reason}")]
-    InvalidPattern {
-        /// The pattern given.
-        pattern: String,
-        /// What is wrong with it.
-        reason: String,
-    },
     /// Declaring a publisher failed.
     #[error(transparent)]
     Node(#[from] crate::Error),
@@ -322,230 +313,6 @@ impl std::fmt::Display for PlayReport {
         }
         Ok(())
     }
-}
-
-/// A topic name pattern: a small regular-expression subset (see the [module docs](self)).
-#[derive(Debug, Clone)]
-pub struct TopicPattern {
-    source: String,
-    alternatives: Vec<Alternative>,
-}
-
-#[derive(Debug, Clone)]
-struct Alternative {
-    anchored_start: bool,
-    anchored_end: bool,
-    pieces: Vec<Piece>,
-}
-
-#[derive(Debug, Clone)]
-struct Piece {
-    atom: Atom,
-    repeat: Repeat,
-}
-
-#[derive(Debug, Clone)]
-enum Atom {
-    Char(char),
-    Any,
-    Class {
-        ranges: Vec<(char, char)>,
-        negated: bool,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Repeat {
-    One,
-    ZeroOrOne,
-    ZeroOrMore,
-    OneOrMore,
-}
-
-impl Atom {
-    fn matches(&self, c: char) -> bool {
-        match self {
-            Self::Char(x) => *x == c,
-            Self::Any => true,
-            Self::Class { ranges, negated } => {
-                ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated
-            }
-        }
-    }
-
-    fn escaped(c: char) -> Self {
-        let class = |ranges: &[(char, char)]| Self::Class {
-            ranges: ranges.to_vec(),
-            negated: false,
-        };
-        match c {
-            'd' => class(&[('0', '9')]),
-            'w' => class(&[('a', 'z'), ('A', 'Z'), ('0', '9'), ('_', '_')]),
-            's' => class(&[(' ', ' '), ('\t', '\r')]),
-            other => Self::Char(other),
-        }
-    }
-}
-
-impl TopicPattern {
-    /// Parses a pattern; fails on syntax this subset does not support.
-    pub fn new(pattern: &str) -> Result<Self, PlayError> {
-        let fail = |reason: &str| PlayError::InvalidPattern {
-            pattern: pattern.to_string(),
-            reason: reason.to_string(),
-        };
-        let chars: Vec<char> = pattern.chars().collect();
-        let mut alternatives = Vec::new();
-        let mut current = Alternative {
-            anchored_start: false,
-            anchored_end: false,
-            pieces: Vec::new(),
-        };
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
-            i += 1;
-            let atom = match c {
-                '|' => {
-                    alternatives.push(std::mem::replace(
-                        &mut current,
-                        Alternative {
-                            anchored_start: false,
-                            anchored_end: false,
-                            pieces: Vec::new(),
-                        },
-                    ));
-                    continue;
-                }
-                '^' if current.pieces.is_empty() && !current.anchored_start => {
-                    current.anchored_start = true;
-                    continue;
-                }
-                '$' if i == chars.len() || chars[i] == '|' => {
-                    current.anchored_end = true;
-                    continue;
-                }
-                '^' | '$' => return Err(fail("`^` and `$` are only supported at the ends")),
-                '*' | '+' | '?' => {
-                    let last = current
-                        .pieces
-                        .last_mut()
-                        .filter(|p| p.repeat == Repeat::One)
-                        .ok_or_else(|| fail(&format!("`{c}` does not follow a character")))?;
-                    last.repeat = match c {
-                        '*' => Repeat::ZeroOrMore,
-                        '+' => Repeat::OneOrMore,
-                        _ => Repeat::ZeroOrOne,
-                    };
-                    continue;
-                }
-                '(' | ')' | '{' | '}' => {
-                    return Err(fail(
-                        "groups and {n,m} repetitions are not supported (supported: . [] \\d \\w \\s * + ? ^ $ |)",
-                    ))
-                }
-                '.' => Atom::Any,
-                '\\' => {
-                    let escaped = chars
-                        .get(i)
-                        .copied()
-                        .ok_or_else(|| fail("it ends with `\\`"))?;
-                    i += 1;
-                    Atom::escaped(escaped)
-                }
-                '[' => {
-                    let negated = chars.get(i) == Some(&'^');
-                    if negated {
-                        i += 1;
-                    }
-                    let mut ranges = Vec::new();
-                    let mut first = true;
-                    loop {
-                        let Some(&c) = chars.get(i) else {
-                            return Err(fail("a `[` is not closed"));
-                        };
-                        i += 1;
-                        if c == ']' && !first {
-                            break;
-                        }
-                        first = false;
-                        let c = if c == '\\' {
-                            let e = chars
-                                .get(i)
-                                .copied()
-                                .ok_or_else(|| fail("a `[` is not closed"))?;
-                            i += 1;
-                            e
-                        } else {
-                            c
-                        };
-                        if chars.get(i) == Some(&'-') && chars.get(i + 1).is_some_and(|&n| n != ']')
-                        {
-                            let hi = chars[i + 1];
-                            i += 2;
-                            if hi < c {
-                                return Err(fail(&format!("the range {c}-{hi} is backwards")));
-                            }
-                            ranges.push((c, hi));
-                        } else {
-                            ranges.push((c, c));
-                        }
-                    }
-                    Atom::Class { ranges, negated }
-                }
-                other => Atom::Char(other),
-            };
-            current.pieces.push(Piece {
-                atom,
-                repeat: Repeat::One,
-            });
-        }
-        alternatives.push(current);
-        Ok(Self {
-            source: pattern.to_string(),
-            alternatives,
-        })
-    }
-
-    /// The pattern as written.
-    pub fn as_str(&self) -> &str {
-        &self.source
-    }
-
-    /// Whether the pattern matches somewhere in `text` (or all of it, when anchored).
-    pub fn is_match(&self, text: &str) -> bool {
-        let chars: Vec<char> = text.chars().collect();
-        self.alternatives.iter().any(|alt| {
-            let starts = if alt.anchored_start {
-                0..1
-            } else {
-                0..chars.len() + 1
-            };
-            starts
-                .into_iter()
-                .any(|start| match_here(&alt.pieces, alt.anchored_end, &chars[start..]))
-        })
-    }
-}
-
-fn match_here(pieces: &[Piece], anchored_end: bool, text: &[char]) -> bool {
-    let Some((piece, rest)) = pieces.split_first() else {
-        return !anchored_end || text.is_empty();
-    };
-    let (min, max) = match piece.repeat {
-        Repeat::One => (1, 1),
-        Repeat::ZeroOrOne => (0, 1),
-        Repeat::ZeroOrMore => (0, usize::MAX),
-        Repeat::OneOrMore => (1, usize::MAX),
-    };
-    let available = text
-        .iter()
-        .take(max)
-        .take_while(|&&c| piece.atom.matches(c))
-        .count();
-    (min..=available)
-        .rev()
-        .any(|n| match_here(rest, anchored_end, &text[n..]))
 }
 
 /// `pkg/msg/Type` or `pkg/Type` as (`pkg`, `Type`).
@@ -1411,27 +1178,6 @@ impl Engine<'_> {
 mod tests {
     use super::*;
     use crate::msg::{sensor_msgs, std_msgs, Message};
-
-    #[test]
-    fn patterns_match_like_regex_search() {
-        let p = |s: &str| TopicPattern::new(s).expect("valid");
-        assert!(p("camera").is_match("/robot/camera/image"));
-        assert!(!p("^camera").is_match("/robot/camera/image"));
-        assert!(p("^/robot/.*/image$").is_match("/robot/camera/image"));
-        assert!(!p("^/robot/.*/image$").is_match("/robot/camera/image_raw"));
-        assert!(p("image|info$").is_match("/cam/info"));
-        assert!(p("/imu[0-9]+$").is_match("/imu12"));
-        assert!(!p("/imu[0-9]+$").is_match("/imu"));
-        assert!(p("/imu\\d?$").is_match("/imu"));
-        assert!(p("[^a-z]").is_match("/abc"));
-        assert!(!p("^[^/]").is_match("/abc"));
-        assert!(p("a\\.b").is_match("a.b"));
-        assert!(!p("a\\.b").is_match("axb"));
-        assert!(p("").is_match("/anything"));
-        for bad in ["(a|b)", "a{2}", "*a", "[a-", "a\\", "a^b"] {
-            assert!(TopicPattern::new(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn selection_and_remapping() {
