@@ -3,8 +3,10 @@
 //! write is read by rosync; killed writers, cut, corrupted and foreign files are recovered up to
 //! the damage or rejected with an error naming the file, never with a panic.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use proptest::prelude::*;
@@ -12,35 +14,7 @@ use rosync::bag::{recover, BagError, BagInfo, BagReader, BagWriter, Compression,
 use rosync::msg::{builtin_interfaces, sensor_msgs, std_msgs, Message};
 use serde_json::Value;
 
-fn repo() -> &'static str {
-    env!("CARGO_MANIFEST_DIR")
-}
-
-/// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rosync-bag-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-fn bag_check(args: &[&str]) -> Vec<Value> {
-    let out = Command::new("python3")
-        .arg(format!("{}/tests/python/bag_check.py", repo()))
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "bag_check.py {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
-}
+use common::{bag_check, scratch, Row};
 
 fn header(sec: i32, nanosec: u32, frame: &str) -> std_msgs::Header {
     std_msgs::Header {
@@ -48,9 +22,6 @@ fn header(sec: i32, nanosec: u32, frame: &str) -> std_msgs::Header {
         frame_id: frame.into(),
     }
 }
-
-/// One message as (topic, log time, type, JSON value).
-type Row = (String, u64, String, Value);
 
 fn row<T: Message>(topic: &str, log_time: u64, msg: &T) -> Row {
     (

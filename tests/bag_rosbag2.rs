@@ -4,7 +4,9 @@
 //! sqlite3 layouts, broken metadata and databases rejected with errors naming the file, and
 //! `rosync bag info|cat` on the folders.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
 use rosync::bag::rosbag2::Metadata;
@@ -12,54 +14,13 @@ use rosync::bag::{BagError, BagInfo, Log, SqliteReader};
 use rosync::msg::{sensor_msgs, std_msgs, Message};
 use serde_json::Value;
 
-fn repo() -> &'static str {
-    env!("CARGO_MANIFEST_DIR")
-}
-
-/// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rosync-rosbag2-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-/// One message as (topic, log time, type, JSON value).
-type Row = (String, u64, String, Value);
+use common::{bag_check, scratch, written_rows, Row};
 
 /// Writes a rosbag2 folder with rosbags; returns what Python wrote, in log-time order.
 fn write_rosbags(folder: &Path, storage: &str) -> Vec<Row> {
-    let out = Command::new("python3")
-        .arg(format!("{}/tests/python/bag_check.py", repo()))
-        .args([
-            "write-rosbags",
-            folder.to_str().expect("path"),
-            "--storage",
-            storage,
-        ])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "bag_check.py write-rosbags failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut rows: Vec<Row> = String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
-        .filter(|l| l["reader"] == "written")
-        .map(|l| {
-            (
-                l["topic"].as_str().expect("topic").to_string(),
-                l["log_time"].as_u64().expect("log_time"),
-                l["type"].as_str().expect("type").to_string(),
-                l["value"].clone(),
-            )
-        })
-        .collect();
+    let path = folder.to_str().expect("path");
+    let rows = written_rows(&bag_check(&["write-rosbags", path, "--storage", storage]));
     assert_eq!(rows.len(), 9, "the samples of bag_check.py");
-    rows.sort_by_key(|r| r.1);
     rows
 }
 

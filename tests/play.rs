@@ -7,55 +7,23 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{endpoint, PATIENCE};
+use common::{endpoint, scratch, written_rows, Row, PATIENCE};
 use rosync::bag::{BagWriter, Log, PlayOptions, Player, WriterOptions};
 use rosync::msg::{builtin_interfaces, rosgraph_msgs, sensor_msgs, std_msgs, Message};
 use rosync::node::{Node, Subscriber};
 use serde_json::Value;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rosync-play-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
 /// Runs tests/python/bag_check.py; returns the `written` rows: (topic, log_time, type, value).
-fn bag_check(args: &[&str]) -> Vec<(String, u64, String, Value)> {
-    let out = Command::new("python3")
-        .arg(format!("{}/tests/python/bag_check.py", common::repo()))
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "bag_check.py {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut rows: Vec<_> = String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("JSON line"))
-        .filter(|l| l["reader"] == "written")
-        .map(|l| {
-            (
-                l["topic"].as_str().expect("topic").to_string(),
-                l["log_time"].as_u64().expect("log_time"),
-                l["type"].as_str().expect("type").to_string(),
-                l["value"].clone(),
-            )
-        })
-        .collect();
-    rows.sort_by_key(|r| r.1);
-    rows
+fn bag_check(args: &[&str]) -> Vec<Row> {
+    written_rows(&common::bag_check(args))
 }
 
-fn values_on(rows: &[(String, u64, String, Value)], topic: &str) -> Vec<Value> {
+fn values_on(rows: &[Row], topic: &str) -> Vec<Value> {
     rows.iter()
         .filter(|r| r.0 == topic)
         .map(|r| r.3.clone())

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,14 +16,7 @@ use rosync::msg::{builtin_interfaces, sensor_msgs, std_msgs, Message};
 use rosync::node::{Node, Publisher};
 use serde_json::Value;
 
-use common::{endpoint, repo, PATIENCE};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rosync-record-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
+use common::{bag_check, endpoint, scratch, PATIENCE};
 
 /// Starts `rosync record` listening on `endpoint` in `domain`.
 fn start_recorder(domain: u32, endpoint: &str, args: &[&str]) -> Child {
@@ -82,24 +75,6 @@ async fn publisher<T: Message>(node: &Node, topic: &str) -> Publisher<T> {
         "the recorder never subscribed to {topic}"
     );
     publisher
-}
-
-fn bag_check(args: &[&str]) -> Vec<Value> {
-    let out = Command::new("python3")
-        .arg(format!("{}/tests/python/bag_check.py", repo()))
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "bag_check.py {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("UTF-8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect()
 }
 
 /// Per topic, the values a reader printed, in its order; plus all (log time, topic) rows.
