@@ -38,6 +38,7 @@ macro_rules! include_msgs {
 }
 
 mod error;
+mod lock;
 pub mod node;
 pub mod sync;
 

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 
 use super::error::{BagError, Result};
-use super::reader::{BagReader, ChannelEntry, TopicInfo};
+use super::reader::{BagReader, ChannelEntry, LogTopic};
 use super::records::{self, op, MAGIC, MAX_RECORD, PREFIX};
 
 /// A part of the file that holds messages: a chunk record, or one message outside chunks.
@@ -162,7 +162,7 @@ impl BagReader {
     fn add_channel(&mut self, c: records::Channel, schemas: &HashMap<u16, records::Schema>) {
         let schema = schemas.get(&c.schema_id);
         let type_name = schema.map(|s| s.name.clone()).unwrap_or_default();
-        let info = TopicInfo {
+        let info = LogTopic {
             topic: c.topic.clone(),
             channel_id: c.id,
             type_hash: c

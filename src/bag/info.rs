@@ -154,31 +154,18 @@ fn format_time(ns: u64) -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let secs = ns / 1_000_000_000;
-    let nanos = ns % 1_000_000_000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let t = crate::time::CivilTime::from_unix_nanos(ns);
     format!(
         "{} {:>2} {} {:02}:{:02}:{:02}.{:09} ({}.{:09})",
-        MONTHS[(month - 1) as usize],
-        day,
-        year,
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        nanos,
-        secs,
-        nanos
+        MONTHS[(t.month - 1) as usize],
+        t.day,
+        t.year,
+        t.hour,
+        t.minute,
+        t.second,
+        t.nanosecond,
+        ns / 1_000_000_000,
+        t.nanosecond
     )
 }
 

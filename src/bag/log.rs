@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use super::error::{BagError, Result};
-use super::reader::{BagMessage, BagReader, TopicInfo};
+use super::reader::{BagMessage, BagReader, LogTopic};
 use super::rosbag2::{self, Metadata};
 use super::sqlite::{self as sqlite_storage, SqliteReader};
 use crate::msg::Message;
@@ -26,7 +26,7 @@ enum Source {
 }
 
 impl Source {
-    fn topics(&self) -> Vec<TopicInfo> {
+    fn topics(&self) -> Vec<LogTopic> {
         match self {
             Self::Mcap(reader) => reader.topics(),
             Self::Sqlite(reader) => reader.topics(),
@@ -198,8 +198,8 @@ impl Log {
 
     /// The topics of every file, merged by name (counts added up). A type hash the files do
     /// not hold (rosbags' MCAP channels) is taken from `metadata.yaml`.
-    pub fn topics(&self) -> Vec<TopicInfo> {
-        let mut merged: Vec<TopicInfo> = Vec::new();
+    pub fn topics(&self) -> Vec<LogTopic> {
+        let mut merged: Vec<LogTopic> = Vec::new();
         for topic in self.sources.iter().flat_map(Source::topics) {
             match merged.iter_mut().find(|t| t.topic == topic.topic) {
                 Some(existing) => existing.message_count += topic.message_count,

@@ -55,7 +55,7 @@ pub use player::{
     PlayError, PlayOptions, PlayReport, PlayTopic, Player, PlayerControl, ScheduleError,
     SkippedTopic,
 };
-pub use reader::{BagMessage, BagReader, TopicInfo};
+pub use reader::{BagMessage, BagReader, LogTopic};
 pub use recorder::{RecordError, RecordOptions, RecordReport, Recorder, TopicReport};
 pub use recover::{recover, recover_with, RecoveryReport};
 pub use sqlite::SqliteReader;

@@ -42,7 +42,7 @@ use rosync_msggen::parse::{parse_msg, BaseType, MsgSpec};
 
 use super::log::Log;
 use super::pattern::TopicPattern;
-use super::reader::{BagMessage, TopicInfo};
+use super::reader::{BagMessage, LogTopic};
 use crate::msg::rosgraph_msgs::Clock;
 use crate::node::{Node, Publisher, RawPublisher};
 
@@ -437,7 +437,7 @@ pub fn hash_from_definition(type_name: &str, definition: &str) -> Result<String,
 }
 
 /// The type name and hash to publish a recorded topic with.
-fn resolve_type(info: &TopicInfo) -> Result<(String, String, HashSource), String> {
+fn resolve_type(info: &LogTopic) -> Result<(String, String, HashSource), String> {
     if info.message_encoding != "cdr" {
         return Err(format!(
             "its messages are encoded as {:?}, not cdr",
@@ -813,7 +813,7 @@ enum Pop {
 
 impl Queue {
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock::lock(&self.state)
     }
 
     /// Waits for room, then queues; `false` if the consumer is gone.
@@ -827,7 +827,7 @@ impl Queue {
             && !state.items.is_empty()
             && (state.bytes + size > QUEUE_BYTES || state.items.len() >= QUEUE_MESSAGES)
         {
-            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = crate::lock::wait(&self.changed, state);
         }
         if state.closed {
             return false;
@@ -841,11 +841,7 @@ impl Queue {
     fn pop(&self, timeout: Duration) -> Pop {
         let mut state = self.lock();
         if state.items.is_empty() && !state.closed {
-            state = self
-                .changed
-                .wait_timeout(state, timeout)
-                .map(|(s, _)| s)
-                .unwrap_or_else(|e| e.into_inner().0);
+            state = crate::lock::wait_timeout(&self.changed, state, timeout);
         }
         match state.items.pop_front() {
             Some(item) => {

@@ -27,7 +27,7 @@ use crate::msg::Message;
 
 /// A topic (MCAP channel) of a log.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicInfo {
+pub struct LogTopic {
     /// The topic name.
     pub topic: String,
     /// The MCAP channel id.
@@ -83,7 +83,7 @@ impl BagMessage {
 
 #[derive(Debug, Clone)]
 pub(super) struct ChannelEntry {
-    pub(super) info: TopicInfo,
+    pub(super) info: LogTopic,
     pub(super) topic: Arc<str>,
     pub(super) type_name: Arc<str>,
 }
@@ -223,7 +223,7 @@ impl BagReader {
     }
 
     /// Every topic (channel), in channel id order.
-    pub fn topics(&self) -> Vec<TopicInfo> {
+    pub fn topics(&self) -> Vec<LogTopic> {
         self.channels.values().map(|c| c.info.clone()).collect()
     }
 
@@ -296,7 +296,7 @@ impl BagReader {
     }
 
     /// Checks that a topic can be decoded by rosync: CDR messages with a `ros2msg` schema.
-    pub fn check_decodable(&self, topic: &TopicInfo) -> Result<()> {
+    pub fn check_decodable(&self, topic: &LogTopic) -> Result<()> {
         let schema_ok = matches!(topic.schema_encoding.as_str(), "ros2msg");
         if topic.message_encoding != "cdr" || !schema_ok {
             if topic.schema_encoding.is_empty() && topic.message_encoding == "cdr" {

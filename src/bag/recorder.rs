@@ -62,6 +62,7 @@ use super::pattern::TopicPattern;
 use super::writer::{
     BagWriter, Compression, TopicId, WriterOptions, DEFAULT_CHUNK_SIZE, DEFAULT_QOS_PROFILES,
 };
+use crate::lock::lock;
 use crate::node::{EntityKind, Node, RawMessage, RawSubscriber};
 
 /// Why recording could not start or finish.
@@ -494,10 +495,6 @@ impl Recorder {
             bytes: outcome.bytes,
         })
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Polls the graph, subscribes to new selected topics, and on stop waits for their tasks.
@@ -1037,25 +1034,10 @@ pub fn qos_yaml_from_rmw_zenoh(qos: &str) -> String {
 
 /// rosbag2's default bag name for a start time: `rosync_YYYY_MM_DD-HH_MM_SS` (UTC).
 pub fn default_bag_name(now: SystemTime) -> String {
-    let secs = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let t = crate::time::CivilTime::from_system_time(now);
     format!(
-        "rosync_{year:04}_{month:02}_{day:02}-{:02}_{:02}_{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "rosync_{:04}_{:02}_{:02}-{:02}_{:02}_{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
 }
 

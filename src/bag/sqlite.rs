@@ -24,7 +24,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OpenFlags};
 
 use super::error::{BagError, Result};
-use super::reader::{BagMessage, TopicInfo};
+use super::reader::{BagMessage, LogTopic};
 
 /// The first 16 bytes of every SQLite database.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -44,7 +44,7 @@ pub fn is_sqlite(path: &Path) -> bool {
 
 #[derive(Debug, Clone)]
 struct Topic {
-    info: TopicInfo,
+    info: LogTopic,
     topic: Arc<str>,
     type_name: Arc<str>,
 }
@@ -249,7 +249,7 @@ impl SqliteReader {
             if let Some(h) = &type_hash {
                 metadata.insert("topic_type_hash".to_string(), h.clone());
             }
-            let info = TopicInfo {
+            let info = LogTopic {
                 topic: name.clone(),
                 channel_id: u16::try_from(id).unwrap_or(u16::MAX),
                 type_name: type_name.clone(),
@@ -301,7 +301,7 @@ impl SqliteReader {
     }
 
     /// Every topic, in `topics.id` order (`channel_id` is that id).
-    pub fn topics(&self) -> Vec<TopicInfo> {
+    pub fn topics(&self) -> Vec<LogTopic> {
         self.topics.values().map(|t| t.info.clone()).collect()
     }
 

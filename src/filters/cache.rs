@@ -44,7 +44,7 @@ impl<M: Stamped> Cache<M> {
 
     /// Locks the entries; a poisoned lock still holds a sorted deque (no callback runs under it).
     fn lock(&self) -> MutexGuard<'_, VecDeque<(Time, Arc<M>)>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock::lock(&self.entries)
     }
 
     /// Every cached message with `start <= stamp <= end`, in stamp order.

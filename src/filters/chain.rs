@@ -28,7 +28,7 @@ struct Shared<M> {
 impl<M> Shared<M> {
     /// Locks the links; no callback ever runs under this lock.
     fn lock(&self) -> MutexGuard<'_, Links<M>> {
-        self.links.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock::lock(&self.links)
     }
 }
 

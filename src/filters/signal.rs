@@ -30,7 +30,7 @@ struct Inner<M> {
 impl<M> Inner<M> {
     /// Locks the list; a poisoned lock is still consistent (it is only ever swapped whole).
     fn lock(&self) -> MutexGuard<'_, SlotList<M>> {
-        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock::lock(&self.slots)
     }
 }
 

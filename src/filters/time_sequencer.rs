@@ -41,7 +41,7 @@ struct Shared<M> {
 impl<M> Shared<M> {
     /// Locks the state; no callback ever runs under this lock.
     fn lock(&self) -> MutexGuard<'_, State<M>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        crate::lock::lock(&self.state)
     }
 
     /// Moves every message due at `now_ns` to the outbox, then emits the outbox in order.

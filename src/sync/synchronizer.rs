@@ -14,10 +14,11 @@
 use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use super::policy::{DropReason, Dropped, Emitted, Policy};
 use crate::filters::{Connection, Filter};
+use crate::lock::lock;
 use crate::msg::Stamped;
 
 /// A message the synchronizer gave up on: which channel, which stamp, and why.
@@ -89,13 +90,6 @@ struct Core<M> {
     state: Mutex<State<M>>,
     on_set: Mutex<Vec<SetCallback<M>>>,
     on_drop: Mutex<Vec<DropCallback>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking callback never holds these locks, so poisoning carries no broken state.
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A synchronizer over `M` payloads with a channel count known at run time.
