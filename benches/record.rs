@@ -129,7 +129,7 @@ async fn nodes() -> (Node, Node) {
 
 fn options(dir: &Path, name: &str, topics: &[&str]) -> RecordOptions {
     let mut options = RecordOptions::new(dir.join(name));
-    options.topics = topics.iter().map(|t| t.to_string()).collect();
+    options.selection = rosync::bag::TopicSelection::topics(topics.iter().copied());
     options.discovery_interval = Duration::from_millis(100);
     options
 }

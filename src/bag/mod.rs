@@ -36,13 +36,13 @@ mod index;
 pub mod info;
 mod log;
 mod messages;
-mod pattern;
 pub mod player;
 pub mod reader;
 pub mod recorder;
 mod records;
 mod recover;
 pub mod rosbag2;
+mod selection;
 pub mod sqlite;
 pub mod writer;
 
@@ -50,14 +50,13 @@ pub use error::{BagError, Result};
 pub use info::{BagInfo, TopicSummary};
 pub use log::{Log, LogMessages};
 pub use messages::{Messages, Typed};
-pub use pattern::{PatternError, TopicPattern};
 pub use player::{
     PlayError, PlayOptions, PlayReport, PlayTopic, Player, PlayerControl, ScheduleError,
-    SkippedTopic,
 };
 pub use reader::{BagMessage, BagReader, LogTopic};
 pub use recorder::{RecordError, RecordOptions, RecordReport, Recorder, TopicReport};
 pub use recover::{recover, recover_with, RecoveryReport};
+pub use selection::{PatternError, SkippedTopic, TopicPattern, TopicSelection};
 pub use sqlite::SqliteReader;
 pub use writer::{
     BagWriter, Compression, TopicId, WriteSummary, WriterOptions, DEFAULT_CHUNK_SIZE,

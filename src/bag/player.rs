@@ -15,8 +15,7 @@
 //! to the keyboard). With [`PlayOptions::clock_hz`], `rosgraph_msgs/msg/Clock` is published on
 //! `/clock` with the current playback time at that wall-clock rate.
 //!
-//! `--regex` and `--exclude` are [`TopicPattern`]s, matched anywhere in the name unless
-//! anchored, as in `rosync record` and rosbag2.
+//! Which topics are played is a [`TopicSelection`], as in `rosync record`.
 //!
 //! ```no_run
 //! use rosync::bag::{Log, PlayOptions, Player};
@@ -41,8 +40,8 @@ use rosync_msggen::hash::Resolve;
 use rosync_msggen::parse::{parse_msg, BaseType, MsgSpec};
 
 use super::log::Log;
-use super::pattern::TopicPattern;
 use super::reader::{BagMessage, LogTopic};
+use super::selection::{SkippedTopic, TopicSelection};
 use crate::msg::rosgraph_msgs::Clock;
 use crate::node::{Node, Publisher, RawPublisher};
 
@@ -79,12 +78,8 @@ pub struct PlayOptions {
     pub start_offset: Duration,
     /// Play only this much log time (from the start offset).
     pub duration: Option<Duration>,
-    /// Topics to play (with `regex`: either selects). Empty with no `regex`: every topic.
-    pub topics: Vec<String>,
-    /// Also play the topics whose name matches.
-    pub regex: Option<TopicPattern>,
-    /// Never play the topics whose name matches.
-    pub exclude: Option<TopicPattern>,
+    /// The recorded topics to play (default: all).
+    pub selection: TopicSelection,
     /// Publish a recorded topic (first) under another name (second).
     pub remaps: Vec<(String, String)>,
     /// Publish `rosgraph_msgs/msg/Clock` on `/clock` at this many Hz (wall time).
@@ -103,9 +98,7 @@ impl Default for PlayOptions {
             loop_playback: false,
             start_offset: Duration::ZERO,
             duration: None,
-            topics: Vec::new(),
-            regex: None,
-            exclude: None,
+            selection: TopicSelection::all(),
             remaps: Vec::new(),
             clock_hz: None,
             start_paused: false,
@@ -123,17 +116,6 @@ fn absolute(topic: &str) -> String {
 }
 
 impl PlayOptions {
-    /// Whether a recorded topic is played.
-    pub fn selects(&self, topic: &str) -> bool {
-        let wanted = (self.topics.is_empty() && self.regex.is_none())
-            || self
-                .topics
-                .iter()
-                .any(|t| t == topic || absolute(t) == topic)
-            || self.regex.as_ref().is_some_and(|r| r.is_match(topic));
-        wanted && !self.exclude.as_ref().is_some_and(|r| r.is_match(topic))
-    }
-
     /// The name a recorded topic is published under.
     pub fn remapped(&self, topic: &str) -> String {
         self.remaps
@@ -186,17 +168,6 @@ pub struct PlayTopic {
     pub hash_source: HashSource,
     /// Recorded messages on it (in the whole log).
     pub message_count: u64,
-}
-
-/// A selected topic the player cannot publish.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SkippedTopic {
-    /// The recorded name.
-    pub topic: String,
-    /// Its recorded type (may be empty).
-    pub type_name: String,
-    /// Why it is skipped.
-    pub reason: String,
 }
 
 /// Percentiles of the schedule error: publish instant minus scheduled instant.
@@ -593,7 +564,7 @@ impl Player {
         let mut publishers = Vec::new();
         let mut skipped = Vec::new();
         for info in log.topics() {
-            if !options.selects(&info.topic) {
+            if !options.selection.selects(&info.topic) {
                 continue;
             }
             match resolve_type(&info) {
@@ -1176,21 +1147,14 @@ mod tests {
     use crate::msg::{sensor_msgs, std_msgs, Message};
 
     #[test]
-    fn selection_and_remapping() {
+    fn remapping_and_default_selection() {
         let options = PlayOptions {
-            topics: vec!["chatter".into()],
-            regex: Some(TopicPattern::new("^/camera/").expect("valid")),
-            exclude: Some(TopicPattern::new("info$").expect("valid")),
             remaps: vec![("chatter".into(), "/talk".into())],
             ..Default::default()
         };
-        assert!(options.selects("/chatter"));
-        assert!(options.selects("/camera/image"));
-        assert!(!options.selects("/camera/info"));
-        assert!(!options.selects("/other"));
         assert_eq!(options.remapped("/chatter"), "/talk");
         assert_eq!(options.remapped("/camera/image"), "/camera/image");
-        assert!(PlayOptions::default().selects("/x"));
+        assert!(PlayOptions::default().selection.selects("/x"));
     }
 
     #[test]

@@ -42,11 +42,10 @@
 //! still queued in the channel, at most `channel_capacity` messages). A power loss can also
 //! lose what the OS had not written yet.
 //!
-//! # Topic patterns
+//! # Topic selection
 //!
-//! `--regex` and `--exclude` are [`TopicPattern`]s: like rosbag2 (`std::regex_search`), a
-//! pattern matches if it matches anywhere in the topic name; anchor it with `^...$` for a
-//! whole-name match.
+//! [`RecordOptions::selection`] is a [`TopicSelection`]: names, `all`, and `--regex` /
+//! `--exclude` patterns that match anywhere in the topic name, like rosbag2's.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -58,7 +57,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 
 use super::error::BagError;
-use super::pattern::TopicPattern;
+use super::selection::{SkippedTopic, TopicSelection};
 use super::writer::{
     BagWriter, Compression, TopicId, WriterOptions, DEFAULT_CHUNK_SIZE, DEFAULT_QOS_PROFILES,
 };
@@ -82,14 +81,8 @@ pub enum RecordError {
 /// What to record and how; see the [module docs](self).
 #[derive(Debug, Clone)]
 pub struct RecordOptions {
-    /// Topics to record by name (resolved against the node).
-    pub topics: Vec<String>,
-    /// Record every topic with a publisher.
-    pub all: bool,
-    /// Also record topics matching this [`TopicPattern`].
-    pub regex: Option<String>,
-    /// Never record topics matching this [`TopicPattern`].
-    pub exclude: Option<String>,
+    /// The topics to record (names are resolved against the node); none by default.
+    pub selection: TopicSelection,
     /// The bag folder; its last component names the files.
     pub output: PathBuf,
     /// Chunk compression (default none, as rosbag2).
@@ -118,10 +111,7 @@ impl RecordOptions {
     /// Defaults, writing into `output`.
     pub fn new(output: impl Into<PathBuf>) -> Self {
         Self {
-            topics: Vec::new(),
-            all: false,
-            regex: None,
-            exclude: None,
+            selection: TopicSelection::default(),
             output: output.into(),
             compression: Compression::None,
             chunk_size: DEFAULT_CHUNK_SIZE,
@@ -167,8 +157,8 @@ pub struct RecordReport {
     pub folder: PathBuf,
     /// Per topic, in discovery order.
     pub topics: Vec<TopicReport>,
-    /// Topics not recorded: (topic, type, why).
-    pub skipped: Vec<(String, String, String)>,
+    /// Selected topics not recorded, and why.
+    pub skipped: Vec<SkippedTopic>,
     /// The files written, in order.
     pub files: Vec<PathBuf>,
     /// Bytes of all files.
@@ -207,8 +197,8 @@ impl std::fmt::Display for RecordReport {
                 t.dropped_channel
             )?;
         }
-        for (topic, type_name, why) in &self.skipped {
-            writeln!(f, "  skipped {topic} ({type_name}): {why}")?;
+        for skipped in &self.skipped {
+            writeln!(f, "  skipped {skipped}")?;
         }
         Ok(())
     }
@@ -317,7 +307,7 @@ impl Outbox {
 }
 
 type Topics = Arc<Mutex<Vec<Arc<TopicState>>>>;
-type Skipped = Arc<Mutex<Vec<(String, String, String)>>>;
+type Skipped = Arc<Mutex<Vec<SkippedTopic>>>;
 
 /// Records topics into a rosbag2 folder until [`stop`](Self::stop); see the [module docs](self).
 pub struct Recorder {
@@ -337,53 +327,23 @@ impl std::fmt::Debug for Recorder {
     }
 }
 
-/// Which topics a recording selects.
-struct Selection {
-    topics: HashSet<String>,
-    all: bool,
-    regex: Option<TopicPattern>,
-    exclude: Option<TopicPattern>,
-}
-
-impl Selection {
-    fn selects(&self, topic: &str) -> bool {
-        if self.exclude.as_ref().is_some_and(|p| p.is_match(topic)) {
-            return false;
-        }
-        self.all
-            || self.topics.contains(topic)
-            || self.regex.as_ref().is_some_and(|p| p.is_match(topic))
-    }
-}
-
 impl Recorder {
     /// Creates the output folder (it must not exist, or be empty), starts the writer thread and
     /// discovery, and returns at once; topics are subscribed as their publishers appear.
     pub async fn start(node: &Node, options: RecordOptions) -> Result<Self, RecordError> {
-        if options.topics.is_empty() && !options.all && options.regex.is_none() {
+        if options.selection.is_empty() {
             return Err(RecordError::Options(
                 "nothing to record: name topics, or use --all or --regex".into(),
             ));
         }
-        let selection = Selection {
+        let selection = TopicSelection {
             topics: options
+                .selection
                 .topics
                 .iter()
                 .map(|t| node.resolve_topic(t))
                 .collect::<crate::Result<_>>()?,
-            all: options.all,
-            regex: options
-                .regex
-                .as_deref()
-                .map(TopicPattern::new)
-                .transpose()
-                .map_err(|e| RecordError::Options(e.to_string()))?,
-            exclude: options
-                .exclude
-                .as_deref()
-                .map(TopicPattern::new)
-                .transpose()
-                .map_err(|e| RecordError::Options(e.to_string()))?,
+            ..options.selection.clone()
         };
         let folder = options.output.clone();
         let stem = folder
@@ -501,7 +461,7 @@ impl Recorder {
 #[allow(clippy::too_many_arguments)]
 async fn discover(
     node: Node,
-    selection: Selection,
+    selection: TopicSelection,
     interval: Duration,
     queue_size: usize,
     topics: Topics,
@@ -542,7 +502,11 @@ async fn discover(
                     match plan_topic(&name, publishers) {
                         Err((type_name, why)) => {
                             tracing::warn!(topic = %name, %type_name, "not recording: {why}");
-                            lock(&skipped).push((name, type_name, why));
+                            lock(&skipped).push(SkippedTopic {
+                                topic: name,
+                                type_name,
+                                reason: why,
+                            });
                         }
                         Ok((state, sub_hash)) => {
                             let sub = node

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{fail, CliResult, NetworkArgs};
-use crate::bag::{Log, PlayOptions, Player, PlayerControl, TopicPattern};
+use crate::bag::{Log, PlayOptions, Player, PlayerControl, TopicSelection};
 
 /// Arguments of `rosync play`.
 #[derive(Debug, Args)]
@@ -82,9 +82,13 @@ impl PlayArgs {
                 .duration
                 .map(|d| seconds(d, "--duration"))
                 .transpose()?,
-            topics: self.topics.clone(),
-            regex: self.regex.as_deref().map(TopicPattern::new).transpose()?,
-            exclude: self.exclude.as_deref().map(TopicPattern::new).transpose()?,
+            // No topic and no pattern: play every topic (but the excluded ones).
+            selection: TopicSelection::from_options(
+                self.topics.clone(),
+                self.topics.is_empty() && self.regex.is_none(),
+                self.regex.as_deref(),
+                self.exclude.as_deref(),
+            )?,
             remaps,
             clock_hz: self.clock,
             start_paused: self.start_paused,

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::{fail, CliResult, NetworkArgs};
 use crate::bag::recorder::default_bag_name;
-use crate::bag::{Compression, RecordOptions, Recorder, DEFAULT_CHUNK_SIZE};
+use crate::bag::{Compression, RecordOptions, Recorder, TopicSelection, DEFAULT_CHUNK_SIZE};
 
 /// Chunk compression on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -80,10 +80,12 @@ pub async fn run(args: RecordArgs, net: &NetworkArgs) -> CliResult {
         .unwrap_or_else(|| PathBuf::from(default_bag_name(SystemTime::now())));
     let max_chunk_age = seconds("max-chunk-age", args.max_chunk_age)?;
     let mut options = RecordOptions::new(output);
-    options.topics = args.topics;
-    options.all = args.all;
-    options.regex = args.regex;
-    options.exclude = args.exclude;
+    options.selection = TopicSelection::from_options(
+        args.topics,
+        args.all,
+        args.regex.as_deref(),
+        args.exclude.as_deref(),
+    )?;
     options.compression = match args.compression {
         CompressionArg::None => Compression::None,
         CompressionArg::Lz4 => Compression::Lz4,
