@@ -197,11 +197,14 @@ impl<'de> Deserializer<'de> {
     fn read_str(&mut self) -> Result<Cow<'de, str>, CdrError> {
         let offset = self.offset();
         let len = self.read_len(1)?;
-        if len == 0 {
-            // Some writers encode an empty string as length 0 with no terminator.
-            return Ok(Cow::Borrowed(""));
-        }
         let invalid = |reason| CdrError::InvalidString { offset, reason };
+        if len == 0 {
+            // The length counts the NUL terminator, so even "" has length 1. A 0 here means the
+            // payload is not what the type says (accepting it would shift every later field).
+            return Err(invalid(
+                "length 0, but a CDR string's length counts its NUL terminator (\"\" has length 1)",
+            ));
+        }
         let check_nul = |bytes: &[u8]| match bytes.last() {
             Some(0) => Ok(()),
             _ => Err(invalid("missing NUL terminator")),

@@ -159,6 +159,51 @@ mod tests {
     }
 
     #[test]
+    fn a_string_of_length_zero_is_rejected() {
+        // "" is length 1 followed by its NUL terminator.
+        let empty = encode(&std_msgs::String::default()).expect("encodes");
+        assert_eq!(empty, [0, 1, 0, 0, 1, 0, 0, 0, 0]);
+        assert_eq!(decode::<std_msgs::String>(&empty).expect("valid").data, "");
+        let err = decode::<std_msgs::String>(&[0, 1, 0, 0, 0, 0, 0, 0]).expect_err("length 0");
+        assert!(
+            matches!(err, CdrError::InvalidString { offset: 4, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("length 0"), "{err}");
+        // In a larger message the bad string is reported, not decoded with every later field
+        // shifted by four bytes.
+        let mut image = crate::msg::sensor_msgs::Image {
+            header: crate::msg::std_msgs::Header {
+                frame_id: "camera".into(),
+                ..Default::default()
+            },
+            height: 3,
+            width: 4,
+            encoding: "mono8".into(),
+            step: 4,
+            data: vec![7; 12],
+            ..Default::default()
+        };
+        let valid = encode(&image).expect("encodes");
+        assert_eq!(
+            decode::<crate::msg::sensor_msgs::Image>(&valid).expect("valid"),
+            image
+        );
+        image.header.frame_id.clear();
+        let mut bytes = encode(&image).expect("encodes");
+        // frame_id follows the 8-byte stamp: length 1 + NUL + 3 bytes of padding. Make it
+        // length 0, as a broken writer would, keeping the rest of the payload.
+        assert_eq!(&bytes[12..17], &[1, 0, 0, 0, 0]);
+        bytes[12] = 0;
+        bytes.drain(16..20);
+        let err = decode::<crate::msg::sensor_msgs::Image>(&bytes).expect_err("length 0");
+        assert!(
+            matches!(err, CdrError::InvalidString { offset: 12, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn huge_claimed_lengths_do_not_allocate() {
         let bytes = [0, 1, 0, 0, 0xff, 0xff, 0xff, 0xff, 1, 2];
         let err = decode::<std_msgs::UInt8MultiArray>(&bytes).expect_err("malformed");

@@ -12,9 +12,15 @@
 //!   discarded with all its messages ([`DropReason::QueueOverflow`]), possibly the one that
 //!   was just added to.
 //!
-//! Stamps that go backwards on a channel follow the rule in [`super::policy`].
+//! ExactTime is keyed by stamp, so a message that arrives out of order on its channel still
+//! joins its group, as in ROS: only a stamp at or before the last emitted set is dropped at
+//! once ([`DropReason::Superseded`], the reason ROS gives such a group when it clears it).
+//! A stamp earlier than its channel's newest by the rewind threshold or more resets the
+//! policy, as in every policy (see [`super::policy`]).
 
-use super::policy::{check_shape, Admission, ConfigError, DropReason, Emitted, Policy, StampGuard};
+use super::policy::{
+    check_shape, ConfigError, DropReason, Emitted, Policy, StampCheck, StampGuard,
+};
 
 /// Messages sharing one stamp, one slot per channel.
 #[derive(Debug)]
@@ -33,8 +39,10 @@ pub struct ExactTime<M> {
     groups: Vec<Group<M>>,
     /// Slot vectors of finished groups, reused so a new stamp costs no allocation.
     spare: Vec<Vec<Option<M>>>,
-    /// The backwards-stamp rule's state.
+    /// The newest stamp per channel, for the jump-back reset.
     guard: StampGuard,
+    /// The stamp of the last emitted set (forgotten on reset).
+    last_emitted: Option<i64>,
     held: usize,
 }
 
@@ -45,9 +53,11 @@ impl<M> ExactTime<M> {
         Ok(ExactTime {
             channels,
             queue_size,
-            groups: Vec::with_capacity(queue_size + 1),
+            // Any 32-bit queue size is accepted, as in ROS: grow on demand, never up front.
+            groups: Vec::new(),
             spare: Vec::new(),
             guard: StampGuard::new(channels),
+            last_emitted: None,
             held: 0,
         })
     }
@@ -116,14 +126,24 @@ impl<M> Policy<M> for ExactTime<M> {
     }
 
     fn add(&mut self, channel: usize, stamp: i64, msg: M, out: &mut Emitted<M>) {
-        let msg = match self.guard.admit(channel, stamp, msg, out) {
-            Admission::Accept(msg) => msg,
-            Admission::Rewind(msg) => {
+        if channel >= self.channels {
+            out.drop_msg(channel, stamp, msg, DropReason::UnknownChannel);
+            return;
+        }
+        match self.guard.check(channel, stamp) {
+            StampCheck::Accept => self.guard.accept(channel, stamp, false),
+            // Out of order on its channel but still matchable: keyed by stamp, as in ROS.
+            StampCheck::Straggler => {}
+            StampCheck::Rewind => {
+                self.guard.accept(channel, stamp, true);
+                self.last_emitted = None;
                 self.drop_all(DropReason::TimeJumpedBack, out);
-                msg
             }
-            Admission::Rejected => return,
-        };
+        }
+        if self.last_emitted.is_some_and(|last| stamp <= last) {
+            out.drop_msg(channel, stamp, msg, DropReason::Superseded);
+            return;
+        }
 
         let index = self.group_index(stamp);
         let group = &mut self.groups[index];
@@ -137,6 +157,7 @@ impl<M> Policy<M> for ExactTime<M> {
 
         if group.filled == self.channels {
             let mut full = self.groups.remove(index);
+            self.last_emitted = Some(stamp);
             out.sets
                 .push(full.slots.iter_mut().filter_map(Option::take).collect());
             self.held -= full.filled;
@@ -157,6 +178,7 @@ impl<M> Policy<M> for ExactTime<M> {
     fn reset(&mut self, out: &mut Emitted<M>) {
         self.drop_all(DropReason::Reset, out);
         self.guard.forget();
+        self.last_emitted = None;
     }
 
     fn time_jumps(&self) -> u64 {
@@ -236,6 +258,52 @@ mod tests {
     }
 
     #[test]
+    fn out_of_order_arrivals_still_match_until_a_later_set() {
+        let mut p = ExactTime::new(2, 10).expect("valid");
+        // Channel 0 delivers 30 before 20; channel 1 delivers in order.
+        let out = feed(
+            &mut p,
+            &[(0, 10), (0, 30), (0, 20), (1, 10), (1, 20), (1, 30)],
+        );
+        assert_eq!(out.sets, vec![vec![0, 3], vec![2, 4], vec![1, 5]]);
+        assert!(out.drops.is_empty(), "{:?}", out.drops);
+
+        // A stamp at or before the last emitted set can never be part of one.
+        let mut out = Emitted::new();
+        p.add(0, 25, 6, &mut out);
+        p.add(1, 30, 7, &mut out);
+        p.add(0, 40, 8, &mut out);
+        p.add(1, 35, 9, &mut out);
+        let drops: Vec<_> = out.drops.iter().map(|d| (d.msg, d.reason)).collect();
+        assert_eq!(
+            drops,
+            vec![(6, DropReason::Superseded), (7, DropReason::Superseded)]
+        );
+        assert_eq!(p.pending(), 2, "40 and 35 wait for their partners");
+        let out = feed(&mut p, &[(1, 40)]);
+        assert_eq!(
+            out.sets,
+            vec![vec![8, 0]],
+            "message 8 with the new one (id 0 of this feed)"
+        );
+        assert_eq!(
+            out.drops[0].reason,
+            DropReason::Superseded,
+            "35 is older than 40"
+        );
+    }
+
+    #[test]
+    fn any_32_bit_queue_size_is_accepted_without_allocating_it() {
+        for queue_size in [u32::MAX as usize, 1_000_000_000, usize::MAX] {
+            let mut p = ExactTime::new(3, queue_size).expect("valid");
+            let out = feed(&mut p, &[(0, 1), (1, 1), (2, 1), (0, 2)]);
+            assert_eq!(out.sets.len(), 1);
+            assert_eq!(p.pending(), 1);
+        }
+    }
+
+    #[test]
     fn backwards_stamps() {
         let mut p = ExactTime::new(2, 5).expect("valid");
         let out = feed(
@@ -243,14 +311,16 @@ mod tests {
             &[(0, 5_000), (0, 4_000), (0, 10_000_000_000), (0, 1_000)],
         );
         let reasons: Vec<_> = out.drops.iter().map(|d| (d.msg, d.reason)).collect();
+        // 4 µs after 5 µs is kept (keyed by stamp); 1 µs after 10 s resets.
         assert_eq!(
             reasons,
             vec![
-                (1, DropReason::StampWentBack),
+                (1, DropReason::TimeJumpedBack),
                 (0, DropReason::TimeJumpedBack),
                 (2, DropReason::TimeJumpedBack)
             ]
         );
+        assert_eq!(p.time_jumps(), 1);
         assert_eq!(p.pending(), 1);
         let mut out = Emitted::new();
         p.add(7, 0, 99, &mut out);
