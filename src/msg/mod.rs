@@ -13,6 +13,7 @@
 //! assert_eq!(image.stamp().as_nanos(), 0);
 //! ```
 
+pub(crate) mod definition;
 mod dynamic;
 pub mod serde_helpers;
 
@@ -20,6 +21,7 @@ use std::fmt::Debug;
 
 use serde::{de::DeserializeOwned, Serialize};
 
+pub use definition::hash_from_definition;
 pub use dynamic::{lookup, registry, DynType};
 
 include!(concat!(env!("OUT_DIR"), "/rosync_msgs.rs"));

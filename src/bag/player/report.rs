@@ -1,0 +1,153 @@
+//! [`PlayReport`]: what a playback did, with the [`ScheduleError`] percentiles.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::bag::SkippedTopic;
+
+/// Percentiles of the schedule error: publish instant minus scheduled instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScheduleError {
+    /// Messages measured.
+    pub samples: u64,
+    /// Median.
+    pub p50: Duration,
+    /// 90th percentile.
+    pub p90: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// Largest.
+    pub max: Duration,
+}
+
+impl ScheduleError {
+    /// The percentiles of errors in nanoseconds (nearest rank); `None` without samples.
+    pub fn from_nanos(samples: &mut [u64]) -> Option<Self> {
+        if samples.is_empty() {
+            return None;
+        }
+        samples.sort_unstable();
+        let n = samples.len();
+        let rank = |p: f64| {
+            let index = ((p * n as f64).ceil() as usize).clamp(1, n) - 1;
+            Duration::from_nanos(samples[index])
+        };
+        Some(Self {
+            samples: n as u64,
+            p50: rank(0.50),
+            p90: rank(0.90),
+            p99: rank(0.99),
+            max: Duration::from_nanos(samples[n - 1]),
+        })
+    }
+}
+
+/// What a playback did.
+#[derive(Debug, Clone, Default)]
+pub struct PlayReport {
+    /// Messages published (clock messages not included).
+    pub published: u64,
+    /// Payload bytes published.
+    pub bytes: u64,
+    /// Messages published per topic, by published name.
+    pub per_topic: BTreeMap<String, u64>,
+    /// Schedule error over the messages published while playing at a rate > 0 (steps and
+    /// as-fast-as-possible messages are not measured); `None` if none was measured.
+    pub schedule_error: Option<ScheduleError>,
+    /// Selected topics that were not played, with the reason.
+    pub skipped_topics: Vec<SkippedTopic>,
+    /// Damage found in the log (each naming its file); what was readable was played.
+    pub damage: Vec<String>,
+    /// `/clock` messages published.
+    pub clock_messages: u64,
+    /// Messages that zenoh refused to publish.
+    pub publish_failures: u64,
+    /// Complete passes over the log (more than one when looping).
+    pub passes: u64,
+    /// Whether playback was stopped before the end.
+    pub stopped: bool,
+    /// Wall time from the first message to the end.
+    pub elapsed: Duration,
+}
+
+fn micros(d: Duration) -> String {
+    format!("{:.0} µs", d.as_secs_f64() * 1e6)
+}
+
+impl std::fmt::Display for PlayReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.elapsed.as_secs_f64();
+        write!(
+            f,
+            "published {} messages ({:.1} MB) in {:.2} s",
+            self.published,
+            self.bytes as f64 / 1e6,
+            secs
+        )?;
+        if self.passes > 1 {
+            write!(f, " over {} passes", self.passes)?;
+        }
+        if self.stopped {
+            write!(f, " (stopped)")?;
+        }
+        for (topic, count) in &self.per_topic {
+            write!(f, "\n  {topic}: {count}")?;
+        }
+        if self.clock_messages > 0 {
+            write!(f, "\n  /clock: {} clock messages", self.clock_messages)?;
+        }
+        match &self.schedule_error {
+            Some(e) => write!(
+                f,
+                "\nschedule error over {} messages: p50 {}, p90 {}, p99 {}, max {}",
+                e.samples,
+                micros(e.p50),
+                micros(e.p90),
+                micros(e.p99),
+                micros(e.max)
+            )?,
+            None => write!(f, "\nschedule error: not measured")?,
+        }
+        if self.publish_failures > 0 {
+            write!(f, "\n{} messages failed to publish", self.publish_failures)?;
+        }
+        for skipped in &self.skipped_topics {
+            write!(f, "\nskipped {}: {}", skipped.topic, skipped.reason)?;
+        }
+        for damage in &self.damage {
+            write!(f, "\ndamaged log: {damage}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let mut samples: Vec<u64> = (1..=100).rev().collect();
+        let e = ScheduleError::from_nanos(&mut samples).expect("samples");
+        assert_eq!(e.p50, Duration::from_nanos(50));
+        assert_eq!(e.p90, Duration::from_nanos(90));
+        assert_eq!(e.p99, Duration::from_nanos(99));
+        assert_eq!(e.max, Duration::from_nanos(100));
+        assert!(ScheduleError::from_nanos(&mut []).is_none());
+    }
+
+    #[test]
+    fn report_prints_passes_and_unmeasured_error() {
+        let report = PlayReport {
+            published: 3,
+            passes: 2,
+            stopped: true,
+            per_topic: [("/a".to_string(), 3)].into_iter().collect(),
+            ..Default::default()
+        };
+        let text = report.to_string();
+        assert!(text.starts_with("published 3 messages (0.0 MB) in 0.00 s over 2 passes (stopped)"));
+        assert!(text.contains("\n  /a: 3"));
+        assert!(text.contains("schedule error: not measured"));
+    }
+}
