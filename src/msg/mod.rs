@@ -14,13 +14,17 @@
 //! ```
 
 mod dynamic;
+mod identity;
 pub mod serde_helpers;
+mod type_name;
 
 use std::fmt::Debug;
 
 use serde::{de::DeserializeOwned, Serialize};
 
 pub use dynamic::{lookup, registry, DynType};
+pub use identity::TypeIdentity;
+pub use type_name::{TypeKind, TypeName, TypeNameError};
 
 include!(concat!(env!("OUT_DIR"), "/rosync_msgs.rs"));
 
@@ -97,28 +101,16 @@ pub fn header_stamp_from_cdr(payload: &[u8]) -> Option<i64> {
 
 /// The DDS-style type name rmw_zenoh uses in key expressions: `pkg::msg::dds_::Type_`.
 ///
-/// Returns `None` if `type_name` is not of the form `pkg/msg/Type`.
+/// Returns `None` if `type_name` is not a type name ([`TypeName::parse`]).
 pub fn dds_type_name(type_name: &str) -> Option<String> {
-    let mut parts = type_name.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(pkg), Some(kind), Some(name), None)
-            if !pkg.is_empty() && !kind.is_empty() && !name.is_empty() =>
-        {
-            Some(format!("{pkg}::{kind}::dds_::{name}_"))
-        }
-        _ => None,
-    }
+    TypeName::parse(type_name).ok().map(|t| t.dds())
 }
 
 /// The ROS 2 type name back from a DDS-style one: `pkg::msg::dds_::Type_` to `pkg/msg/Type`.
+///
+/// Returns `None` if `dds_name` is not a type name ([`TypeName::parse`]).
 pub fn ros_type_name(dds_name: &str) -> Option<String> {
-    let (pkg, rest) = dds_name.split_once("::")?;
-    let (kind, rest) = rest.split_once("::dds_::")?;
-    let name = rest.strip_suffix('_')?;
-    if pkg.is_empty() || kind.is_empty() || name.is_empty() || name.contains(':') {
-        return None;
-    }
-    Some(format!("{pkg}/{kind}/{name}"))
+    TypeName::parse(dds_name).ok().map(|t| t.to_string())
 }
 
 #[cfg(test)]
