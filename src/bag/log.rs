@@ -12,10 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::error::{BagError, Result};
-use super::reader::{BagMessage, BagReader, LogTopic};
 use super::rosbag2::{self, Metadata};
-use super::sqlite::{self as sqlite_storage, SqliteReader};
+use super::sqlite as sqlite_storage;
+use crate::bag::{BagError, BagMessage, BagReader, LogTopic, Result, SqliteReader};
 use crate::msg::Message;
 
 /// One file of a log.

@@ -44,6 +44,7 @@ mod records;
 mod recover;
 pub mod rosbag2;
 pub mod sqlite;
+mod types;
 pub mod writer;
 
 pub use error::{BagError, Result};
@@ -55,10 +56,11 @@ pub use player::{
     PlayError, PlayOptions, PlayReport, PlayTopic, Player, PlayerControl, ScheduleError,
     SkippedTopic,
 };
-pub use reader::{BagMessage, BagReader, LogTopic};
+pub use reader::BagReader;
 pub use recorder::{RecordError, RecordOptions, RecordReport, Recorder, TopicReport};
 pub use recover::{recover, recover_with, RecoveryReport};
 pub use sqlite::SqliteReader;
+pub use types::{BagMessage, LogTopic};
 pub use writer::{
     BagWriter, Compression, TopicId, WriteSummary, WriterOptions, DEFAULT_CHUNK_SIZE,
     DEFAULT_QOS_PROFILES,

@@ -42,7 +42,7 @@ use rosync_msggen::parse::{parse_msg, BaseType, MsgSpec};
 
 use super::log::Log;
 use super::pattern::TopicPattern;
-use super::reader::{BagMessage, LogTopic};
+use crate::bag::{BagMessage, LogTopic};
 use crate::msg::rosgraph_msgs::Clock;
 use crate::node::{Node, Publisher, RawPublisher};
 
