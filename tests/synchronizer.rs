@@ -239,3 +239,48 @@ proptest! {
         }
     }
 }
+
+/// Counts the warnings logged while it is the thread's tracing subscriber.
+struct WarningCounter(Arc<Mutex<usize>>);
+
+impl tracing::Subscriber for WarningCounter {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if *event.metadata().level() == tracing::Level::WARN {
+            *self.0.lock().expect("lock") += 1;
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn one_time_jump_logs_one_warning_whatever_is_queued() {
+    let warnings = Arc::new(Mutex::new(0));
+    let counter = WarningCounter(Arc::clone(&warnings));
+    tracing::subscriber::with_default(counter, || {
+        let sync: DynSynchronizer<u32> =
+            DynSynchronizer::new(ApproximateTime::new(2, 5).expect("valid"));
+        let second = 1_000_000_000;
+        // Three messages wait for partners that never come, then the stamps restart.
+        for t in 0..3 {
+            sync.add(0, 100 * second + t * second, 0);
+        }
+        sync.add(0, 0, 0);
+        let stats = sync.stats();
+        assert_eq!(stats.time_jumps, 1, "{stats:?}");
+        assert_eq!(
+            stats.dropped.get(&(0, DropReason::TimeJumpedBack)),
+            Some(&3),
+            "{stats:?}"
+        );
+    });
+    assert_eq!(*warnings.lock().expect("lock"), 1, "one jump, one warning");
+}
