@@ -384,9 +384,12 @@ async fn closed_subscribers_drain_their_queue_then_end() {
 
     // A recv already waiting when the subscriber closes returns None.
     let idle = std::sync::Arc::new(
-        b.raw_subscriber("/idle", Some(rosync::msg::TypeIdentity::of::<std_msgs::Int32>()))
-            .await
-            .expect("raw sub"),
+        b.raw_subscriber(
+            "/idle",
+            Some(rosync::msg::TypeIdentity::of::<std_msgs::Int32>()),
+        )
+        .await
+        .expect("raw sub"),
     );
     let waiting = tokio::spawn({
         let idle = std::sync::Arc::clone(&idle);
@@ -429,10 +432,7 @@ async fn subscribers_end_when_their_session_closes() {
 async fn raw_try_recv_counts_delivered() {
     let (a, b, _) = node_pair(19).await;
     let raw = b.raw_subscriber("/raw", None).await.expect("raw sub");
-    let publisher = a
-        .publisher::<std_msgs::Int32>("/raw")
-        .await
-        .expect("pub");
+    let publisher = a.publisher::<std_msgs::Int32>("/raw").await.expect("pub");
     publish_and_wait(&publisher, 3, || raw.stats().received).await;
     assert!(raw.try_recv().is_some());
     assert!(raw.try_recv().is_some());
