@@ -265,12 +265,7 @@ async fn callbacks_and_streams_deliver_in_order() {
 async fn graph_tokens_follow_rmw_zenoh() {
     let (a, b, endpoint) = node_pair(15).await;
     // A node of another domain on the same network must not show up.
-    let _other = Node::builder("other_domain")
-        .domain_id(16)
-        .connect(&endpoint)
-        .build()
-        .await
-        .expect("node starts");
+    let _other = common::connected_node("other_domain", 16, &endpoint).await;
     let _pub = a
         .publisher::<sensor_msgs::Image>("camera/image")
         .await

@@ -1,6 +1,8 @@
 //! The typed and dynamic synchronizer fronts: tuples of 2 to 9 types, callbacks that re-enter,
 //! drop reporting, and memory bounded by queue_size whatever the input.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use proptest::prelude::*;
@@ -11,9 +13,10 @@ use rosync::sync::{
 use rosync::Time;
 
 fn image(ns: i64) -> Arc<sensor_msgs::Image> {
-    let mut msg = sensor_msgs::Image::default();
-    msg.header.stamp = Time::from_nanos(ns);
-    Arc::new(msg)
+    Arc::new(sensor_msgs::Image {
+        header: common::header(ns, ""),
+        ..Default::default()
+    })
 }
 
 fn info(ns: i64) -> Arc<sensor_msgs::CameraInfo> {
@@ -23,10 +26,7 @@ fn info(ns: i64) -> Arc<sensor_msgs::CameraInfo> {
 }
 
 fn header(ns: i64) -> Arc<std_msgs::Header> {
-    Arc::new(std_msgs::Header {
-        stamp: Time::from_nanos(ns),
-        frame_id: String::new(),
-    })
+    Arc::new(common::header(ns, ""))
 }
 
 #[test]
