@@ -6,6 +6,10 @@
 //! hash and its full definition, so it can be published with rmw_zenoh's key expressions
 //! and recorded into MCAP with the `ros2msg` schema encoding.
 //!
+//! Type names in any of their forms (`pkg/Type`, `pkg/msg/Type`, rmw_zenoh's
+//! `pkg::msg::dds_::Type_`) are parsed by [`TypeName`]; a type as the wire identifies it (name
+//! and hash) is a [`TypeIdentity`]; [`lookup`] finds a shipped type by name at run time.
+//!
 //! ```
 //! use rosync::msg::{sensor_msgs::Image, Message, Stamped};
 //! let image = Image { width: 640, height: 480, ..Default::default() };
