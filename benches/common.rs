@@ -1,12 +1,17 @@
 //! Helpers shared by the benchmarks: timing (each prints a ratio against a baseline run
-//! alongside), message builders, scratch folders and loopback nodes.
+//! alongside), and the integration tests' message builders, scratch folders and loopback
+//! nodes (`tests/common`).
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+#[path = "../tests/common/mod.rs"]
+mod tests_common;
+
 use std::time::{Duration, Instant};
 
-use rosync::msg::{builtin_interfaces, sensor_msgs, std_msgs};
 use rosync::node::Node;
+// Each benchmark uses its own subset.
+#[allow(unused_imports)]
+pub use tests_common::{connected_node, endpoint, header, listening_node, rgb8, scratch};
 
 /// The median time of `runs` calls of `f`, after a short warm-up.
 pub fn median_time(runs: usize, mut f: impl FnMut()) -> Duration {
@@ -34,63 +39,10 @@ pub fn report(what: &str, measured: Duration, baseline_name: &str, baseline: Dur
     );
 }
 
-/// A loopback TCP endpoint on a free port.
-pub fn endpoint() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    format!("tcp/127.0.0.1:{port}")
-}
-
 /// Two nodes in `domain` on loopback: `listener` listens on a free port, `connector` connects.
 pub async fn node_pair(domain: u32, listener: &str, connector: &str) -> (Node, Node) {
     let ep = endpoint();
-    let a = Node::builder(listener)
-        .domain_id(domain)
-        .listen(&ep)
-        .build()
-        .await
-        .expect("node");
-    let b = Node::builder(connector)
-        .domain_id(domain)
-        .connect(&ep)
-        .build()
-        .await
-        .expect("node");
+    let a = listening_node(listener, domain, &ep).await;
+    let b = connected_node(connector, domain, &ep).await;
     (a, b)
-}
-
-/// A fresh, empty folder for one benchmark run.
-pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rosync-bench-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
-/// A header stamped `nanos` ns since the epoch.
-pub fn header(nanos: i64, frame: &str) -> std_msgs::Header {
-    std_msgs::Header {
-        stamp: builtin_interfaces::Time::from_nanos(nanos),
-        frame_id: frame.into(),
-    }
-}
-
-/// An rgb8 image of `width` x `height` holding `data`.
-pub fn rgb8(
-    header: std_msgs::Header,
-    width: u32,
-    height: u32,
-    data: Vec<u8>,
-) -> sensor_msgs::Image {
-    sensor_msgs::Image {
-        header,
-        height,
-        width,
-        encoding: "rgb8".into(),
-        is_bigendian: 0,
-        step: width * 3,
-        data,
-    }
 }
