@@ -7,32 +7,23 @@ mod common;
 
 use std::hint::black_box;
 
-use common::{median_time, report};
+use common::{header, median_time, report, rgb8};
 use rosync::cdr;
-use rosync::msg::{sensor_msgs, std_msgs};
+use rosync::msg::sensor_msgs;
 
 fn image() -> sensor_msgs::Image {
     let (width, height) = (1920u32, 1080u32);
-    sensor_msgs::Image {
-        header: std_msgs::Header {
-            stamp: rosync::Time::from_nanos(1_700_000_000_000_000_000),
-            frame_id: "camera_optical".into(),
-        },
-        height,
+    rgb8(
+        header(1_700_000_000_000_000_000, "camera_optical"),
         width,
-        encoding: "rgb8".into(),
-        is_bigendian: 0,
-        step: width * 3,
-        data: (0..width * height * 3).map(|i| (i % 253) as u8).collect(),
-    }
+        height,
+        (0..width * height * 3).map(|i| (i % 253) as u8).collect(),
+    )
 }
 
 fn camera_info() -> sensor_msgs::CameraInfo {
     sensor_msgs::CameraInfo {
-        header: std_msgs::Header {
-            stamp: rosync::Time::from_nanos(1_700_000_000_000_000_000),
-            frame_id: "camera_optical".into(),
-        },
+        header: header(1_700_000_000_000_000_000, "camera_optical"),
         height: 1080,
         width: 1920,
         distortion_model: "plumb_bob".into(),

@@ -1,7 +1,17 @@
-//! Timing helpers shared by the benchmarks: each prints a ratio against a baseline run alongside.
+//! Helpers shared by the benchmarks: timing (each prints a ratio against a baseline run
+//! alongside), and the integration tests' message builders, scratch folders and loopback
+//! nodes (`tests/common`).
 #![allow(dead_code)]
 
+#[path = "../tests/common/mod.rs"]
+mod tests_common;
+
 use std::time::{Duration, Instant};
+
+use rosync::node::Node;
+// Each benchmark uses its own subset.
+#[allow(unused_imports)]
+pub use tests_common::{connected_node, endpoint, header, listening_node, rgb8, scratch};
 
 /// The median time of `runs` calls of `f`, after a short warm-up.
 pub fn median_time(runs: usize, mut f: impl FnMut()) -> Duration {
@@ -27,4 +37,12 @@ pub fn report(what: &str, measured: Duration, baseline_name: &str, baseline: Dur
         baseline.as_secs_f64() * 1e3,
         measured.as_secs_f64() / baseline.as_secs_f64().max(1e-12)
     );
+}
+
+/// Two nodes in `domain` on loopback: `listener` listens on a free port, `connector` connects.
+pub async fn node_pair(domain: u32, listener: &str, connector: &str) -> (Node, Node) {
+    let ep = endpoint();
+    let a = listening_node(listener, domain, &ep).await;
+    let b = connected_node(connector, domain, &ep).await;
+    (a, b)
 }

@@ -6,9 +6,11 @@
 //!
 //! cargo bench --bench play
 
+#[path = "common.rs"]
+mod common;
+
 use std::io::Read;
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,38 +18,20 @@ use std::time::{Duration, Instant};
 use rosync::bag::{
     BagWriter, Compression, Log, PlayOptions, PlayReport, Player, ScheduleError, WriterOptions,
 };
-use rosync::msg::{builtin_interfaces, sensor_msgs, std_msgs};
+use rosync::msg::{sensor_msgs, std_msgs};
 use rosync::node::Node;
 
 const T0: u64 = 1_700_000_000_000_000_000;
 
-fn free_endpoint() -> String {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    format!("tcp/127.0.0.1:{port}")
-}
-
 fn header(t: u64, frame: &str) -> std_msgs::Header {
-    std_msgs::Header {
-        stamp: builtin_interfaces::Time::from_nanos(t as i64),
-        frame_id: frame.into(),
-    }
+    common::header(t as i64, frame)
 }
 
 fn image(t: u64, width: u32, height: u32) -> sensor_msgs::Image {
-    sensor_msgs::Image {
-        header: header(t, "camera"),
-        height,
-        width,
-        encoding: "rgb8".into(),
-        is_bigendian: 0,
-        step: width * 3,
-        data: (0..width * height * 3)
-            .map(|k| (k as u64).wrapping_mul(2_654_435_761).wrapping_add(t) as u8 >> 2)
-            .collect(),
-    }
+    let data = (0..width * height * 3)
+        .map(|k| (k as u64).wrapping_mul(2_654_435_761).wrapping_add(t) as u8 >> 2)
+        .collect();
+    common::rgb8(header(t, "camera"), width, height, data)
 }
 
 /// A 10 s log: Imu at 1 kHz, 640x480 rgb8 Image at 30 Hz; returns its log times.
@@ -101,19 +85,7 @@ fn write_large_images(path: &Path, count: u64) -> u64 {
 async fn network(
     topics: &[&str],
 ) -> (Node, Node, Arc<AtomicU64>, Vec<tokio::task::JoinHandle<()>>) {
-    let ep = free_endpoint();
-    let a = Node::builder("bench_player")
-        .domain_id(69)
-        .listen(&ep)
-        .build()
-        .await
-        .expect("node");
-    let b = Node::builder("bench_sink")
-        .domain_id(69)
-        .connect(&ep)
-        .build()
-        .await
-        .expect("node");
+    let (a, b) = common::node_pair(69, "bench_player", "bench_sink").await;
     let received = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for topic in topics {
@@ -208,16 +180,9 @@ fn mbps(bytes: u64, elapsed: Duration) -> f64 {
     bytes as f64 / 1e6 / elapsed.as_secs_f64()
 }
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rosync-bench-play-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let dir = scratch();
+    let dir = common::scratch("play");
 
     // 1. Schedule error at rate 1.
     let log = dir.join("imu_camera.mcap");

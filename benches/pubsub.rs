@@ -6,7 +6,6 @@
 #[path = "common.rs"]
 mod common;
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::report;
@@ -14,14 +13,6 @@ use rosync::cdr;
 use rosync::msg::{sensor_msgs, Message};
 use rosync::node::Node;
 use zenoh::bytes::ZBytes;
-
-fn free_endpoint() -> String {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    format!("tcp/127.0.0.1:{port}")
-}
 
 /// Mean time per message of `count` sequential publish -> receive round trips, typed.
 async fn typed<T: Message>(a: &Node, b: &Node, topic: &str, msg: &T, count: u32) -> Duration {
@@ -62,28 +53,17 @@ async fn raw(a: &Node, b: &Node, key: &str, payload: &[u8], count: u32) -> Durat
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let endpoint = free_endpoint();
-    let a = Node::builder("bench_pub")
-        .listen(&endpoint)
-        .build()
-        .await
-        .expect("node");
-    let b = Node::builder("bench_sub")
-        .connect(&endpoint)
-        .build()
-        .await
-        .expect("node");
+    let domain = rosync::node::domain_id_from_env();
+    let (a, b) = common::node_pair(domain, "bench_pub", "bench_sub").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let (width, height) = (1920u32, 1080u32);
-    let image = sensor_msgs::Image {
-        height,
+    let image = common::rgb8(
+        Default::default(),
         width,
-        encoding: "rgb8".into(),
-        step: width * 3,
-        data: (0..width * height * 3).map(|i| (i % 253) as u8).collect(),
-        ..Default::default()
-    };
+        height,
+        (0..width * height * 3).map(|i| (i % 253) as u8).collect(),
+    );
     let info = sensor_msgs::CameraInfo {
         height,
         width,

@@ -5,8 +5,11 @@
 //!
 //! cargo bench --bench record
 
+#[path = "common.rs"]
+mod common;
+
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use rosync::bag::{BagWriter, Compression, RecordOptions, Recorder, WriterOptions};
@@ -15,21 +18,6 @@ use rosync::msg::{sensor_msgs, Message};
 use rosync::node::Node;
 
 const MB: f64 = 1e6;
-
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rosync-bench-record-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch");
-    dir
-}
-
-fn free_endpoint() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port");
-    format!("tcp/127.0.0.1:{port}")
-}
 
 /// Noise pixels: a recorder should not look good because its input compresses.
 fn image(width: u32, height: u32, seed: u64) -> sensor_msgs::Image {
@@ -42,14 +30,7 @@ fn image(width: u32, height: u32, seed: u64) -> sensor_msgs::Image {
             (x >> 24) as u8
         })
         .collect();
-    sensor_msgs::Image {
-        height,
-        width,
-        encoding: "rgb8".into(),
-        step: width * 3,
-        data,
-        ..Default::default()
-    }
+    common::rgb8(Default::default(), width, height, data)
 }
 
 fn imu() -> sensor_msgs::Imu {
@@ -111,20 +92,7 @@ fn writer_path<T: Message>(path: &Path, payload: &[u8], count: u64) -> Duration 
 }
 
 async fn nodes() -> (Node, Node) {
-    let ep = free_endpoint();
-    let a = Node::builder("bench_pub")
-        .domain_id(77)
-        .listen(&ep)
-        .build()
-        .await
-        .expect("node");
-    let b = Node::builder("bench_rec")
-        .domain_id(77)
-        .connect(&ep)
-        .build()
-        .await
-        .expect("node");
-    (a, b)
+    common::node_pair(77, "bench_pub", "bench_rec").await
 }
 
 fn options(dir: &Path, name: &str, topics: &[&str]) -> RecordOptions {
@@ -321,7 +289,7 @@ async fn four_cameras(pub_node: &Node, rec_node: &Node, dir: &Path, seconds: u64
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let dir = scratch();
+    let dir = common::scratch("record");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

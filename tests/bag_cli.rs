@@ -1,23 +1,12 @@
 //! `rosync bag info | cat | recover` on real MCAP files written by rosync's BagWriter.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
+use std::path::Path;
+
+use common::{header, run_rosync, scratch};
 use rosync::bag::{BagWriter, WriterOptions};
 use rosync::msg::std_msgs;
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rosync-bag-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
-}
-
-fn rosync(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rosync"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
 
 /// 40 String and 40 Header messages, in chunks of about 1 KiB.
 fn write_log(path: &Path) {
@@ -32,12 +21,8 @@ fn write_log(path: &Path) {
             data: format!("message {i} ü"),
         };
         writer.write_message("/chatter", t, &text).expect("writes");
-        let header = std_msgs::Header {
-            stamp: rosync::Time::from_nanos(t as i64),
-            frame_id: "map".into(),
-        };
         writer
-            .write_message("/header", t + 1, &header)
+            .write_message("/header", t + 1, &header(t as i64, "map"))
             .expect("writes");
     }
     writer.finish().expect("finishes");
@@ -45,11 +30,12 @@ fn write_log(path: &Path) {
 
 #[test]
 fn info_cat_and_recover() {
-    let log = scratch("log.mcap");
+    let dir = scratch("bag-cli");
+    let log = dir.join("log.mcap");
     write_log(&log);
     let path = log.to_str().expect("utf-8 path");
 
-    let out = rosync(&["bag", "info", path]);
+    let out = run_rosync(&["bag", "info", path]);
     assert!(out.status.success());
     let info = String::from_utf8_lossy(&out.stdout);
     assert!(info.contains("Messages:          80"), "{info}");
@@ -58,28 +44,28 @@ fn info_cat_and_recover() {
         "{info}"
     );
 
-    let out = rosync(&["bag", "cat", path, "--json", "--topics", "/chatter"]);
+    let out = run_rosync(&["bag", "cat", path, "--json", "--topics", "/chatter"]);
     let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON"))
         .collect();
     assert_eq!(lines.len(), 40);
     assert_eq!(lines[3]["value"]["data"], "message 3 ü");
-    let out = rosync(&["bag", "cat", path]);
+    let out = run_rosync(&["bag", "cat", path]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.matches("---\n").count(), 80);
     assert!(text.contains("topic: /header\n"), "{text}");
 
-    let out = rosync(&["bag", "cat", path, "--topics", "/nope"]);
+    let out = run_rosync(&["bag", "cat", path, "--topics", "/nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no topic /nope"));
 
     // A recorder killed mid-file: cut the log, then repair it.
     let bytes = std::fs::read(&log).expect("reads");
-    let cut = scratch("cut.mcap");
+    let cut = dir.join("cut.mcap");
     std::fs::write(&cut, &bytes[..bytes.len() / 3]).expect("writes");
     let cut_path = cut.to_str().expect("utf-8");
-    let out = rosync(&["bag", "cat", cut_path, "--json"]);
+    let out = run_rosync(&["bag", "cat", cut_path, "--json"]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -88,15 +74,15 @@ fn info_cat_and_recover() {
     let readable = String::from_utf8_lossy(&out.stdout).lines().count();
     assert!(readable > 5 && readable < 80, "{readable}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
-    let fixed = scratch("fixed.mcap");
+    let fixed = dir.join("fixed.mcap");
     let fixed_path = fixed.to_str().expect("utf-8");
-    let out = rosync(&["bag", "recover", cut_path, fixed_path]);
+    let out = run_rosync(&["bag", "recover", cut_path, fixed_path]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = rosync(&["bag", "cat", fixed_path, "--json"]);
+    let out = run_rosync(&["bag", "cat", fixed_path, "--json"]);
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).lines().count(),
@@ -107,9 +93,9 @@ fn info_cat_and_recover() {
         vec!["bag", "info", "/no/such.mcap"],
         vec!["bag", "cat", "/no/such.mcap"],
     ] {
-        let out = rosync(&bad);
+        let out = run_rosync(&bad);
         assert_eq!(out.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&out.stderr).contains("/no/such.mcap"));
     }
-    let _ = std::fs::remove_dir_all(log.parent().expect("dir"));
+    let _ = std::fs::remove_dir_all(&dir);
 }

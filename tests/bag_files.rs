@@ -11,26 +11,10 @@ use std::process::Command;
 
 use proptest::prelude::*;
 use rosync::bag::{recover, BagError, BagInfo, BagReader, BagWriter, Compression, WriterOptions};
-use rosync::msg::{builtin_interfaces, sensor_msgs, std_msgs, Message};
+use rosync::msg::{sensor_msgs, std_msgs, Message};
 use serde_json::Value;
 
-use common::{bag_check, scratch, Row};
-
-fn header(sec: i32, nanosec: u32, frame: &str) -> std_msgs::Header {
-    std_msgs::Header {
-        stamp: builtin_interfaces::Time { sec, nanosec },
-        frame_id: frame.into(),
-    }
-}
-
-fn row<T: Message>(topic: &str, log_time: u64, msg: &T) -> Row {
-    (
-        topic.into(),
-        log_time,
-        T::TYPE_NAME.into(),
-        serde_json::to_value(msg).expect("JSON"),
-    )
-}
+use common::{bag_check, camera_info, header, message_rows, rgb8, row, scratch, Row};
 
 /// Writes a log with Strings (non-ASCII), Images and CameraInfos, some log times out of
 /// order; returns what was written, sorted by log time.
@@ -45,28 +29,17 @@ fn write_sample(path: &Path, options: WriterOptions) -> Vec<Row> {
         bag.write_message("/chatter", t, &s).expect("write");
         rows.push(row("/chatter", t, &s));
         if i % 4 == 0 {
-            let image = sensor_msgs::Image {
-                header: header(1, i, "camera"),
-                height: 4,
-                width: 5,
-                encoding: "rgb8".into(),
-                is_bigendian: 0,
-                step: 15,
-                data: (0..60).map(|k| (k * 3 + i) as u8).collect(),
-            };
+            let image = rgb8(
+                header(1_000_000_000 + i64::from(i), "camera"),
+                5,
+                4,
+                (0..60).map(|k| (k * 3 + i) as u8).collect(),
+            );
             // Written late: its log time is earlier than the String just written.
             bag.write_message("/camera/image", t - 5_000_000, &image)
                 .expect("write");
             rows.push(row("/camera/image", t - 5_000_000, &image));
-            let info = sensor_msgs::CameraInfo {
-                header: header(1, i, "camera"),
-                height: 4,
-                width: 5,
-                distortion_model: "plumb_bob".into(),
-                d: vec![0.1, -0.25, 1e-3, 0.0, 0.0],
-                k: [500.0, 0.0, 2.5, 0.0, 500.0, 2.0, 0.0, 0.0, 1.0],
-                ..Default::default()
-            };
+            let info = camera_info(header(1_000_000_000 + i64::from(i), "camera"), 5, 4);
             bag.write_message("/camera/info", t + 1, &info)
                 .expect("write");
             rows.push(row("/camera/info", t + 1, &info));
@@ -105,19 +78,7 @@ fn python_rows(lines: &[Value], reader: &str) -> Vec<Row> {
 
 /// What rosync reads from `path`: every message in log-time order, decoded by type name.
 fn rosync_rows(path: &Path) -> Vec<Row> {
-    let bag = BagReader::open(path).expect("open");
-    bag.messages()
-        .map(|m| {
-            let m = m.expect("message");
-            let value = m.decode_json().expect("known type").expect("decodes");
-            (
-                m.topic.to_string(),
-                m.log_time,
-                m.type_name.to_string(),
-                value,
-            )
-        })
-        .collect()
+    message_rows(BagReader::open(path).expect("open").messages())
 }
 
 fn sorted(mut rows: Vec<Row>) -> Vec<Row> {
@@ -440,8 +401,10 @@ fn a_writer_that_vanishes_loses_only_its_open_chunk() {
     assert_eq!(python_rows(&lines, "rosbags").len() as u64, durable);
 }
 
-/// Run as a child process by `a_killed_recorder_process_loses_only_its_open_chunk`.
+/// Run as a child process by `a_killed_recorder_process_loses_only_its_open_chunk` (ignored,
+/// so it is not counted as a test of its own).
 #[test]
+#[ignore = "child process of a_killed_recorder_process_loses_only_its_open_chunk"]
 fn child_writer_that_aborts() {
     let Ok(path) = std::env::var("ROSYNC_BAG_ABORT_CHILD") else {
         return;
@@ -456,6 +419,7 @@ fn a_killed_recorder_process_loses_only_its_open_chunk() {
     let path = dir.join("aborted.mcap");
     let out = Command::new(std::env::current_exe().expect("test binary"))
         .args([
+            "--ignored",
             "--exact",
             "child_writer_that_aborts",
             "--nocapture",

@@ -7,14 +7,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use rosync::bag::rosbag2::Metadata;
 use rosync::bag::{BagError, BagInfo, Log, SqliteReader};
 use rosync::msg::{sensor_msgs, std_msgs, Message};
 use serde_json::Value;
 
-use common::{bag_check, scratch, written_rows, Row};
+use common::{bag_check, message_rows, run_rosync, scratch, written_rows, Row};
 
 /// Writes a rosbag2 folder with rosbags; returns what Python wrote, in log-time order.
 fn write_rosbags(folder: &Path, storage: &str) -> Vec<Row> {
@@ -46,18 +45,7 @@ fn on(rows: &[Row], topic: &str) -> Vec<Row> {
 
 /// Every message of `log` in its order, decoded by type name.
 fn all_rows(log: &Log) -> Vec<Row> {
-    log.messages()
-        .map(|m| {
-            let m = m.expect("message");
-            let value = m.decode_json().expect("known type").expect("decodes");
-            (
-                m.topic.to_string(),
-                m.log_time,
-                m.type_name.to_string(),
-                value,
-            )
-        })
-        .collect()
+    message_rows(log.messages())
 }
 
 /// Checks a folder written by rosbags against what Python wrote and its metadata.yaml.
@@ -391,13 +379,6 @@ fn broken_metadata_and_databases_are_clear_errors_naming_the_file() {
     );
 }
 
-fn rosync(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rosync"))
-        .args(args)
-        .output()
-        .expect("runs")
-}
-
 #[test]
 fn bag_info_and_cat_read_both_storages() {
     let dir = scratch("cli");
@@ -406,7 +387,7 @@ fn bag_info_and_cat_read_both_storages() {
         let written = write_rosbags(&folder, storage);
         let path = folder.to_str().expect("path");
 
-        let out = rosync(&["bag", "info", path]);
+        let out = run_rosync(&["bag", "info", path]);
         let info = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
@@ -432,7 +413,7 @@ fn bag_info_and_cat_read_both_storages() {
             );
         }
 
-        let out = rosync(&["bag", "cat", path, "--json"]);
+        let out = run_rosync(&["bag", "cat", path, "--json"]);
         assert!(
             out.status.success(),
             "{}",
@@ -453,7 +434,7 @@ fn bag_info_and_cat_read_both_storages() {
             .collect();
         assert_eq!(printed, written, "{storage}");
 
-        let out = rosync(&["bag", "cat", path, "--topics", "/camera/info"]);
+        let out = run_rosync(&["bag", "cat", path, "--topics", "/camera/info"]);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success());
         assert_eq!(text.matches("topic: /camera/info").count(), 1, "{text}");
@@ -463,7 +444,7 @@ fn bag_info_and_cat_read_both_storages() {
     // A broken folder: the CLI fails naming the file.
     let folder = dir.join("bag_sqlite3");
     std::fs::write(folder.join("metadata.yaml"), "nonsense: true\n").expect("write");
-    let out = rosync(&["bag", "info", folder.to_str().expect("path")]);
+    let out = run_rosync(&["bag", "info", folder.to_str().expect("path")]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("metadata.yaml"), "{stderr}");

@@ -2,8 +2,9 @@
 //! whether the log is replayed through the library, `rosync sync simulate --bag`, or turned
 //! into a sync script.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use rosync::bag::{BagWriter, Log, WriterOptions};
@@ -60,15 +61,14 @@ fn library_sets(path: &Path) -> Vec<(i64, i64)> {
     sets
 }
 
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rosync-bag-sync-{}-{test}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    dir.join("log.mcap")
+/// Where `test` writes its log, in a fresh folder.
+fn log_path(test: &str) -> PathBuf {
+    common::scratch(&format!("bag-sync-{test}")).join("log.mcap")
 }
 
 #[test]
 fn same_log_same_sets_by_every_route() {
-    let path = scratch("routes");
+    let path = log_path("routes");
     write_log(&path);
     let first = library_sets(&path);
     assert!(first.len() > 150, "{} sets", first.len());
@@ -79,7 +79,7 @@ fn same_log_same_sets_by_every_route() {
     );
 
     // The CLI over the log prints one line per set with each topic's stamp.
-    let out = Command::new(env!("CARGO_BIN_EXE_rosync"))
+    let out = common::rosync()
         .args(["sync", "simulate", "--bag"])
         .arg(&path)
         .args(["--topic", "/image", "--topic", "/imu", "--queue", "5"])
@@ -114,20 +114,7 @@ fn same_log_same_sets_by_every_route() {
         script.push_str(&format!("{channel} {stamp}\n"));
         stamps.push(stamp);
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rosync"))
-        .args(["sync", "simulate", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(script.as_bytes())
-        .expect("writes");
-    let out = child.wait_with_output().expect("finishes");
+    let out = common::run_rosync_with_input(&["sync", "simulate", "-"], &script);
     let script_sets: Vec<(i64, i64)> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|line| {
@@ -145,7 +132,7 @@ fn same_log_same_sets_by_every_route() {
 
 #[test]
 fn bad_topics_and_untimed_types_are_named() {
-    let path = scratch("bad");
+    let path = log_path("bad");
     let mut bag = BagWriter::create(&path, WriterOptions::default()).expect("creates");
     let text = rosync::msg::std_msgs::String { data: "x".into() };
     bag.write_message("/a", 1, &text).expect("writes");
@@ -155,7 +142,7 @@ fn bad_topics_and_untimed_types_are_named() {
         (["/a", "/missing"], "no topic /missing"),
         (["/a", "/b"], "has no std_msgs/Header"),
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_rosync"))
+        let out = common::rosync()
             .args(["sync", "simulate", "--bag"])
             .arg(&path)
             .args(["--topic", topics[0], "--topic", topics[1]])

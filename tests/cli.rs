@@ -2,20 +2,11 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use common::{endpoint, PATIENCE};
+use common::{endpoint, rosync, PATIENCE};
 use rosync::msg::std_msgs;
-use rosync::node::Node;
-
-fn rosync() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rosync"));
-    cmd.stdin(Stdio::null())
-        .env_remove("ROS_DOMAIN_ID")
-        .env_remove("RUST_LOG");
-    cmd
-}
 
 async fn run(mut cmd: Command) -> std::process::Output {
     tokio::task::spawn_blocking(move || cmd.output())
@@ -27,12 +18,7 @@ async fn run(mut cmd: Command) -> std::process::Output {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topic_pub_in_another_process_reaches_a_subscriber() {
     let ep = endpoint();
-    let node = Node::builder("cli_listener")
-        .domain_id(31)
-        .listen(&ep)
-        .build()
-        .await
-        .expect("node");
+    let node = common::listening_node("cli_listener", 31, &ep).await;
     let sub = node
         .subscriber::<std_msgs::String>("/cli_chatter")
         .await
@@ -74,12 +60,7 @@ async fn topic_pub_in_another_process_reaches_a_subscriber() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_list_and_hz_see_a_publisher() {
     let ep = endpoint();
-    let node = Node::builder("cli_talker")
-        .domain_id(32)
-        .listen(&ep)
-        .build()
-        .await
-        .expect("node");
+    let node = common::listening_node("cli_talker", 32, &ep).await;
     let publisher = node
         .publisher::<std_msgs::Header>("/cli_header")
         .await

@@ -21,10 +21,7 @@ fn t(ns: i64) -> Time {
 }
 
 fn header(ns: i64, frame: &str) -> Arc<Header> {
-    Arc::new(Header {
-        stamp: t(ns),
-        frame_id: frame.to_string(),
-    })
+    Arc::new(common::header(ns, frame))
 }
 
 /// The frame ids of `msgs`, to compare results at a glance.

@@ -28,12 +28,7 @@ fn golden_image_json() -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_publisher_reaches_rosync_subscriber() {
     let ep = endpoint();
-    let node = Node::builder("rosync_listener")
-        .domain_id(21)
-        .listen(&ep)
-        .build()
-        .await
-        .expect("node");
+    let node = common::listening_node("rosync_listener", 21, &ep).await;
     let strings = node
         .subscriber::<std_msgs::String>("/py_chatter")
         .queue_size(50)
@@ -119,12 +114,7 @@ async fn python_publisher_reaches_rosync_subscriber() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rosync_publisher_is_decoded_by_python() {
     let ep = endpoint();
-    let node = Node::builder("rosync_talker")
-        .domain_id(22)
-        .listen(&ep)
-        .build()
-        .await
-        .expect("node");
+    let node = common::listening_node("rosync_talker", 22, &ep).await;
     let publisher = node
         .publisher::<sensor_msgs::Image>("/to_python")
         .await

@@ -8,13 +8,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{endpoint, scratch, written_rows, Row, PATIENCE};
+use common::{endpoint, header, rgb8, scratch, written_rows, Row, PATIENCE};
 use rosync::bag::{BagWriter, Log, PlayOptions, Player, WriterOptions};
-use rosync::msg::{builtin_interfaces, rosgraph_msgs, sensor_msgs, std_msgs, Message};
+use rosync::msg::{rosgraph_msgs, sensor_msgs, std_msgs, Message};
 use rosync::node::{Node, Subscriber};
 use serde_json::Value;
 
@@ -32,11 +32,8 @@ fn values_on(rows: &[Row], topic: &str) -> Vec<Value> {
 
 /// `rosync play FILE ARGS --connect EP --domain D` with a generous subscriber wait.
 fn play(file: &Path, args: &[&str], ep: &str, domain: u32) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rosync"));
-    cmd.stdin(Stdio::null())
-        .env_remove("ROS_DOMAIN_ID")
-        .env_remove("RUST_LOG")
-        .arg("play")
+    let mut cmd = common::rosync();
+    cmd.arg("play")
         .arg(file)
         .args(args)
         .args(["--connect", ep, "--domain", &domain.to_string()])
@@ -56,12 +53,7 @@ async fn finished(handle: tokio::task::JoinHandle<Output>) -> String {
 }
 
 async fn listener(ep: &str, domain: u32) -> Node {
-    Node::builder("play_test")
-        .domain_id(domain)
-        .listen(ep)
-        .build()
-        .await
-        .expect("node")
+    common::listening_node("play_test", domain, ep).await
 }
 
 async fn subscribe<T: Message>(node: &Node, topic: &str) -> Subscriber<T> {
@@ -205,25 +197,11 @@ async fn a_python_mcap_file_plays_selected_topics_under_remapped_names() {
     nothing_more(&infos).await;
 }
 
-fn header(nanos: i64, frame: &str) -> std_msgs::Header {
-    std_msgs::Header {
-        stamp: builtin_interfaces::Time::from_nanos(nanos),
-        frame_id: frame.into(),
-    }
-}
-
 fn image(nanos: i64, width: u32, height: u32) -> sensor_msgs::Image {
-    sensor_msgs::Image {
-        header: header(nanos, "camera"),
-        height,
-        width,
-        encoding: "rgb8".into(),
-        is_bigendian: 0,
-        step: width * 3,
-        data: (0..width * height * 3)
-            .map(|k| (k as i64 + nanos / 1000) as u8)
-            .collect(),
-    }
+    let data = (0..width * height * 3)
+        .map(|k| (k as i64 + nanos / 1000) as u8)
+        .collect();
+    rgb8(header(nanos, "camera"), width, height, data)
 }
 
 fn imu(nanos: i64) -> sensor_msgs::Imu {

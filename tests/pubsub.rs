@@ -265,12 +265,7 @@ async fn callbacks_and_streams_deliver_in_order() {
 async fn graph_tokens_follow_rmw_zenoh() {
     let (a, b, endpoint) = node_pair(15).await;
     // A node of another domain on the same network must not show up.
-    let _other = Node::builder("other_domain")
-        .domain_id(16)
-        .connect(&endpoint)
-        .build()
-        .await
-        .expect("node starts");
+    let _other = common::connected_node("other_domain", 16, &endpoint).await;
     let _pub = a
         .publisher::<sensor_msgs::Image>("camera/image")
         .await
@@ -315,4 +310,134 @@ async fn graph_tokens_follow_rmw_zenoh() {
             "graph incomplete: {entities:?}"
         );
     }
+}
+
+/// Publishes `0..count` on `topic` and waits until `received` reports them all.
+async fn publish_and_wait(
+    publisher: &rosync::node::Publisher<std_msgs::Int32>,
+    count: i32,
+    received: impl Fn() -> u64,
+) {
+    assert!(publisher.wait_for_subscribers(PATIENCE).await);
+    for i in 0..count {
+        publisher
+            .publish(&std_msgs::Int32 { data: i })
+            .await
+            .expect("publishes");
+    }
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while received() < count as u64 {
+        assert!(tokio::time::Instant::now() < deadline, "not all received");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_subscribers_drain_their_queue_then_end() {
+    use futures::StreamExt;
+    let (a, b, _) = node_pair(17).await;
+    let sub = b
+        .subscriber::<std_msgs::Int32>("/closing")
+        .await
+        .expect("sub");
+    let streamed = b
+        .subscriber::<std_msgs::Int32>("/closing")
+        .await
+        .expect("sub");
+    let publisher = a
+        .publisher::<std_msgs::Int32>("/closing")
+        .await
+        .expect("pub");
+    publish_and_wait(&publisher, 3, || {
+        sub.stats().received.min(streamed.stats().received)
+    })
+    .await;
+    sub.close();
+    streamed.close();
+    // Nothing published after the close is received.
+    publisher
+        .publish(&std_msgs::Int32 { data: 99 })
+        .await
+        .expect("publishes");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut got = Vec::new();
+    while let Some(msg) = tokio::time::timeout(PATIENCE, sub.recv())
+        .await
+        .expect("recv ends instead of waiting")
+    {
+        got.push(msg.data);
+    }
+    assert_eq!(got, [0, 1, 2]);
+    let via_stream: Vec<i32> = tokio::time::timeout(
+        PATIENCE,
+        streamed.stream().map(|m| m.data).collect::<Vec<_>>(),
+    )
+    .await
+    .expect("the stream ends");
+    assert_eq!(via_stream, [0, 1, 2]);
+    assert_eq!(sub.stats().received, 3);
+
+    // A recv already waiting when the subscriber closes returns None.
+    let idle = std::sync::Arc::new(
+        b.raw_subscriber(
+            "/idle",
+            Some(rosync::msg::TypeIdentity::of::<std_msgs::Int32>()),
+        )
+        .await
+        .expect("raw sub"),
+    );
+    let waiting = tokio::spawn({
+        let idle = std::sync::Arc::clone(&idle);
+        async move { idle.recv().await.is_none() }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    idle.close();
+    let ended = tokio::time::timeout(PATIENCE, waiting)
+        .await
+        .expect("the waiting recv returns")
+        .expect("task");
+    assert!(ended);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribers_end_when_their_session_closes() {
+    let (a, b, _) = node_pair(18).await;
+    let sub = std::sync::Arc::new(
+        b.subscriber::<std_msgs::Int32>("/session")
+            .await
+            .expect("sub"),
+    );
+    let publisher = a
+        .publisher::<std_msgs::Int32>("/session")
+        .await
+        .expect("pub");
+    publish_and_wait(&publisher, 1, || sub.stats().received).await;
+    b.session().close().await.expect("session closes");
+    let first = tokio::time::timeout(PATIENCE, sub.recv())
+        .await
+        .expect("queued message returned");
+    assert_eq!(first.map(|m| m.data), Some(0));
+    let end = tokio::time::timeout(PATIENCE, sub.recv())
+        .await
+        .expect("recv ends once the session is closed");
+    assert_eq!(end, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_try_recv_counts_delivered() {
+    let (a, b, _) = node_pair(19).await;
+    let raw = b.raw_subscriber("/raw", None).await.expect("raw sub");
+    let publisher = a.publisher::<std_msgs::Int32>("/raw").await.expect("pub");
+    publish_and_wait(&publisher, 3, || raw.stats().received).await;
+    assert!(raw.try_recv().is_some());
+    assert!(raw.try_recv().is_some());
+    assert_eq!(raw.stats().delivered, 2);
+    let last = tokio::time::timeout(PATIENCE, raw.recv())
+        .await
+        .expect("queued")
+        .expect("open");
+    assert_eq!(last.type_name, std_msgs::Int32::TYPE_NAME);
+    assert_eq!(raw.stats().delivered, 3);
+    assert!(raw.try_recv().is_none());
+    assert_eq!(raw.stats().delivered, 3);
 }

@@ -8,19 +8,19 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use rosync::bag::Log;
-use rosync::msg::{builtin_interfaces, sensor_msgs, std_msgs, Message};
+use rosync::msg::{sensor_msgs, std_msgs, Message};
 use rosync::node::{Node, Publisher};
 use serde_json::Value;
 
-use common::{bag_check, endpoint, scratch, PATIENCE};
+use common::{bag_check, camera_info, endpoint, header, rgb8, scratch, PATIENCE};
 
 /// Starts `rosync record` listening on `endpoint` in `domain`.
 fn start_recorder(domain: u32, endpoint: &str, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_rosync"))
+    common::rosync()
         .args(["--listen", endpoint, "--domain", &domain.to_string()])
         .arg("record")
         .args(["--discovery-interval", "0.1"])
@@ -55,12 +55,7 @@ fn signal_and_wait(mut child: Child, signal: i32) -> (std::process::ExitStatus, 
 }
 
 async fn talker(domain: u32, endpoint: &str) -> Node {
-    Node::builder("record_talker")
-        .domain_id(domain)
-        .connect(endpoint)
-        .build()
-        .await
-        .expect("talker node")
+    common::connected_node("record_talker", domain, endpoint).await
 }
 
 async fn publisher<T: Message>(node: &Node, topic: &str) -> Publisher<T> {
@@ -131,19 +126,14 @@ fn json<T: serde::Serialize>(msg: &T) -> Value {
 }
 
 fn image(i: u32, width: u32, height: u32) -> sensor_msgs::Image {
-    sensor_msgs::Image {
-        header: std_msgs::Header {
-            stamp: builtin_interfaces::Time { sec: 1, nanosec: i },
-            frame_id: "camera".into(),
-        },
-        height,
+    // Pseudo-random pixels: they do not compress, so file sizes are what they seem.
+    let data = noise()[(i as usize % 1000)..][..(width * height * 3) as usize].to_vec();
+    rgb8(
+        header(1_000_000_000 + i64::from(i), "camera"),
         width,
-        encoding: "rgb8".into(),
-        is_bigendian: 0,
-        step: width * 3,
-        // Pseudo-random pixels: they do not compress, so file sizes are what they seem.
-        data: noise()[(i as usize % 1000)..][..(width * height * 3) as usize].to_vec(),
-    }
+        height,
+        data,
+    )
 }
 
 /// 1 MB of xorshift noise, made once.
@@ -221,15 +211,7 @@ async fn recording_is_read_back_by_mcap_rosbags_and_log() {
             let img = image(i, 64, 48);
             images.publish(&img).await.expect("publish");
             push("/camera/image", json(&img));
-            let info = sensor_msgs::CameraInfo {
-                header: img.header.clone(),
-                height: 48,
-                width: 64,
-                distortion_model: "plumb_bob".into(),
-                d: vec![0.1, -0.25, 1e-3, 0.0, 0.0],
-                k: [500.0, 0.0, 32.0, 0.0, 500.0, 24.0, 0.0, 0.0, 1.0],
-                ..Default::default()
-            };
+            let info = camera_info(img.header.clone(), 64, 48);
             infos.publish(&info).await.expect("publish");
             push("/camera/info", json(&info));
         }
@@ -414,7 +396,7 @@ async fn a_killed_recorder_keeps_every_closed_chunk() {
     // `rosync bag recover` rewrites the file into one Python mcap and rosbags read in full.
     let damaged = bag.join("killed_0.mcap");
     let fixed = dir.join("fixed.mcap");
-    let out = Command::new(env!("CARGO_BIN_EXE_rosync"))
+    let out = common::rosync()
         .args(["bag", "recover"])
         .arg(&damaged)
         .arg(&fixed)

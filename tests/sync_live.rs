@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::endpoint;
@@ -56,7 +56,7 @@ async fn publish_three(node: Node) {
 }
 
 async fn run_live(ep: &str, policy: &str, extra: &[&str]) -> (String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rosync"));
+    let mut cmd = common::rosync();
     cmd.args([
         "sync",
         "live",
@@ -77,9 +77,7 @@ async fn run_live(ep: &str, policy: &str, extra: &[&str]) -> (String, String) {
         "--domain",
         "51",
     ])
-    .args(extra)
-    .stdin(Stdio::null())
-    .env_remove("RUST_LOG");
+    .args(extra);
     let out = tokio::task::spawn_blocking(move || cmd.output())
         .await
         .expect("joins")
@@ -98,12 +96,7 @@ async fn run_live(ep: &str, policy: &str, extra: &[&str]) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_topics_are_joined_by_stamp() {
     let ep = endpoint();
-    let node = Node::builder("three_sensors")
-        .domain_id(51)
-        .listen(&ep)
-        .build()
-        .await
-        .expect("node");
+    let node = common::listening_node("three_sensors", 51, &ep).await;
     let publishing = tokio::spawn(publish_three(node));
     for (policy, extra) in [
         ("exact", vec![]),
@@ -161,18 +154,8 @@ async fn typed_synchronizer_over_subscriber_filters_publishes_from_its_callback(
     use rosync::sync::{ApproximateTime, Synchronizer};
 
     let ep = endpoint();
-    let sensors = Node::builder("sensors")
-        .domain_id(52)
-        .listen(&ep)
-        .build()
-        .await
-        .expect("node");
-    let fusion = Node::builder("fusion")
-        .domain_id(52)
-        .connect(&ep)
-        .build()
-        .await
-        .expect("node");
+    let sensors = common::listening_node("sensors", 52, &ep).await;
+    let fusion = common::connected_node("fusion", 52, &ep).await;
     let images = SubscriberFilter::<sensor_msgs::Image>::new(&fusion, "/cam/image", 10)
         .await
         .expect("f");

@@ -1,15 +1,11 @@
 //! `rosync sync simulate` against ROS 1 message_filters: every golden timeline in
 //! `tests/sync_golden/cases` (made by the C++ oracle) must give exactly the oracle's sets.
 
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+mod common;
 
-fn rosync() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rosync"));
-    cmd.env_remove("RUST_LOG");
-    cmd
-}
+use std::path::PathBuf;
+
+use common::{rosync, run_rosync_with_input};
 
 fn cases() -> Vec<PathBuf> {
     let dir = PathBuf::from(concat!(
@@ -67,19 +63,7 @@ fn reads_standard_input_and_benchmarks() {
         vec!["sync", "simulate", "-"],
         vec!["sync", "simulate", "--bench"],
     ] {
-        let mut child = rosync()
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("starts");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(text.as_bytes())
-            .expect("writes");
-        let out = child.wait_with_output().expect("finishes");
+        let out = run_rosync_with_input(&args, &text);
         assert!(out.status.success());
         let stdout = String::from_utf8_lossy(&out.stdout);
         if args.contains(&"--bench") {
@@ -114,20 +98,7 @@ fn bad_scripts_name_the_line() {
         ("", "line 1"),
     ];
     for (script, expected) in cases {
-        let mut child = rosync()
-            .args(["sync", "simulate"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(script.as_bytes())
-            .expect("writes");
-        let out = child.wait_with_output().expect("finishes");
+        let out = run_rosync_with_input(&["sync", "simulate"], script);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{script:?}: {stderr}");
         assert!(stderr.contains(expected), "{script:?}: {stderr}");

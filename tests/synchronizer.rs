@@ -1,6 +1,8 @@
 //! The typed and dynamic synchronizer fronts: tuples of 2 to 9 types, callbacks that re-enter,
 //! drop reporting, and memory bounded by queue_size whatever the input.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
 use proptest::prelude::*;
@@ -11,9 +13,10 @@ use rosync::sync::{
 use rosync::Time;
 
 fn image(ns: i64) -> Arc<sensor_msgs::Image> {
-    let mut msg = sensor_msgs::Image::default();
-    msg.header.stamp = Time::from_nanos(ns);
-    Arc::new(msg)
+    Arc::new(sensor_msgs::Image {
+        header: common::header(ns, ""),
+        ..Default::default()
+    })
 }
 
 fn info(ns: i64) -> Arc<sensor_msgs::CameraInfo> {
@@ -23,10 +26,7 @@ fn info(ns: i64) -> Arc<sensor_msgs::CameraInfo> {
 }
 
 fn header(ns: i64) -> Arc<std_msgs::Header> {
-    Arc::new(std_msgs::Header {
-        stamp: Time::from_nanos(ns),
-        frame_id: String::new(),
-    })
+    Arc::new(common::header(ns, ""))
 }
 
 #[test]
@@ -238,4 +238,49 @@ proptest! {
             }
         }
     }
+}
+
+/// Counts the warnings logged while it is the thread's tracing subscriber.
+struct WarningCounter(Arc<Mutex<usize>>);
+
+impl tracing::Subscriber for WarningCounter {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if *event.metadata().level() == tracing::Level::WARN {
+            *self.0.lock().expect("lock") += 1;
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn one_time_jump_logs_one_warning_whatever_is_queued() {
+    let warnings = Arc::new(Mutex::new(0));
+    let counter = WarningCounter(Arc::clone(&warnings));
+    tracing::subscriber::with_default(counter, || {
+        let sync: DynSynchronizer<u32> =
+            DynSynchronizer::new(ApproximateTime::new(2, 5).expect("valid"));
+        let second = 1_000_000_000;
+        // Three messages wait for partners that never come, then the stamps restart.
+        for t in 0..3 {
+            sync.add(0, 100 * second + t * second, 0);
+        }
+        sync.add(0, 0, 0);
+        let stats = sync.stats();
+        assert_eq!(stats.time_jumps, 1, "{stats:?}");
+        assert_eq!(
+            stats.dropped.get(&(0, DropReason::TimeJumpedBack)),
+            Some(&3),
+            "{stats:?}"
+        );
+    });
+    assert_eq!(*warnings.lock().expect("lock"), 1, "one jump, one warning");
 }

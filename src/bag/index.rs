@@ -1,17 +1,30 @@
-//! Building a [`BagReader`]'s index: from the summary section, or by scanning the file.
+//! An MCAP file's [`Index`]: what opening it learns, from the summary section or by
+//! scanning the file.
 //!
 //! The index is the list of blocks that hold messages (chunks, or messages outside chunks),
-//! with their offsets and earliest log times, plus the channels and message counts. A scan
-//! checks every chunk completely (decompression and CRC) and stops at the first record that
-//! does not fit in the file.
+//! with their offsets and earliest log times, plus the channels, message counts, time range
+//! and damage. A scan checks every chunk completely (decompression and CRC) and stops at the
+//! first record that does not fit in the file.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::error::{BagError, Result};
-use super::reader::{BagReader, ChannelEntry, LogTopic};
 use super::records::{self, op, MAGIC, MAX_RECORD, PREFIX};
+use crate::bag::{BagError, LogTopic, Result};
+
+/// A channel of the file: its topic, with the names messages share (no copy per message).
+#[derive(Debug, Clone)]
+pub(super) struct ChannelEntry {
+    /// The topic as [`BagReader::topics`](crate::bag::BagReader::topics) reports it.
+    pub(super) info: LogTopic,
+    /// The topic name, shared by its messages.
+    pub(super) topic: Arc<str>,
+    /// The type name, shared by its messages.
+    pub(super) type_name: Arc<str>,
+}
 
 /// A part of the file that holds messages: a chunk record, or one message outside chunks.
 #[derive(Debug, Clone)]
@@ -26,10 +39,116 @@ pub(super) struct Block {
     pub(super) channels: Vec<u16>,
 }
 
-impl BagReader {
+/// What opening an MCAP file learned: header, channels, blocks, counts, times and damage.
+#[derive(Debug)]
+pub(super) struct Index {
+    /// The file.
+    pub(super) path: PathBuf,
+    /// Its size in bytes.
+    pub(super) file_size: u64,
+    /// Offset of the first record after the header.
+    pub(super) data_start: u64,
+    /// The header's profile.
+    pub(super) profile: String,
+    /// The header's library.
+    pub(super) library: String,
+    /// Channels by id.
+    pub(super) channels: BTreeMap<u16, ChannelEntry>,
+    /// The parts of the file that hold messages, in file order.
+    pub(super) blocks: Vec<Block>,
+    /// Messages that can be read.
+    pub(super) message_count: u64,
+    /// Earliest log time, ns.
+    pub(super) start: Option<u64>,
+    /// Latest log time, ns.
+    pub(super) end: Option<u64>,
+    /// Whether the summary was used (`false`: the file was scanned).
+    pub(super) indexed: bool,
+    /// What is wrong with the file, if anything.
+    pub(super) damage: Option<BagError>,
+}
+
+impl Index {
+    /// Opens `path`: reads its header, then its summary, or scans it when it has none.
+    ///
+    /// Fails only if nothing can be read: the file cannot be opened, is empty, is not MCAP, or
+    /// its header is damaged. Damage further on is kept in [`damage`](Self::damage).
+    pub(super) fn open(path: &Path) -> Result<Self> {
+        let path = path.to_path_buf();
+        let mut file = File::open(&path).map_err(|e| BagError::io(&path, e))?;
+        let file_size = file.metadata().map_err(|e| BagError::io(&path, e))?.len();
+        let mut magic = [0u8; 8];
+        let got = read_up_to(&mut file, &mut magic).map_err(|e| BagError::io(&path, e))?;
+        if file_size == 0 {
+            return Err(BagError::NotMcap {
+                path,
+                reason: "the file is empty".into(),
+            });
+        }
+        if got < 8 || &magic != MAGIC {
+            return Err(BagError::NotMcap {
+                path,
+                reason: format!(
+                    "it does not start with the MCAP magic bytes (found {:02x?})",
+                    &magic[..got]
+                ),
+            });
+        }
+        let mut index = Index {
+            path,
+            file_size,
+            data_start: 8,
+            profile: String::new(),
+            library: String::new(),
+            channels: BTreeMap::new(),
+            blocks: Vec::new(),
+            message_count: 0,
+            start: None,
+            end: None,
+            indexed: false,
+            damage: None,
+        };
+        index.read_header(&mut file)?;
+        match index.read_summary(&mut file) {
+            Ok(true) => index.indexed = true,
+            Ok(false) => index.scan(&mut file, None)?,
+            Err(problem) => index.scan(&mut file, Some(problem))?,
+        }
+        Ok(index)
+    }
+
+    fn read_header(&mut self, file: &mut File) -> Result<()> {
+        let mut prefix = [0u8; 9];
+        let got = read_up_to(file, &mut prefix).map_err(|e| BagError::io(&self.path, e))?;
+        let len = u64::from_le_bytes(prefix[1..9].try_into().unwrap_or_default());
+        if got < 9 || 17 + len > self.file_size {
+            return Err(BagError::Truncated {
+                path: self.path.clone(),
+                offset: 8,
+                reason: "the file ends inside its header record".into(),
+                recovered_messages: 0,
+            });
+        }
+        if prefix[0] != op::HEADER {
+            return Err(BagError::corrupt(
+                &self.path,
+                8,
+                format!("first record has opcode {:#04x}, not a header", prefix[0]),
+            ));
+        }
+        let mut body = vec![0u8; len as usize];
+        file.read_exact(&mut body)
+            .map_err(|e| BagError::io(&self.path, e))?;
+        let header = records::header(&body).map_err(|r| BagError::corrupt(&self.path, 8, r))?;
+        self.data_start = 17 + len;
+        self.profile = header.profile;
+        self.library = header.library;
+        Ok(())
+    }
+
     /// Reads the summary section. `Ok(false)`: no summary or one without chunk indexes (the
     /// file must be scanned); `Err`: damage that makes the summary unusable.
-    pub(super) fn read_summary(&mut self, file: &mut File) -> std::result::Result<bool, BagError> {
+    fn read_summary(&mut self, file: &mut File) -> std::result::Result<bool, BagError> {
         let path = self.path.clone();
         // Footer record (9 + 20 bytes) then the end magic.
         let min = 8 + 9 + 29 + 8;
@@ -198,11 +317,7 @@ impl BagReader {
     }
 
     /// Reads the file from the start, indexing every complete record before the damage.
-    pub(super) fn scan(
-        &mut self,
-        file: &mut File,
-        summary_problem: Option<BagError>,
-    ) -> Result<()> {
+    fn scan(&mut self, file: &mut File, summary_problem: Option<BagError>) -> Result<()> {
         let path = self.path.clone();
         file.seek(SeekFrom::Start(self.data_start))
             .map_err(|e| BagError::io(&path, e))?;
@@ -398,4 +513,17 @@ impl BagReader {
         }
         Ok(())
     }
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
 }

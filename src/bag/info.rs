@@ -3,9 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::error::Result;
-use super::log::Log;
-use super::reader::BagReader;
+use crate::bag::{BagReader, Log, Result};
 
 /// One topic's line in a [`BagInfo`].
 #[derive(Debug, Clone, PartialEq)]

@@ -12,10 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::error::{BagError, Result};
-use super::reader::{BagMessage, BagReader, LogTopic};
 use super::rosbag2::{self, Metadata};
-use super::sqlite::{self as sqlite_storage, SqliteReader};
+use super::sqlite as sqlite_storage;
+use crate::bag::{BagError, BagMessage, BagReader, LogTopic, Result, SqliteReader};
 use crate::msg::Message;
 
 /// One file of a log.
@@ -102,6 +101,9 @@ impl Source {
 }
 
 /// A message log: one or more files read as a single log-time-ordered stream.
+///
+/// A rosbag2 folder with a `metadata.yaml` is read through it (its `storage_identifier` and
+/// `relative_file_paths`); a folder without one, through every `.mcap` and `.db3` file in it.
 #[derive(Debug)]
 pub struct Log {
     path: PathBuf,
@@ -118,7 +120,7 @@ fn io_error(path: &Path, source: std::io::Error) -> BagError {
 
 impl Log {
     /// Opens an MCAP file, a rosbag2 sqlite3 file (`.db3`), or a folder: a rosbag2 bag with a
-    /// `metadata.yaml`, or a folder of `.mcap`/`.db3` files (see the [module docs](self)).
+    /// `metadata.yaml`, or a folder of `.mcap`/`.db3` files (see [`Log`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let metadata = std::fs::metadata(path).map_err(|e| io_error(path, e))?;

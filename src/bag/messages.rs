@@ -1,5 +1,6 @@
-//! Iteration over a [`BagReader`]'s messages in log-time order: a k-way merge of the blocks
-//! (chunks) whose time ranges overlap, reading and decompressing each on demand.
+//! Iteration over an MCAP file's messages in log-time order, driven by its [`Index`]: a k-way
+//! merge of the blocks (chunks) whose time ranges overlap, reading and decompressing each on
+//! demand.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
@@ -8,9 +9,9 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::error::{BagError, Result};
-use super::reader::{BagMessage, BagReader};
+use super::index::Index;
 use super::records::{self, op, MAX_RECORD, PREFIX};
+use crate::bag::{BagError, BagMessage, Result};
 use crate::msg::Message;
 use crate::node::buffer_pool::BufferPool;
 
@@ -37,9 +38,10 @@ impl Ord for Pending {
     }
 }
 
-/// Iterator over a log's messages in log-time order; see [`BagReader::messages`].
+/// Iterator over a log's messages in log-time order; see
+/// [`BagReader::messages`](crate::bag::BagReader::messages).
 pub struct Messages<'a> {
-    reader: &'a BagReader,
+    index: &'a Index,
     file: Option<BufReader<File>>,
     /// Block indexes in (start time, offset) order.
     order: Vec<usize>,
@@ -52,10 +54,10 @@ pub struct Messages<'a> {
 }
 
 impl<'a> Messages<'a> {
-    pub(super) fn new(reader: &'a BagReader, filter: Option<HashSet<u16>>) -> Self {
-        let mut order: Vec<usize> = (0..reader.blocks.len())
+    pub(super) fn new(index: &'a Index, filter: Option<HashSet<u16>>) -> Self {
+        let mut order: Vec<usize> = (0..index.blocks.len())
             .filter(|&i| {
-                let b = &reader.blocks[i];
+                let b = &index.blocks[i];
                 match &filter {
                     Some(ids) if !b.channels.is_empty() => {
                         b.channels.iter().any(|c| ids.contains(c))
@@ -64,9 +66,9 @@ impl<'a> Messages<'a> {
                 }
             })
             .collect();
-        order.sort_by_key(|&i| (reader.blocks[i].start, reader.blocks[i].offset));
+        order.sort_by_key(|&i| (index.blocks[i].start, index.blocks[i].offset));
         Self {
-            reader,
+            index,
             file: None,
             order,
             next_block: 0,
@@ -79,9 +81,9 @@ impl<'a> Messages<'a> {
 
     /// Reads one block's messages into the heap; an error names what was lost.
     fn load(&mut self, rank: usize) -> Result<()> {
-        let reader = self.reader;
-        let path = &reader.path;
-        let block = &reader.blocks[self.order[rank]];
+        let index = self.index;
+        let path = &index.path;
+        let block = &index.blocks[self.order[rank]];
         if self.file.is_none() {
             let file = File::open(path).map_err(|e| BagError::io(path, e))?;
             self.file = Some(BufReader::with_capacity(1 << 16, file));
@@ -121,9 +123,9 @@ impl<'a> Messages<'a> {
         record: &bytes::Bytes,
         read: std::io::Result<()>,
     ) -> Result<()> {
-        let reader = self.reader;
-        let path = &reader.path;
-        let block = &reader.blocks[self.order[rank]];
+        let index = self.index;
+        let path = &index.path;
+        let block = &index.blocks[self.order[rank]];
         read.map_err(|e| match e.kind() {
             std::io::ErrorKind::UnexpectedEof => {
                 BagError::corrupt(path, block.offset, "record runs past the end of the file")
@@ -138,13 +140,13 @@ impl<'a> Messages<'a> {
                 "the index points at a record of another length",
             ));
         }
-        let mut index = 0usize;
+        let mut position = 0usize;
         let block_offset = block.offset;
         let mut push = |body: &[u8],
                         heap: &mut BinaryHeap<Reverse<Pending>>|
          -> std::result::Result<(), String> {
             let (h, data) = records::message(body)?;
-            index += 1;
+            position += 1;
             if self
                 .filter
                 .as_ref()
@@ -152,14 +154,14 @@ impl<'a> Messages<'a> {
             {
                 return Ok(());
             }
-            let Some(channel) = reader.channels.get(&h.channel_id) else {
+            let Some(channel) = index.channels.get(&h.channel_id) else {
                 return Err(format!(
                     "a message refers to unknown channel {}",
                     h.channel_id
                 ));
             };
             heap.push(Reverse(Pending {
-                key: (h.log_time, block_offset, index),
+                key: (h.log_time, block_offset, position),
                 message: BagMessage {
                     topic: channel.topic.clone(),
                     type_name: channel.type_name.clone(),
@@ -208,7 +210,7 @@ impl Iterator for Messages<'_> {
             return None;
         }
         while self.next_block < self.order.len() {
-            let start = self.reader.blocks[self.order[self.next_block]].start;
+            let start = self.index.blocks[self.order[self.next_block]].start;
             if self.heap.peek().is_some_and(|Reverse(p)| p.key.0 < start) {
                 break;
             }
@@ -225,7 +227,8 @@ impl Iterator for Messages<'_> {
     }
 }
 
-/// Iterator over one topic's messages decoded as `T`; see [`BagReader::typed`].
+/// Iterator over one topic's messages decoded as `T`; see
+/// [`BagReader::typed`](crate::bag::BagReader::typed).
 pub struct Typed<'a, T> {
     inner: Messages<'a>,
     _type: PhantomData<fn() -> T>,
@@ -252,7 +255,7 @@ impl<T: Message> Iterator for Typed<'_, T> {
             crate::cdr::decode::<T>(&message.data)
                 .map(|msg| (message.log_time, msg))
                 .map_err(|source| BagError::Decode {
-                    path: self.inner.reader.path.clone(),
+                    path: self.inner.index.path.clone(),
                     topic: message.topic.to_string(),
                     type_name: T::TYPE_NAME.to_string(),
                     log_time: message.log_time,

@@ -44,6 +44,7 @@ mod recover;
 pub mod rosbag2;
 mod selection;
 pub mod sqlite;
+mod types;
 pub mod writer;
 
 pub use error::{BagError, Result};
@@ -53,11 +54,12 @@ pub use messages::{Messages, Typed};
 pub use player::{
     PlayError, PlayOptions, PlayReport, PlayTopic, Player, PlayerControl, ScheduleError,
 };
-pub use reader::{BagMessage, BagReader, LogTopic};
+pub use reader::BagReader;
 pub use recorder::{RecordError, RecordOptions, RecordReport, Recorder, TopicReport};
 pub use recover::{recover, recover_with, RecoveryReport};
 pub use selection::{PatternError, SkippedTopic, TopicPattern, TopicSelection};
 pub use sqlite::SqliteReader;
+pub use types::{BagMessage, LogTopic};
 pub use writer::{
     BagWriter, Compression, TopicId, WriteSummary, WriterOptions, DEFAULT_CHUNK_SIZE,
     DEFAULT_QOS_PROFILES,

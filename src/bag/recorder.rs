@@ -510,7 +510,13 @@ async fn discover(
                         }
                         Ok((state, sub_hash)) => {
                             let sub = node
-                                .raw_subscriber(&name, Some((&state.type_name, &sub_hash)))
+                                .raw_subscriber(
+                                    &name,
+                                    Some(crate::msg::TypeIdentity::new(
+                                        &state.type_name,
+                                        &sub_hash,
+                                    )),
+                                )
                                 .queue_size(queue_size)
                                 .await;
                             match sub {

@@ -2,9 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::error::{BagError, Result};
-use super::reader::BagReader;
-use super::writer::{BagWriter, TopicId, WriterOptions};
+use crate::bag::{BagError, BagReader, BagWriter, Result, TopicId, WriterOptions};
 
 /// What [`recover`] did.
 #[derive(Debug)]

@@ -23,8 +23,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::error::{BagError, Result};
-use super::reader::{BagMessage, LogTopic};
+use crate::bag::{BagError, BagMessage, LogTopic, Result};
 
 /// The first 16 bytes of every SQLite database.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";

@@ -216,7 +216,7 @@ async fn echo(
     json: bool,
 ) -> CliResult {
     let sub = node
-        .raw_subscriber(topic, Some((ty.type_name, ty.type_hash)))
+        .raw_subscriber(topic, Some(ty.identity()))
         .queue_size(100)
         .await?;
     let mut printed = 0u64;

@@ -1,6 +1,6 @@
 //! Message types looked up by name at run time, for tools that learn the type from the graph.
 
-use super::Message;
+use super::{Message, TypeIdentity, TypeName};
 use crate::cdr::{self, CdrError};
 
 /// A message type known by name: its hash and definition, and conversions between CDR and JSON.
@@ -47,6 +47,14 @@ impl DynType {
         }
     }
 
+    /// Its name and hash.
+    pub fn identity(&self) -> TypeIdentity {
+        TypeIdentity {
+            name: self.type_name.to_string(),
+            hash: self.type_hash.to_string(),
+        }
+    }
+
     /// Decodes a CDR payload into JSON with the ROS field names.
     pub fn decode_json(&self, payload: &[u8]) -> Result<serde_json::Value, CdrError> {
         (self.decode)(payload)
@@ -71,11 +79,9 @@ pub fn registry() -> impl Iterator<Item = &'static DynType> {
     .flatten()
 }
 
-/// Finds a shipped type by `pkg/msg/Type` (or the short `pkg/Type`).
+/// Finds a shipped type by `pkg/msg/Type`, the short `pkg/Type` or the DDS form
+/// `pkg::msg::dds_::Type_` ([`TypeName::parse`]).
 pub fn lookup(type_name: &str) -> Option<&'static DynType> {
-    let full = match type_name.split('/').collect::<Vec<_>>().as_slice() {
-        [pkg, name] => format!("{pkg}/msg/{name}"),
-        _ => type_name.to_string(),
-    };
+    let full = TypeName::parse(type_name).ok()?.to_string();
     registry().find(|t| t.type_name == full)
 }

@@ -6,6 +6,10 @@
 //! hash and its full definition, so it can be published with rmw_zenoh's key expressions
 //! and recorded into MCAP with the `ros2msg` schema encoding.
 //!
+//! Type names in any of their forms (`pkg/Type`, `pkg/msg/Type`, rmw_zenoh's
+//! `pkg::msg::dds_::Type_`) are parsed by [`TypeName`]; a type as the wire identifies it (name
+//! and hash) is a [`TypeIdentity`]; [`lookup`] finds a shipped type by name at run time.
+//!
 //! ```
 //! use rosync::msg::{sensor_msgs::Image, Message, Stamped};
 //! let image = Image { width: 640, height: 480, ..Default::default() };
@@ -15,7 +19,9 @@
 
 pub(crate) mod definition;
 mod dynamic;
+mod identity;
 pub mod serde_helpers;
+mod type_name;
 
 use std::fmt::Debug;
 
@@ -23,6 +29,8 @@ use serde::{de::DeserializeOwned, Serialize};
 
 pub use definition::hash_from_definition;
 pub use dynamic::{lookup, registry, DynType};
+pub use identity::TypeIdentity;
+pub use type_name::{TypeKind, TypeName, TypeNameError};
 
 include!(concat!(env!("OUT_DIR"), "/rosync_msgs.rs"));
 
@@ -99,28 +107,16 @@ pub fn header_stamp_from_cdr(payload: &[u8]) -> Option<i64> {
 
 /// The DDS-style type name rmw_zenoh uses in key expressions: `pkg::msg::dds_::Type_`.
 ///
-/// Returns `None` if `type_name` is not of the form `pkg/msg/Type`.
+/// Returns `None` if `type_name` is not a type name ([`TypeName::parse`]).
 pub fn dds_type_name(type_name: &str) -> Option<String> {
-    let mut parts = type_name.split('/');
-    match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some(pkg), Some(kind), Some(name), None)
-            if !pkg.is_empty() && !kind.is_empty() && !name.is_empty() =>
-        {
-            Some(format!("{pkg}::{kind}::dds_::{name}_"))
-        }
-        _ => None,
-    }
+    TypeName::parse(type_name).ok().map(|t| t.dds())
 }
 
 /// The ROS 2 type name back from a DDS-style one: `pkg::msg::dds_::Type_` to `pkg/msg/Type`.
+///
+/// Returns `None` if `dds_name` is not a type name ([`TypeName::parse`]).
 pub fn ros_type_name(dds_name: &str) -> Option<String> {
-    let (pkg, rest) = dds_name.split_once("::")?;
-    let (kind, rest) = rest.split_once("::dds_::")?;
-    let name = rest.strip_suffix('_')?;
-    if pkg.is_empty() || kind.is_empty() || name.is_empty() || name.contains(':') {
-        return None;
-    }
-    Some(format!("{pkg}/{kind}/{name}"))
+    TypeName::parse(dds_name).ok().map(|t| t.to_string())
 }
 
 #[cfg(test)]

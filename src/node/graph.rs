@@ -2,7 +2,7 @@
 //! subscribers under `@ros2_lv/<domain>/...`, and key expressions for topic data.
 
 use super::names::{demangle, mangle};
-use crate::msg::{dds_type_name, ros_type_name};
+use crate::msg::{dds_type_name, ros_type_name, TypeIdentity};
 
 /// Prefix of every graph liveliness token.
 pub const LIVELINESS_PREFIX: &str = "@ros2_lv";
@@ -161,12 +161,15 @@ pub fn topic_key_expr_any_type(domain_id: u32, topic: &str) -> String {
     format!("{domain_id}/{}/*/*", topic.trim_matches('/'))
 }
 
-/// The type name and hash from a data key expression of `topic`, if it is one.
-pub fn split_topic_key_expr(key: &str) -> Option<(String, String)> {
+/// The type (name and hash) of a topic's data key expression, if it is one.
+pub fn split_topic_key_expr(key: &str) -> Option<TypeIdentity> {
     let mut parts = key.rsplitn(3, '/');
     let hash = parts.next()?;
     let dds = parts.next()?;
-    Some((ros_type_name(dds)?, hash.to_string()))
+    Some(TypeIdentity {
+        name: ros_type_name(dds)?,
+        hash: hash.to_string(),
+    })
 }
 
 /// rmw_zenoh's QoS string for reliable, volatile, keep-last `depth` (or keep-all for 0).
@@ -267,7 +270,7 @@ mod tests {
         );
         assert_eq!(
             split_topic_key_expr(&ke),
-            Some(("std_msgs/msg/String".into(), "RIHS01_ab".into()))
+            Some(TypeIdentity::new("std_msgs/msg/String", "RIHS01_ab"))
         );
         assert_eq!(topic_key_expr_any_type(0, "/a/b"), "0/a/b/*/*");
     }

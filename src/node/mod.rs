@@ -42,7 +42,7 @@ pub use subscriber::{
 };
 
 use crate::error::{Error, Result};
-use crate::msg::Message;
+use crate::msg::{Message, TypeIdentity};
 
 /// The domain id from `ROS_DOMAIN_ID`, or 0 when unset or not a number.
 pub fn domain_id_from_env() -> u32 {
@@ -220,12 +220,12 @@ impl Node {
         RawPublisherBuilder::new(self.clone(), topic, type_name, type_hash)
     }
 
-    /// Starts declaring a subscriber that yields payloads of one type (`Some((name, hash))`)
-    /// or of whatever type is published on the topic (`None`).
+    /// Starts declaring a subscriber that yields payloads of one type (`Some(identity)`) or of
+    /// whatever type is published on the topic (`None`).
     pub fn raw_subscriber(
         &self,
         topic: &str,
-        accepted: Option<(&str, &str)>,
+        accepted: Option<TypeIdentity>,
     ) -> RawSubscriberBuilder {
         RawSubscriberBuilder::new(self.clone(), topic, accepted)
     }

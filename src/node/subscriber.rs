@@ -1,5 +1,8 @@
 //! Subscribers with a bounded queue: [`RawSubscriber`] yields CDR payloads of any or one type,
 //! [`Subscriber<T>`] decodes them into `T`, read by `recv`, as a stream, or by a callback.
+//!
+//! A subscriber receives until it is closed ([`RawSubscriber::close`], or its zenoh session
+//! closes); `recv` then returns what is still queued, then `None`, and streams end.
 
 use std::collections::VecDeque;
 use std::future::{Future, IntoFuture};
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant};
 use futures::Stream;
 use tokio::sync::Notify;
 use zenoh::sample::Sample;
+use zenoh::Wait;
 
 use super::attachment::Attachment;
 use super::graph::{
@@ -20,7 +24,8 @@ use super::graph::{
 use super::Node;
 use crate::cdr;
 use crate::error::{Error, Result};
-use crate::msg::Message;
+use crate::lock::lock;
+use crate::msg::{Message, TypeIdentity};
 
 /// What a subscriber has seen so far; every sample that is not delivered is counted here.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,9 +78,7 @@ impl BurstLog {
     }
 
     fn warn(&self, topic: &str, what: &str) {
-        let Ok(mut state) = self.state.lock() else {
-            return;
-        };
+        let mut state = lock(&self.state);
         let now = Instant::now();
         match state.0 {
             Some(last) if now.duration_since(last) < BURST_QUIET => state.1 += 1,
@@ -105,11 +108,19 @@ pub struct RawMessage {
     pub info: MessageInfo,
 }
 
+/// Received samples waiting for the application, and whether more can come.
+struct Queue {
+    /// Samples with their reception times (ns since the epoch), oldest first.
+    samples: VecDeque<(Sample, i64)>,
+    /// No sample is added any more: the subscriber was closed or its session closed.
+    closed: bool,
+}
+
 struct Shared {
     topic: String,
-    /// The (type name, type hash) accepted, or `None` for any type.
-    accepted: Option<(String, String)>,
-    queue: Mutex<VecDeque<(Sample, i64)>>,
+    /// The type accepted, or `None` for any type.
+    accepted: Option<TypeIdentity>,
+    queue: Mutex<Queue>,
     capacity: usize,
     notify: Notify,
     counters: Counters,
@@ -122,9 +133,7 @@ impl Shared {
         let key = sample.key_expr().as_str();
         let matches = match (split_topic_key_expr(key), &self.accepted) {
             (Some(_), None) => true,
-            (Some((type_name, hash)), Some((want_name, want_hash))) => {
-                &type_name == want_name && &hash == want_hash
-            }
+            (Some(identity), Some(wanted)) => &identity == wanted,
             (None, _) => false,
         };
         if !matches {
@@ -132,7 +141,7 @@ impl Shared {
                 .type_mismatches
                 .fetch_add(1, Ordering::Relaxed);
             let expected = match &self.accepted {
-                Some((name, hash)) => format!("expected type {name} with hash {hash}"),
+                Some(wanted) => format!("expected type {} with hash {}", wanted.name, wanted.hash),
                 None => "not a ROS data key expression".to_string(),
             };
             self.log.warn(
@@ -141,24 +150,35 @@ impl Shared {
             );
             return;
         }
-        self.counters.received.fetch_add(1, Ordering::Relaxed);
         let received_at = crate::time::now_nanos();
-        let Ok(mut queue) = self.queue.lock() else {
+        let mut queue = lock(&self.queue);
+        if queue.closed {
             return;
-        };
-        if queue.len() >= self.capacity {
-            queue.pop_front();
+        }
+        self.counters.received.fetch_add(1, Ordering::Relaxed);
+        if queue.samples.len() >= self.capacity {
+            queue.samples.pop_front();
             self.counters
                 .dropped_queue_full
                 .fetch_add(1, Ordering::Relaxed);
         }
-        queue.push_back((sample, received_at));
+        queue.samples.push_back((sample, received_at));
         drop(queue);
         self.notify.notify_one();
     }
 
     fn pop(&self) -> Option<(Sample, i64)> {
-        self.queue.lock().ok()?.pop_front()
+        lock(&self.queue).samples.pop_front()
+    }
+
+    /// Stops adding samples and wakes every waiting `recv` (what is queued stays readable).
+    fn close(&self) {
+        lock(&self.queue).closed = true;
+        self.notify.notify_waiters();
+    }
+
+    fn is_closed(&self) -> bool {
+        lock(&self.queue).closed
     }
 
     /// Checks the attachment of a queued sample, counting (not returning) failures.
@@ -176,11 +196,11 @@ impl Shared {
                 }
             },
         };
-        let (type_name, type_hash) = split_topic_key_expr(sample.key_expr().as_str())?;
+        let identity = split_topic_key_expr(sample.key_expr().as_str())?;
         Some(RawMessage {
             payload: sample.payload().clone(),
-            type_name,
-            type_hash,
+            type_name: identity.name,
+            type_hash: identity.hash,
             info: MessageInfo {
                 attachment,
                 received_timestamp: received_at,
@@ -214,8 +234,24 @@ impl Shared {
         }
     }
 
-    async fn wait(&self) {
-        self.notify.notified().await;
+    /// Waits until `take` yields an item; `None` once the queue is closed and `take` finds
+    /// nothing more.
+    async fn next<R>(&self, mut take: impl FnMut() -> Option<R>) -> Option<R> {
+        loop {
+            // Registered before looking, so a sample or a close in between still wakes us.
+            let notified = self.notify.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            // Read before taking: once closed, nothing is added, so an empty take is the end.
+            let closed = self.is_closed();
+            if let Some(item) = take() {
+                return Some(item);
+            }
+            if closed {
+                return None;
+            }
+            notified.await;
+        }
     }
 
     fn stats(&self) -> SubscriberStats {
@@ -236,16 +272,16 @@ impl Shared {
 pub struct RawSubscriberBuilder {
     node: Node,
     topic: String,
-    accepted: Option<(String, String)>,
+    accepted: Option<TypeIdentity>,
     queue_size: usize,
 }
 
 impl RawSubscriberBuilder {
-    pub(crate) fn new(node: Node, topic: &str, accepted: Option<(&str, &str)>) -> Self {
+    pub(crate) fn new(node: Node, topic: &str, accepted: Option<TypeIdentity>) -> Self {
         Self {
             node,
             topic: topic.to_string(),
-            accepted: accepted.map(|(n, h)| (n.to_string(), h.to_string())),
+            accepted,
             queue_size: 10,
         }
     }
@@ -261,7 +297,10 @@ impl RawSubscriberBuilder {
         let shared = Arc::new(Shared {
             topic: topic.clone(),
             accepted: self.accepted.clone(),
-            queue: Mutex::new(VecDeque::with_capacity(self.queue_size.min(1024))),
+            queue: Mutex::new(Queue {
+                samples: VecDeque::with_capacity(self.queue_size.min(1024)),
+                closed: false,
+            }),
             capacity: self.queue_size,
             notify: Notify::new(),
             counters: Counters::default(),
@@ -269,23 +308,23 @@ impl RawSubscriberBuilder {
         });
         // Subscribe to every type on the topic so mismatched types are seen and counted.
         let key = topic_key_expr_any_type(self.node.domain_id(), &topic);
-        let on_sample = Arc::clone(&shared);
+        let feed = Feed(Arc::clone(&shared));
         let subscriber = self
             .node
             .session()
             .declare_subscriber(key)
-            .callback(move |sample| on_sample.on_sample(sample))
+            .callback(move |sample| feed.0.on_sample(sample))
             .await
             .map_err(|e| Error::zenoh(&format!("cannot subscribe to {topic}"), e))?;
         // Only a typed subscription is announced: the graph has no entry for "any type".
         let token = match self.accepted {
-            Some((type_name, type_hash)) => {
+            Some(identity) => {
                 let entity = self.node.entity_for(
                     EntityKind::Subscriber,
                     TopicInfo {
                         name: topic.clone(),
-                        type_name,
-                        type_hash,
+                        type_name: identity.name,
+                        type_hash: identity.hash,
                         qos: qos_string(self.queue_size),
                     },
                 );
@@ -305,8 +344,7 @@ impl RawSubscriberBuilder {
         tracing::debug!(%topic, "subscriber declared");
         Ok(RawSubscriber {
             shared,
-            _subscriber: subscriber,
-            _token: token,
+            declared: Mutex::new(Some(Declared { subscriber, token })),
             _node: self.node,
         })
     }
@@ -321,11 +359,27 @@ impl IntoFuture for RawSubscriberBuilder {
     }
 }
 
+/// Held by zenoh's callback: when zenoh drops the callback (the subscriber was undeclared or
+/// its session closed), no sample can come any more, so the queue closes.
+struct Feed(Arc<Shared>);
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// The zenoh declarations of an open subscriber.
+struct Declared {
+    subscriber: zenoh::pubsub::Subscriber<()>,
+    token: Option<zenoh::liveliness::LivelinessToken>,
+}
+
 /// Receives CDR payloads from one topic through a bounded queue, without decoding them.
 pub struct RawSubscriber {
     shared: Arc<Shared>,
-    _subscriber: zenoh::pubsub::Subscriber<()>,
-    _token: Option<zenoh::liveliness::LivelinessToken>,
+    /// `None` once closed.
+    declared: Mutex<Option<Declared>>,
     _node: Node,
 }
 
@@ -339,23 +393,36 @@ impl std::fmt::Debug for RawSubscriber {
 }
 
 impl RawSubscriber {
-    /// Waits for the next sample. Returns `None` only if the subscriber can no longer receive.
+    /// Waits for the next sample. Returns `None` once the subscriber is closed (by
+    /// [`close`](Self::close) or its session closing) and every queued sample was taken.
     pub async fn recv(&self) -> Option<RawMessage> {
-        loop {
-            if let Some(raw) = self.try_recv() {
-                self.shared
-                    .counters
-                    .delivered
-                    .fetch_add(1, Ordering::Relaxed);
-                return Some(raw);
-            }
-            self.shared.wait().await;
-        }
+        self.shared.next(|| self.try_recv()).await
     }
 
     /// Takes the next queued sample without waiting.
     pub fn try_recv(&self) -> Option<RawMessage> {
-        self.shared.next_raw()
+        let raw = self.shared.next_raw()?;
+        self.shared
+            .counters
+            .delivered
+            .fetch_add(1, Ordering::Relaxed);
+        Some(raw)
+    }
+
+    /// Stops receiving: undeclares the zenoh subscriber and its graph announcement. Samples
+    /// already queued are still returned by `recv`, which then returns `None`.
+    pub fn close(&self) {
+        let declared = lock(&self.declared).take();
+        if let Some(Declared { subscriber, token }) = declared {
+            if let Err(e) = subscriber.undeclare().wait() {
+                tracing::warn!(topic = %self.shared.topic, "cannot undeclare subscriber: {e}");
+            }
+            if let Some(Err(e)) = token.map(|t| t.undeclare().wait()) {
+                tracing::warn!(topic = %self.shared.topic, "cannot withdraw subscriber token: {e}");
+            }
+            tracing::debug!(topic = %self.shared.topic, "subscriber closed");
+        }
+        self.shared.close();
     }
 
     /// Counters of received, delivered and dropped samples.
@@ -379,7 +446,7 @@ pub struct SubscriberBuilder<T> {
 impl<T: Message> SubscriberBuilder<T> {
     pub(crate) fn new(node: Node, topic: &str) -> Self {
         Self {
-            raw: RawSubscriberBuilder::new(node, topic, Some((T::TYPE_NAME, T::TYPE_HASH))),
+            raw: RawSubscriberBuilder::new(node, topic, Some(TypeIdentity::of::<T>())),
             _type: PhantomData,
         }
     }
@@ -433,19 +500,15 @@ impl<T> std::fmt::Debug for Subscriber<T> {
 }
 
 impl<T: Message> Subscriber<T> {
-    /// Waits for the next message. Returns `None` only if the subscriber can no longer receive.
+    /// Waits for the next message. Returns `None` once the subscriber is closed (by
+    /// [`close`](Self::close) or its session closing) and every queued message was taken.
     pub async fn recv(&self) -> Option<T> {
         self.recv_with_info().await.map(|(msg, _)| msg)
     }
 
-    /// Waits for the next message and its metadata.
+    /// Waits for the next message and its metadata (`None` as for [`recv`](Self::recv)).
     pub async fn recv_with_info(&self) -> Option<(T, MessageInfo)> {
-        loop {
-            if let Some(item) = self.try_recv_with_info() {
-                return Some(item);
-            }
-            self.raw.shared.wait().await;
-        }
+        self.raw.shared.next(|| self.try_recv_with_info()).await
     }
 
     /// Takes the next queued message without waiting.
@@ -465,7 +528,13 @@ impl<T: Message> Subscriber<T> {
         None
     }
 
-    /// The messages as an async stream.
+    /// Stops receiving, as [`RawSubscriber::close`]: queued messages are still returned, then
+    /// `recv` returns `None` and streams end.
+    pub fn close(&self) {
+        self.raw.close();
+    }
+
+    /// The messages as an async stream, which ends once the subscriber is closed and drained.
     pub fn stream(&self) -> impl Stream<Item = T> + '_ {
         futures::stream::unfold(
             self,
@@ -517,6 +586,11 @@ pub struct CallbackSubscriber<T: Message> {
 }
 
 impl<T: Message> CallbackSubscriber<T> {
+    /// Stops receiving: messages already queued still reach the callback, then its task ends.
+    pub fn close(&self) {
+        self.subscriber.close();
+    }
+
     /// Counters of received, delivered and dropped samples.
     pub fn stats(&self) -> SubscriberStats {
         self.subscriber.stats()

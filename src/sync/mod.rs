@@ -34,8 +34,8 @@ pub use exact_time::ExactTime;
 pub use latest_time::{LatestTime, RateConfig};
 pub use policy::{ConfigError, DropReason, Dropped, Emitted, Policy, DEFAULT_REWIND_RESET_NS};
 pub use script::{
-    build_policy, format_sets, parse_script, run_script, simulate, Script, ScriptError,
-    ScriptErrorKind, ScriptMessage, ScriptPolicy,
+    build_policy, format_sets, parse_script, simulate, Script, ScriptError, ScriptErrorKind,
+    ScriptMessage, ScriptPolicy,
 };
 pub use synchronizer::{
     Channel, ChannelMismatch, DropEvent, DynSynchronizer, MessageTuple, SyncStats, Synchronizer,

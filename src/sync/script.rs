@@ -281,11 +281,6 @@ pub fn simulate(script: &Script) -> Result<Emitted<usize>, ConfigError> {
     Ok(out)
 }
 
-/// Replays a script and returns its sets as message ids in channel order.
-pub fn run_script(script: &Script) -> Result<Vec<Vec<usize>>, ConfigError> {
-    simulate(script).map(|out| out.sets)
-}
-
 /// Formats sets as `SET a b c` lines, each ending with a newline.
 pub fn format_sets(sets: &[Vec<usize>]) -> String {
     let mut s = String::new();
@@ -308,7 +303,7 @@ mod tests {
     /// Runs a script text and formats its sets.
     fn sets_of(text: &str) -> String {
         let script = parse_script(text).expect("script parses");
-        format_sets(&run_script(&script).expect("valid config"))
+        format_sets(&simulate(&script).expect("valid config").sets)
     }
 
     #[test]

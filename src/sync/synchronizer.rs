@@ -160,9 +160,16 @@ impl<M: Send + 'static> DynSynchronizer<M> {
             state.policy.add(channel, stamp, msg, &mut state.scratch);
             if state.policy.time_jumps() > jumps {
                 state.stats.time_jumps += 1;
+                let dropped = state
+                    .scratch
+                    .drops
+                    .iter()
+                    .filter(|d| d.reason == DropReason::TimeJumpedBack)
+                    .count();
                 tracing::warn!(
                     channel,
                     stamp,
+                    dropped,
                     "stamp jumped back in time (looped log or restarted sensor): synchronizer reset"
                 );
             }
@@ -200,13 +207,6 @@ impl<M: Send + 'static> DynSynchronizer<M> {
         } in state.scratch.drops.drain(..)
         {
             *state.stats.dropped.entry((channel, reason)).or_insert(0) += 1;
-            if reason == DropReason::TimeJumpedBack {
-                tracing::warn!(
-                    channel,
-                    stamp,
-                    "stamp jumped back in time: synchronizer reset"
-                );
-            }
             state.queue.push_back(Output::Drop(DropEvent {
                 channel,
                 stamp,
