@@ -11,15 +11,15 @@ use std::collections::HashMap;
 use rosync_msggen::hash::Resolve;
 use rosync_msggen::parse::{parse_msg, BaseType, MsgSpec};
 
-/// `pkg/msg/Type` or `pkg/Type` as (`pkg`, `Type`).
-pub(crate) fn split_type_name(type_name: &str) -> Option<(String, String)> {
-    let parts: Vec<&str> = type_name.trim().split('/').collect();
-    match parts.as_slice() {
-        [pkg, name] | [pkg, "msg", name] if !pkg.is_empty() && !name.is_empty() => {
-            Some((pkg.to_string(), name.to_string()))
-        }
-        _ => None,
-    }
+use super::{TypeKind, TypeName};
+
+/// A message type's name (any form [`TypeName::parse`] takes) as (`pkg`, `Type`); `None` for
+/// anything else, services and actions included.
+fn split_type_name(type_name: &str) -> Option<(String, String)> {
+    TypeName::parse(type_name)
+        .ok()
+        .filter(|t| t.kind == TypeKind::Msg)
+        .map(|t| (t.package, t.name))
 }
 
 /// The sections of a `ros2msg` definition: the main type's text, then each `MSG: pkg/Type`.

@@ -74,6 +74,7 @@ use self::topic::resolve_type;
 use self::window::Window;
 use crate::bag::{Log, SkippedTopic};
 use crate::msg::rosgraph_msgs::Clock;
+use crate::msg::TypeIdentity;
 use crate::node::{Node, Publisher, RawPublisher};
 
 /// Why a [`Player`] could not start.
@@ -133,7 +134,11 @@ impl Player {
                 continue;
             }
             match resolve_type(&info) {
-                Ok((type_name, type_hash, hash_source)) => {
+                Ok((identity, hash_source)) => {
+                    let TypeIdentity {
+                        name: type_name,
+                        hash: type_hash,
+                    } = identity;
                     let publisher = node
                         .raw_publisher(&options.remapped(&info.topic), &type_name, &type_hash)
                         .block_when_congested(true)

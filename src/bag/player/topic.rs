@@ -2,8 +2,8 @@
 //! channel's type name and type hash are resolved ([`HashSource`]).
 
 use crate::bag::LogTopic;
-use crate::msg::definition::split_type_name;
 use crate::msg::hash_from_definition;
+use crate::msg::{TypeIdentity, TypeKind, TypeName};
 
 /// Where a played topic's type hash came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub struct PlayTopic {
 }
 
 /// The type name and hash to publish a recorded topic with, or why it cannot be played.
-pub(crate) fn resolve_type(info: &LogTopic) -> Result<(String, String, HashSource), String> {
+pub(crate) fn resolve_type(info: &LogTopic) -> Result<(TypeIdentity, HashSource), String> {
     if info.message_encoding != "cdr" {
         return Err(format!(
             "its messages are encoded as {:?}, not cdr",
@@ -44,18 +44,25 @@ pub(crate) fn resolve_type(info: &LogTopic) -> Result<(String, String, HashSourc
     if info.type_name.is_empty() {
         return Err("its channel has no schema, so its type is unknown".to_string());
     }
-    let (pkg, ty) = split_type_name(&info.type_name).ok_or_else(|| {
-        format!(
-            "its type `{}` is not of the form pkg/msg/Type",
-            info.type_name
-        )
-    })?;
-    let type_name = format!("{pkg}/msg/{ty}");
+    let type_name = TypeName::parse(&info.type_name)
+        .ok()
+        .filter(|t| t.kind == TypeKind::Msg)
+        .ok_or_else(|| {
+            format!(
+                "its type `{}` is not of the form pkg/msg/Type",
+                info.type_name
+            )
+        })?
+        .to_string();
+    let identity = |hash: &str| TypeIdentity {
+        name: type_name.clone(),
+        hash: hash.to_string(),
+    };
     if let Some(hash) = info.type_hash.as_ref().filter(|h| h.starts_with("RIHS01_")) {
-        return Ok((type_name, hash.clone(), HashSource::Recorded));
+        return Ok((identity(hash), HashSource::Recorded));
     }
     if let Some(known) = crate::msg::lookup(&type_name) {
-        return Ok((type_name, known.type_hash.to_string(), HashSource::Registry));
+        return Ok((identity(known.type_hash), HashSource::Registry));
     }
     if info.schema_encoding != "ros2msg" {
         return Err(format!(
@@ -66,7 +73,7 @@ pub(crate) fn resolve_type(info: &LogTopic) -> Result<(String, String, HashSourc
     let hash = hash_from_definition(&type_name, &info.definition).map_err(|e| {
         format!("type {type_name} is unknown to rosync and its hash cannot be computed: {e}")
     })?;
-    Ok((type_name, hash, HashSource::Definition))
+    Ok((identity(&hash), HashSource::Definition))
 }
 
 #[cfg(test)]
@@ -94,24 +101,29 @@ mod tests {
         let info = channel("my_pkg/Thing", Some(&recorded), "");
         assert_eq!(
             resolve_type(&info),
-            Ok(("my_pkg/msg/Thing".into(), recorded, HashSource::Recorded))
+            Ok((
+                TypeIdentity::new("my_pkg/msg/Thing", &recorded),
+                HashSource::Recorded
+            ))
         );
         let info = channel(std_msgs::String::TYPE_NAME, Some("RIHS00_old"), "");
         assert_eq!(
             resolve_type(&info),
-            Ok((
-                std_msgs::String::TYPE_NAME.into(),
-                std_msgs::String::TYPE_HASH.into(),
-                HashSource::Registry
-            ))
+            Ok((TypeIdentity::of::<std_msgs::String>(), HashSource::Registry))
         );
         let info = channel("my_pkg/msg/Point2", None, "float64 x\nfloat64 y\n");
-        let (name, hash, source) = resolve_type(&info).expect("computed");
+        let (identity, source) = resolve_type(&info).expect("computed");
         assert_eq!(
-            (name.as_str(), source),
+            (identity.name.as_str(), source),
             ("my_pkg/msg/Point2", HashSource::Definition)
         );
-        assert!(hash.starts_with("RIHS01_"));
+        assert!(identity.hash.starts_with("RIHS01_"));
+        let dds = channel("my_pkg::msg::dds_::Point2_", None, "float64 x\nfloat64 y\n");
+        assert_eq!(resolve_type(&dds).expect("computed").0, identity);
+        let service = channel("my_pkg/srv/Point2", None, "float64 x\n");
+        assert!(resolve_type(&service)
+            .unwrap_err()
+            .contains("not of the form"));
     }
 
     #[test]
