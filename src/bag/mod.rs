@@ -60,5 +60,4 @@ pub use selection::{PatternError, SkippedTopic, TopicPattern, TopicSelection};
 pub use sqlite::SqliteReader;
 pub use writer::{
     BagWriter, Compression, TopicId, WriteSummary, WriterOptions, DEFAULT_CHUNK_SIZE,
-    DEFAULT_QOS_PROFILES,
 };

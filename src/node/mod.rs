@@ -36,8 +36,8 @@ use std::time::Duration;
 pub use attachment::{Attachment, AttachmentError, ATTACHMENT_LEN};
 pub use graph::{Entity, EntityKind, TopicInfo};
 pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
-pub use qos::{Durability, History, Liveliness, QosError, QosProfile, Reliability};
 pub use publisher::{Publisher, PublisherBuilder, RawPublisher, RawPublisherBuilder};
+pub use qos::{Durability, History, Liveliness, QosError, QosProfile, Reliability};
 pub use subscriber::{
     CallbackSubscriber, CallbackSubscriberBuilder, MessageInfo, RawMessage, RawSubscriber,
     RawSubscriberBuilder, Subscriber, SubscriberBuilder, SubscriberStats,

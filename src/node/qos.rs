@@ -294,7 +294,13 @@ impl QosProfile {
         let components = |field: &'static str, index: usize, count: usize| {
             let items: Vec<&str> = parts[index].split(',').collect();
             if items.len() < count {
-                Err(fail(field, format!("{:?} has fewer than {count} `,`-separated parts", parts[index])))
+                Err(fail(
+                    field,
+                    format!(
+                        "{:?} has fewer than {count} `,`-separated parts",
+                        parts[index]
+                    ),
+                ))
             } else {
                 Ok(items)
             }
@@ -303,14 +309,18 @@ impl QosProfile {
             if s.is_empty() {
                 Ok(default)
             } else {
-                s.parse().map_err(|_| fail(field, format!("{s:?} is not a number")))
+                s.parse()
+                    .map_err(|_| fail(field, format!("{s:?} is not a number")))
             }
         };
         let policy = |field: &'static str, s: &str| -> Result<Option<u64>, QosError> {
             (!s.is_empty()).then(|| number(field, s, 0)).transpose()
         };
         let unknown = |field: &'static str, code: Option<u64>| {
-            fail(field, format!("{} is not an rmw policy number", code.unwrap_or(0)))
+            fail(
+                field,
+                format!("{} is not an rmw policy number", code.unwrap_or(0)),
+            )
         };
         let defaults = Self::default();
         let (inf_sec, inf_nsec) = split(Self::INFINITE);
@@ -321,25 +331,34 @@ impl QosProfile {
 
         let reliability = match policy("reliability", parts[0])? {
             None => defaults.reliability,
-            code => code.and_then(Reliability::from_code).ok_or_else(|| unknown("reliability", code))?,
+            code => code
+                .and_then(Reliability::from_code)
+                .ok_or_else(|| unknown("reliability", code))?,
         };
         let durability = match policy("durability", parts[1])? {
             None => defaults.durability,
-            code => code.and_then(Durability::from_code).ok_or_else(|| unknown("durability", code))?,
+            code => code
+                .and_then(Durability::from_code)
+                .ok_or_else(|| unknown("durability", code))?,
         };
         let history_parts = components("history", 2, 2)?;
         let history = match policy("history", history_parts[0])? {
             None => defaults.history,
-            code => code.and_then(History::from_code).ok_or_else(|| unknown("history", code))?,
+            code => code
+                .and_then(History::from_code)
+                .ok_or_else(|| unknown("history", code))?,
         };
         let depth = number("depth", history_parts[1], RMW_ZENOH_DEFAULT_DEPTH as u64)?;
-        let depth = usize::try_from(depth).map_err(|_| fail("depth", format!("{depth} is too large")))?;
+        let depth =
+            usize::try_from(depth).map_err(|_| fail("depth", format!("{depth} is too large")))?;
         let deadline = components("deadline", 3, 2)?;
         let lifespan = components("lifespan", 4, 2)?;
         let live = components("liveliness", 5, 3)?;
         let liveliness = match policy("liveliness", live[0])? {
             None => defaults.liveliness,
-            code => code.and_then(Liveliness::from_code).ok_or_else(|| unknown("liveliness", code))?,
+            code => code
+                .and_then(Liveliness::from_code)
+                .ok_or_else(|| unknown("liveliness", code))?,
         };
         Ok(Self {
             history,
@@ -381,7 +400,8 @@ mod rmw_time {
     }
 
     /// Infinities written by Foxy-era RMWs (Fast DDS, Connext).
-    const FOXY_INFINITIES: [(u64, u64); 2] = [(0x7FFF_FFFF, 0xFFFF_FFFF), (0x7FFF_FFFF, 0x7FFF_FFFF)];
+    const FOXY_INFINITIES: [(u64, u64); 2] =
+        [(0x7FFF_FFFF, 0xFFFF_FFFF), (0x7FFF_FFFF, 0x7FFF_FFFF)];
 
     pub fn serialize<S: Serializer>(d: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
         let (sec, nsec) = split(*d);
@@ -442,7 +462,11 @@ mod tests {
             assert_eq!(QosProfile::parse_rmw_zenoh(&text), Ok(qos), "{text}");
         }
         assert_eq!(odd.to_rmw_zenoh(), "2:1:1,3:5,0:60,3000:3,2,500");
-        for text in ["1:2:1,10:,:,:,,", "2:1:1,5:,:,:,,", "2:1:1,3:5,0:60,3000:3,2,500"] {
+        for text in [
+            "1:2:1,10:,:,:,,",
+            "2:1:1,5:,:,:,,",
+            "2:1:1,3:5,0:60,3000:3,2,500",
+        ] {
             let qos = QosProfile::parse_rmw_zenoh(text).expect("parses");
             assert_eq!(qos.to_rmw_zenoh(), text);
         }
@@ -524,8 +548,8 @@ avoid_ros_namespace_conventions: false
         assert_eq!(qos.lifespan, QosProfile::INFINITE);
         assert_eq!(qos.liveliness_lease_duration, Duration::from_secs(1));
 
-        let err = serde_yaml::from_str::<QosProfile>("reliability: sometimes\n")
-            .expect_err("garbage");
+        let err =
+            serde_yaml::from_str::<QosProfile>("reliability: sometimes\n").expect_err("garbage");
         assert!(err.to_string().contains("reliability"), "{err}");
     }
 }
