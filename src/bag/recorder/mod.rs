@@ -6,9 +6,10 @@
 //! `OUTPUT/OUTPUT_0.mcap`, `OUTPUT/OUTPUT_1.mcap`, ... (a new file when
 //! [`RecordOptions::max_bag_size`] or [`RecordOptions::max_bag_duration`] is exceeded) and, when
 //! the recording stops, `OUTPUT/metadata.yaml` in rosbag2's format version 9 (Jazzy), so Python
-//! `rosbags` and `ros2 bag info` open the folder. Every file is a [`BagWriter`] file: `ros2`
-//! profile, `ros2msg` schemas, `cdr` channels with `offered_qos_profiles` (the publishers' QoS
-//! from the graph) and `topic_type_hash`.
+//! `rosbags` and `ros2 bag info` open the folder. Every file is a
+//! [`BagWriter`](crate::bag::BagWriter) file: `ros2` profile, `ros2msg` schemas, `cdr` channels
+//! with `offered_qos_profiles` (the publishers' QoS from their graph tokens, as
+//! [`QosProfile`](crate::node::QosProfile)s) and `topic_type_hash`.
 //!
 //! # Pipeline
 //!
@@ -49,15 +50,16 @@
 //!
 //! # Parts
 //!
-//! - [`options`]: [`RecordOptions`], [`RecordReport`], [`TopicReport`], [`default_bag_name`];
+//! - `options`: [`RecordOptions`], [`RecordReport`], [`TopicReport`], [`default_bag_name`];
 //! - `discovery`: the graph polling, the per-topic decision and the receiving tasks (zenoh);
 //! - `outbox`: the channel to the writer thread, bounded in messages and bytes;
 //! - `writer`: the writer thread (files, splitting, chunk age), fed plain `Bytes`;
-//! - `metadata`: the `metadata.yaml` it writes ([`rosbag2::Metadata`](crate::bag::rosbag2::Metadata)).
+//! - `metadata`: the `metadata.yaml` it writes, a
+//!   [`rosbag2::Metadata`](crate::bag::rosbag2::Metadata).
 
 mod discovery;
 mod metadata;
-pub mod options;
+mod options;
 mod outbox;
 mod topic;
 mod writer;
