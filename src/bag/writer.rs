@@ -3,7 +3,7 @@
 //! The file is what `ros2 bag record -s mcap` (rosbag2_storage_mcap, Jazzy) writes: header
 //! profile `ros2`, one `ros2msg` schema per type (named `pkg/msg/Type`, data = the full
 //! definition), one `cdr` channel per topic with the `offered_qos_profiles` (YAML of
-//! [`QosProfile`](crate::node::QosProfile)s) and
+//! [`QosProfile`]s) and
 //! `topic_type_hash` metadata, messages in compressed chunks, and a summary with chunk and
 //! message indexes and statistics.
 //!

@@ -279,98 +279,114 @@ impl QosProfile {
     /// Parses rmw_zenoh's liveliness-token field (see the [module docs](self)); empty fields are
     /// rmw_zenoh's defaults. An error names the field that is wrong.
     pub fn parse_rmw_zenoh(text: &str) -> Result<Self, QosError> {
-        let fail = |field: &'static str, reason: String| QosError {
-            text: text.to_string(),
-            field,
-            reason,
-        };
+        let token = TokenField { text };
         let parts: Vec<&str> = text.split(':').collect();
         if parts.len() < 6 {
-            return Err(fail(
-                "qos",
-                format!("{} `:`-separated fields, expected 6", parts.len()),
-            ));
+            let reason = format!("{} `:`-separated fields, expected 6", parts.len());
+            return Err(token.fail("qos", reason));
         }
-        let components = |field: &'static str, index: usize, count: usize| {
-            let items: Vec<&str> = parts[index].split(',').collect();
-            if items.len() < count {
-                Err(fail(
-                    field,
-                    format!(
-                        "{:?} has fewer than {count} `,`-separated parts",
-                        parts[index]
-                    ),
-                ))
-            } else {
-                Ok(items)
-            }
-        };
-        let number = |field: &'static str, s: &str, default: u64| -> Result<u64, QosError> {
-            if s.is_empty() {
-                Ok(default)
-            } else {
-                s.parse()
-                    .map_err(|_| fail(field, format!("{s:?} is not a number")))
-            }
-        };
-        let policy = |field: &'static str, s: &str| -> Result<Option<u64>, QosError> {
-            (!s.is_empty()).then(|| number(field, s, 0)).transpose()
-        };
-        let unknown = |field: &'static str, code: Option<u64>| {
-            fail(
-                field,
-                format!("{} is not an rmw policy number", code.unwrap_or(0)),
-            )
-        };
         let defaults = Self::default();
-        let (inf_sec, inf_nsec) = split(Self::INFINITE);
-        let time = |field: &'static str, sec: &str, nsec: &str| -> Result<Duration, QosError> {
-            let (sec, nsec) = (number(field, sec, inf_sec)?, number(field, nsec, inf_nsec)?);
-            join(sec, nsec).ok_or_else(|| fail(field, format!("{sec} s {nsec} ns overflows")))
-        };
-
-        let reliability = match policy("reliability", parts[0])? {
-            None => defaults.reliability,
-            code => code
-                .and_then(Reliability::from_code)
-                .ok_or_else(|| unknown("reliability", code))?,
-        };
-        let durability = match policy("durability", parts[1])? {
-            None => defaults.durability,
-            code => code
-                .and_then(Durability::from_code)
-                .ok_or_else(|| unknown("durability", code))?,
-        };
-        let history_parts = components("history", 2, 2)?;
-        let history = match policy("history", history_parts[0])? {
-            None => defaults.history,
-            code => code
-                .and_then(History::from_code)
-                .ok_or_else(|| unknown("history", code))?,
-        };
-        let depth = number("depth", history_parts[1], RMW_ZENOH_DEFAULT_DEPTH as u64)?;
-        let depth =
-            usize::try_from(depth).map_err(|_| fail("depth", format!("{depth} is too large")))?;
-        let deadline = components("deadline", 3, 2)?;
-        let lifespan = components("lifespan", 4, 2)?;
-        let live = components("liveliness", 5, 3)?;
-        let liveliness = match policy("liveliness", live[0])? {
-            None => defaults.liveliness,
-            code => code
-                .and_then(Liveliness::from_code)
-                .ok_or_else(|| unknown("liveliness", code))?,
-        };
+        let history = token.components("history", parts[2], 2)?;
+        let deadline = token.components("deadline", parts[3], 2)?;
+        let lifespan = token.components("lifespan", parts[4], 2)?;
+        let liveliness = token.components("liveliness", parts[5], 3)?;
+        let depth = token.number("depth", history[1], RMW_ZENOH_DEFAULT_DEPTH as u64)?;
         Ok(Self {
-            history,
-            depth,
-            reliability,
-            durability,
-            deadline: time("deadline", deadline[0], deadline[1])?,
-            lifespan: time("lifespan", lifespan[0], lifespan[1])?,
-            liveliness,
-            liveliness_lease_duration: time("liveliness_lease_duration", live[1], live[2])?,
+            history: token.policy("history", history[0], defaults.history, History::from_code)?,
+            depth: usize::try_from(depth)
+                .map_err(|_| token.fail("depth", format!("{depth} is too large")))?,
+            reliability: token.policy(
+                "reliability",
+                parts[0],
+                defaults.reliability,
+                Reliability::from_code,
+            )?,
+            durability: token.policy(
+                "durability",
+                parts[1],
+                defaults.durability,
+                Durability::from_code,
+            )?,
+            deadline: token.duration("deadline", deadline[0], deadline[1])?,
+            lifespan: token.duration("lifespan", lifespan[0], lifespan[1])?,
+            liveliness: token.policy(
+                "liveliness",
+                liveliness[0],
+                defaults.liveliness,
+                Liveliness::from_code,
+            )?,
+            liveliness_lease_duration: token.duration(
+                "liveliness_lease_duration",
+                liveliness[1],
+                liveliness[2],
+            )?,
             avoid_ros_namespace_conventions: false,
         })
+    }
+}
+
+/// Reads the parts of one rmw_zenoh token QoS field, naming the field in errors.
+struct TokenField<'a> {
+    text: &'a str,
+}
+
+impl TokenField<'_> {
+    fn fail(&self, field: &'static str, reason: String) -> QosError {
+        QosError {
+            text: self.text.to_string(),
+            field,
+            reason,
+        }
+    }
+
+    /// The `,`-separated parts of `part`, at least `count`.
+    fn components<'p>(
+        &self,
+        field: &'static str,
+        part: &'p str,
+        count: usize,
+    ) -> Result<Vec<&'p str>, QosError> {
+        let items: Vec<&str> = part.split(',').collect();
+        if items.len() < count {
+            let reason = format!("{part:?} has fewer than {count} `,`-separated parts");
+            return Err(self.fail(field, reason));
+        }
+        Ok(items)
+    }
+
+    /// A number, `default` when empty.
+    fn number(&self, field: &'static str, s: &str, default: u64) -> Result<u64, QosError> {
+        if s.is_empty() {
+            return Ok(default);
+        }
+        s.parse()
+            .map_err(|_| self.fail(field, format!("{s:?} is not a number")))
+    }
+
+    /// A policy by its rmw number, `default` when empty.
+    fn policy<T>(
+        &self,
+        field: &'static str,
+        s: &str,
+        default: T,
+        from_code: fn(u64) -> Option<T>,
+    ) -> Result<T, QosError> {
+        if s.is_empty() {
+            return Ok(default);
+        }
+        let code = self.number(field, s, 0)?;
+        from_code(code)
+            .ok_or_else(|| self.fail(field, format!("{code} is not an rmw policy number")))
+    }
+
+    /// A duration from its seconds and nanoseconds, each infinite's part when empty.
+    fn duration(&self, field: &'static str, sec: &str, nsec: &str) -> Result<Duration, QosError> {
+        let (inf_sec, inf_nsec) = split(QosProfile::INFINITE);
+        let (sec, nsec) = (
+            self.number(field, sec, inf_sec)?,
+            self.number(field, nsec, inf_nsec)?,
+        );
+        join(sec, nsec).ok_or_else(|| self.fail(field, format!("{sec} s {nsec} ns overflows")))
     }
 }
 
