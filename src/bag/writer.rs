@@ -3,9 +3,8 @@
 //! The file is what `ros2 bag record -s mcap` (rosbag2_storage_mcap, Jazzy) writes: header
 //! profile `ros2`, one `ros2msg` schema per type (named `pkg/msg/Type`, data = the full
 //! definition), one `cdr` channel per topic with the `offered_qos_profiles` (YAML of
-//! [`QosProfile`]s) and
-//! `topic_type_hash` metadata, messages in compressed chunks, and a summary with chunk and
-//! message indexes and statistics.
+//! [`QosProfile`]s) and `topic_type_hash` metadata, messages in compressed chunks, and a
+//! summary with chunk and message indexes and statistics.
 //!
 //! # What a killed recorder loses
 //!
