@@ -11,9 +11,10 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use rosync::bag::rosbag2::Metadata;
 use rosync::bag::Log;
 use rosync::msg::{sensor_msgs, std_msgs, Message};
-use rosync::node::{Node, Publisher};
+use rosync::node::{Durability, History, Node, Publisher, Reliability};
 use serde_json::Value;
 
 use common::{bag_check, camera_info, endpoint, header, rgb8, scratch, PATIENCE};
@@ -241,6 +242,29 @@ async fn recording_is_read_back_by_mcap_rosbags_and_log() {
     assert!(!stderr.contains("/late_excluded"), "{stderr}");
 
     assert!(bag.join("metadata.yaml").exists(), "no metadata.yaml");
+    // The publishers' QoS from their liveliness tokens, in metadata.yaml as typed profiles.
+    let metadata = Metadata::open(bag.join("metadata.yaml")).expect("metadata.yaml parses");
+    assert_eq!(metadata.topics.len(), 4);
+    for topic in &metadata.topics {
+        assert_eq!(
+            topic.offered_qos_profiles.len(),
+            1,
+            "{}: {:?}",
+            topic.name,
+            topic.offered_qos_profiles
+        );
+        let qos = topic.offered_qos_profiles[0];
+        assert_eq!(
+            (qos.reliability, qos.durability, qos.history),
+            (
+                Reliability::Reliable,
+                Durability::Volatile,
+                History::KeepLast
+            ),
+            "{}",
+            topic.name
+        );
+    }
     assert_eq!(mcap_files(&bag), vec!["bag_0.mcap".to_string()]);
     let file = bag.join("bag_0.mcap");
     let lines = bag_check(&["read", file.to_str().expect("path")]);

@@ -62,5 +62,4 @@ pub use sqlite::SqliteReader;
 pub use types::{BagMessage, LogTopic};
 pub use writer::{
     BagWriter, Compression, TopicId, WriteSummary, WriterOptions, DEFAULT_CHUNK_SIZE,
-    DEFAULT_QOS_PROFILES,
 };

@@ -1,157 +1,216 @@
 //! A rosbag2 folder's `metadata.yaml` (`rosbag2_bagfile_information`), as written by
-//! `ros2 bag record` and Python `rosbags`, versions 4 to 9.
+//! `ros2 bag record` and Python `rosbags`, versions 1 to 9; one set of types reads it and
+//! writes it (version 9, as the [`Recorder`](super::Recorder) does).
 //!
 //! What rosync uses: `version`, `storage_identifier` (`sqlite3` or `mcap`),
 //! `relative_file_paths` (relative to the folder), `topics_with_message_count`
 //! (`topic_metadata{name, type, serialization_format, offered_qos_profiles,
 //! type_description_hash}` and `message_count`), `starting_time`, `duration`, `message_count`
 //! and the compression fields. Fields added by later versions (`files` in 5,
-//! `custom_data` in 6, `type_description_hash` in 7, `ros_distro` in 8) are optional; the
-//! QoS profiles are a YAML string before version 9 and a YAML list from 9 on, and are kept as
-//! text either way.
+//! `custom_data` in 6, `type_description_hash` in 7, `ros_distro` in 8) are optional. The
+//! QoS profiles are a YAML string before version 9 and a YAML list from 9 on; both are read
+//! into [`QosProfile`]s ([`offered_qos_profiles`]), and written as a list.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{BagError, Result};
+use crate::node::QosProfile;
 
 /// The newest `metadata.yaml` version rosync reads.
 pub const MAX_VERSION: u32 = 9;
 
-/// One topic of a rosbag2 bag, from `topics_with_message_count`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicWithCount {
+/// The `metadata.yaml` version rosync writes.
+pub const WRITE_VERSION: u32 = 9;
+
+/// A topic as `topic_metadata` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicMetadata {
     /// The topic name.
     pub name: String,
     /// Its type (`pkg/msg/Type`).
+    #[serde(rename = "type")]
     pub type_name: String,
     /// Its serialization format (`cdr`).
+    #[serde(default)]
     pub serialization_format: String,
-    /// The offered QoS profiles as YAML text (empty when absent).
-    pub offered_qos_profiles: String,
+    /// The QoS profiles its publishers offered (empty when absent).
+    #[serde(default, with = "offered_qos_profiles")]
+    pub offered_qos_profiles: Vec<QosProfile>,
     /// The REP-2016 type hash (`RIHS01_...`), empty before version 7.
+    #[serde(default)]
     pub type_description_hash: String,
+}
+
+/// One topic of a rosbag2 bag with its message count, from `topics_with_message_count`. Its
+/// [`TopicMetadata`] fields read through it (`topic.name`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicWithCount {
+    /// The topic.
+    pub topic_metadata: TopicMetadata,
     /// Messages on the topic.
     pub message_count: u64,
 }
 
+impl std::ops::Deref for TopicWithCount {
+    type Target = TopicMetadata;
+
+    fn deref(&self) -> &TopicMetadata {
+        &self.topic_metadata
+    }
+}
+
 /// One entry of `files` (version 5 on).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileInfo {
     /// The file, relative to the folder.
     pub path: String,
     /// Log time of its first message (ns).
+    #[serde(rename = "starting_time", default, with = "since_epoch")]
     pub starting_time_ns: i64,
     /// Time from its first to its last message (ns).
+    #[serde(rename = "duration", default, with = "nanoseconds")]
     pub duration_ns: i64,
     /// Messages in it.
+    #[serde(default)]
     pub message_count: u64,
 }
 
-/// A parsed `metadata.yaml`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A `metadata.yaml`, read by [`Metadata::open`] and written by [`Metadata::write`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {
-    /// The `metadata.yaml` file read.
+    /// The `metadata.yaml` file read or written.
+    #[serde(skip)]
     pub path: PathBuf,
     /// The format version (1 to [`MAX_VERSION`]).
     pub version: u32,
     /// The storage plugin: `sqlite3` or `mcap`.
     pub storage_identifier: String,
+    /// Time from the first to the last message (ns).
+    #[serde(rename = "duration", default, with = "nanoseconds")]
+    pub duration_ns: i64,
+    /// Log time of the first message (ns).
+    #[serde(rename = "starting_time", default, with = "since_epoch")]
+    pub starting_time_ns: i64,
+    /// Messages in the bag.
+    #[serde(default)]
+    pub message_count: u64,
+    /// The topics, in file order.
+    #[serde(rename = "topics_with_message_count")]
+    pub topics: Vec<TopicWithCount>,
+    /// `zstd` for compressed bags, empty otherwise.
+    #[serde(default)]
+    pub compression_format: String,
+    /// `FILE`, `MESSAGE`, or empty / `NONE`.
+    #[serde(default)]
+    pub compression_mode: String,
     /// The bag's files, relative to its folder, in recording order.
     pub relative_file_paths: Vec<String>,
     /// Per-file details (version 5 on; empty before).
+    #[serde(default)]
     pub files: Vec<FileInfo>,
-    /// Log time of the first message (ns).
-    pub starting_time_ns: i64,
-    /// Time from the first to the last message (ns).
-    pub duration_ns: i64,
-    /// Messages in the bag.
-    pub message_count: u64,
-    /// The topics, in file order.
-    pub topics: Vec<TopicWithCount>,
-    /// `zstd` for compressed bags, empty otherwise.
-    pub compression_format: String,
-    /// `FILE`, `MESSAGE`, or empty / `NONE`.
-    pub compression_mode: String,
+    /// Free-form key/values stored with the bag (version 6 on).
+    #[serde(default)]
+    pub custom_data: Option<BTreeMap<String, String>>,
     /// The ROS distribution that recorded the bag (version 8 on; `rosbags` for Python rosbags).
+    #[serde(default)]
     pub ros_distro: String,
 }
 
-#[derive(Deserialize)]
-struct Document {
-    rosbag2_bagfile_information: Raw,
+/// The file's single top-level key.
+#[derive(Serialize, Deserialize)]
+struct Document<M> {
+    rosbag2_bagfile_information: M,
 }
 
-#[derive(Deserialize)]
-struct Raw {
-    version: u32,
-    storage_identifier: String,
-    relative_file_paths: Vec<String>,
-    topics_with_message_count: Vec<RawTopicWithCount>,
-    #[serde(default)]
-    files: Option<Vec<RawFile>>,
-    #[serde(default)]
-    starting_time: Option<RawTime>,
-    #[serde(default)]
-    duration: Option<RawDuration>,
-    #[serde(default)]
-    message_count: Option<u64>,
-    #[serde(default)]
-    compression_format: Option<String>,
-    #[serde(default)]
-    compression_mode: Option<String>,
-    #[serde(default)]
-    ros_distro: Option<String>,
+/// Serde for a time as `{nanoseconds_since_epoch: n}`.
+mod since_epoch {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Time {
+        nanoseconds_since_epoch: i64,
+    }
+
+    pub fn serialize<S: Serializer>(ns: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+        Time {
+            nanoseconds_since_epoch: *ns,
+        }
+        .serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+        Ok(Time::deserialize(deserializer)?.nanoseconds_since_epoch)
+    }
 }
 
-#[derive(Deserialize)]
-struct RawTopicWithCount {
-    topic_metadata: RawTopic,
-    message_count: u64,
+/// Serde for a duration as `{nanoseconds: n}`.
+mod nanoseconds {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Duration {
+        nanoseconds: i64,
+    }
+
+    pub fn serialize<S: Serializer>(ns: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+        Duration { nanoseconds: *ns }.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+        Ok(Duration::deserialize(deserializer)?.nanoseconds)
+    }
 }
 
-#[derive(Deserialize)]
-struct RawTopic {
-    name: String,
-    #[serde(rename = "type")]
-    type_name: String,
-    #[serde(default)]
-    serialization_format: Option<String>,
-    #[serde(default)]
-    offered_qos_profiles: Option<serde_yaml::Value>,
-    #[serde(default)]
-    type_description_hash: Option<String>,
-}
+/// Serde for `offered_qos_profiles`: written as a YAML list (version 9); read from a list, from
+/// the YAML text of one (before version 9), or from nothing (an empty string or `~`).
+pub mod offered_qos_profiles {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-#[derive(Deserialize)]
-struct RawFile {
-    path: String,
-    #[serde(default)]
-    starting_time: Option<RawTime>,
-    #[serde(default)]
-    duration: Option<RawDuration>,
-    #[serde(default)]
-    message_count: Option<u64>,
-}
+    use crate::node::QosProfile;
 
-#[derive(Deserialize)]
-struct RawTime {
-    nanoseconds_since_epoch: i64,
-}
+    /// Writes the profiles as a YAML list.
+    pub fn serialize<S: Serializer>(
+        profiles: &[QosProfile],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        profiles.serialize(serializer)
+    }
 
-#[derive(Deserialize)]
-struct RawDuration {
-    nanoseconds: i64,
-}
+    /// Reads the profiles from a list or from YAML text.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<QosProfile>, D::Error> {
+        match Option::<serde_yaml::Value>::deserialize(deserializer)? {
+            None => Ok(Vec::new()),
+            Some(serde_yaml::Value::String(text)) => {
+                from_yaml(&text).map_err(serde::de::Error::custom)
+            }
+            Some(value) => Vec::<QosProfile>::deserialize(value)
+                .map_err(|e| serde::de::Error::custom(format!("offered_qos_profiles: {e}"))),
+        }
+    }
 
-/// QoS profiles as text: a string stays as is, a list is written back as YAML.
-fn qos_text(value: Option<serde_yaml::Value>) -> String {
-    match value {
-        None | Some(serde_yaml::Value::Null) => String::new(),
-        Some(serde_yaml::Value::String(s)) => s,
-        Some(serde_yaml::Value::Sequence(s)) if s.is_empty() => String::new(),
-        Some(other) => serde_yaml::to_string(&other).unwrap_or_default(),
+    /// The profiles as the YAML text rosbag2 stores in an MCAP channel's metadata (no final
+    /// newline).
+    pub fn to_yaml(profiles: &[QosProfile]) -> String {
+        if profiles.is_empty() {
+            return String::new();
+        }
+        let text = serde_yaml::to_string(profiles).unwrap_or_default();
+        text.trim_end_matches('\n').to_string()
+    }
+
+    /// Profiles from YAML text (a list; empty text is none).
+    pub fn from_yaml(text: &str) -> Result<Vec<QosProfile>, String> {
+        if text.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        serde_yaml::from_str::<Option<Vec<QosProfile>>>(text)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| format!("offered_qos_profiles: {e}"))
     }
 }
 
@@ -170,57 +229,20 @@ impl Metadata {
             path: path.to_path_buf(),
             reason,
         };
-        let doc: Document = serde_yaml::from_str(text).map_err(|e| fail(e.to_string()))?;
-        let raw = doc.rosbag2_bagfile_information;
-        if raw.version == 0 || raw.version > MAX_VERSION {
+        let doc: Document<Self> = serde_yaml::from_str(text).map_err(|e| fail(e.to_string()))?;
+        let mut metadata = doc.rosbag2_bagfile_information;
+        metadata.path = path.to_path_buf();
+        if metadata.version == 0 || metadata.version > MAX_VERSION {
             return Err(fail(format!(
                 "rosbag2_bagfile_information.version: {} is not a version rosync reads (1 to {MAX_VERSION})",
-                raw.version
+                metadata.version
             )));
         }
-        if raw.relative_file_paths.is_empty() {
+        if metadata.relative_file_paths.is_empty() {
             return Err(fail(
                 "rosbag2_bagfile_information.relative_file_paths: the bag lists no file".into(),
             ));
         }
-        let metadata = Self {
-            path: path.to_path_buf(),
-            version: raw.version,
-            storage_identifier: raw.storage_identifier,
-            relative_file_paths: raw.relative_file_paths,
-            files: raw
-                .files
-                .unwrap_or_default()
-                .into_iter()
-                .map(|f| FileInfo {
-                    path: f.path,
-                    starting_time_ns: f.starting_time.map_or(0, |t| t.nanoseconds_since_epoch),
-                    duration_ns: f.duration.map_or(0, |d| d.nanoseconds),
-                    message_count: f.message_count.unwrap_or(0),
-                })
-                .collect(),
-            starting_time_ns: raw.starting_time.map_or(0, |t| t.nanoseconds_since_epoch),
-            duration_ns: raw.duration.map_or(0, |d| d.nanoseconds),
-            topics: raw
-                .topics_with_message_count
-                .into_iter()
-                .map(|t| TopicWithCount {
-                    name: t.topic_metadata.name,
-                    type_name: t.topic_metadata.type_name,
-                    serialization_format: t.topic_metadata.serialization_format.unwrap_or_default(),
-                    offered_qos_profiles: qos_text(t.topic_metadata.offered_qos_profiles),
-                    type_description_hash: t
-                        .topic_metadata
-                        .type_description_hash
-                        .unwrap_or_default(),
-                    message_count: t.message_count,
-                })
-                .collect(),
-            message_count: raw.message_count.unwrap_or(0),
-            compression_format: raw.compression_format.unwrap_or_default(),
-            compression_mode: raw.compression_mode.unwrap_or_default(),
-            ros_distro: raw.ros_distro.unwrap_or_default(),
-        };
         if !matches!(metadata.storage_identifier.as_str(), "sqlite3" | "mcap") {
             return Err(fail(format!(
                 "rosbag2_bagfile_information.storage_identifier: {:?} is not supported (rosync reads \"sqlite3\" and \"mcap\")",
@@ -235,6 +257,23 @@ impl Metadata {
             )));
         }
         Ok(metadata)
+    }
+
+    /// The text of this metadata as `metadata.yaml`.
+    pub fn to_yaml(&self) -> String {
+        let doc = Document {
+            rosbag2_bagfile_information: self,
+        };
+        // Plain data with string keys: serializing cannot fail.
+        serde_yaml::to_string(&doc).unwrap_or_default()
+    }
+
+    /// Writes this metadata to [`path`](Self::path) through a temporary file, so a reader never
+    /// sees half of it.
+    pub fn write(&self) -> Result<()> {
+        let tmp = self.path.with_extension("yaml.tmp");
+        std::fs::write(&tmp, self.to_yaml()).map_err(|e| BagError::io(&tmp, e))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| BagError::io(&self.path, e))
     }
 
     /// Whether the bag's files or messages are compressed (`compression_mode` FILE or MESSAGE).
@@ -316,10 +355,10 @@ mod tests {
         );
         assert_eq!(m.topics[0].name, "/chatter");
         assert_eq!(m.topics[0].type_name, "std_msgs/msg/String");
-        assert_eq!(
-            m.topics[0].offered_qos_profiles,
-            "- history: 3\n  depth: 0\n"
-        );
+        let qos = &m.topics[0].offered_qos_profiles;
+        assert_eq!(qos.len(), 1);
+        assert_eq!(qos[0].history, crate::node::History::Unknown);
+        assert_eq!(qos[0].depth, 0);
         assert_eq!(m.topics[0].type_description_hash, "");
         assert!(m.files.is_empty());
     }
@@ -355,5 +394,88 @@ mod tests {
 
         let err = Metadata::parse("b/metadata.yaml", "{{{ not yaml").expect_err("garbage");
         assert!(err.to_string().contains("b/metadata.yaml"), "{err}");
+    }
+
+    const V9: &str = "rosbag2_bagfile_information:
+  version: 9
+  storage_identifier: mcap
+  duration:
+    nanoseconds: 20
+  starting_time:
+    nanoseconds_since_epoch: 100
+  message_count: 3
+  topics_with_message_count:
+  - topic_metadata:
+      name: /chatter
+      type: std_msgs/msg/String
+      serialization_format: cdr
+      offered_qos_profiles:
+      - history: keep_last
+        depth: 5
+        reliability: best_effort
+        durability: transient_local
+        deadline:
+          sec: 9223372036
+          nsec: 854775807
+        lifespan:
+          sec: 9223372036
+          nsec: 854775807
+        liveliness: automatic
+        liveliness_lease_duration:
+          sec: 9223372036
+          nsec: 854775807
+        avoid_ros_namespace_conventions: false
+      type_description_hash: RIHS01_ab
+    message_count: 3
+  compression_format: ''
+  compression_mode: ''
+  relative_file_paths:
+  - b_0.mcap
+  files:
+  - path: b_0.mcap
+    starting_time:
+      nanoseconds_since_epoch: 100
+    duration:
+      nanoseconds: 20
+    message_count: 3
+  custom_data: null
+  ros_distro: rosync
+";
+
+    #[test]
+    fn version_9_reads_and_writes_back_the_same_text() {
+        let m = Metadata::parse("b/metadata.yaml", V9).expect("parses");
+        let qos = &m.topics[0].offered_qos_profiles;
+        assert_eq!(
+            qos.as_slice(),
+            [QosProfile {
+                reliability: crate::node::Reliability::BestEffort,
+                durability: crate::node::Durability::TransientLocal,
+                ..QosProfile::default().keep_last(5)
+            }]
+        );
+        assert_eq!(m.files[0].message_count, 3);
+        assert_eq!(m.files[0].starting_time_ns, 100);
+        assert_eq!(m.to_yaml(), V9);
+    }
+
+    #[test]
+    fn qos_as_text_and_as_a_list_read_the_same() {
+        let list = Metadata::parse("b/metadata.yaml", V9).expect("parses");
+        let text = offered_qos_profiles::to_yaml(&list.topics[0].offered_qos_profiles);
+        let mut doc: serde_yaml::Value = serde_yaml::from_str(V9).expect("yaml");
+        doc["rosbag2_bagfile_information"]["topics_with_message_count"][0]["topic_metadata"]
+            ["offered_qos_profiles"] = serde_yaml::Value::String(text);
+        let as_text = serde_yaml::to_string(&doc).expect("yaml");
+        let from_text = Metadata::parse("b/metadata.yaml", &as_text).expect("parses");
+        assert_eq!(from_text.topics, list.topics);
+
+        let bad = V9.replace("reliability: best_effort", "reliability: sometimes");
+        let err = Metadata::parse("b/metadata.yaml", &bad).expect_err("bad QoS");
+        let text = err.to_string();
+        assert!(
+            text.contains("b/metadata.yaml") && text.contains("reliability"),
+            "{text}"
+        );
     }
 }

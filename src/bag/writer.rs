@@ -2,9 +2,9 @@
 //!
 //! The file is what `ros2 bag record -s mcap` (rosbag2_storage_mcap, Jazzy) writes: header
 //! profile `ros2`, one `ros2msg` schema per type (named `pkg/msg/Type`, data = the full
-//! definition), one `cdr` channel per topic with the `offered_qos_profiles` and
-//! `topic_type_hash` metadata, messages in compressed chunks, and a summary with chunk and
-//! message indexes and statistics.
+//! definition), one `cdr` channel per topic with the `offered_qos_profiles` (YAML of
+//! [`QosProfile`]s) and `topic_type_hash` metadata, messages in compressed chunks, and a
+//! summary with chunk and message indexes and statistics.
 //!
 //! # What a killed recorder loses
 //!
@@ -30,7 +30,9 @@ use std::time::{Duration, Instant};
 use mcap::records::MessageHeader;
 
 use super::error::{BagError, Result};
+use super::rosbag2::offered_qos_profiles;
 use crate::msg::Message;
+use crate::node::QosProfile;
 
 /// How chunks are compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,25 +74,6 @@ impl Default for WriterOptions {
 
 /// Default [`WriterOptions::chunk_size`]: 4 MiB.
 pub const DEFAULT_CHUNK_SIZE: u64 = 4 * 1024 * 1024;
-
-/// The `offered_qos_profiles` written when the caller gives none: one profile as rclcpp's
-/// default publisher offers it (reliable, volatile, keep last 10, infinite durations), in the
-/// YAML that rosbag2 (metadata version 9, Jazzy) writes.
-pub const DEFAULT_QOS_PROFILES: &str = "- history: keep_last
-  depth: 10
-  reliability: reliable
-  durability: volatile
-  deadline:
-    sec: 9223372036
-    nsec: 854775807
-  lifespan:
-    sec: 9223372036
-    nsec: 854775807
-  liveliness: automatic
-  liveliness_lease_duration:
-    sec: 9223372036
-    nsec: 854775807
-  avoid_ros_namespace_conventions: false";
 
 /// A topic registered in a [`BagWriter`] (the MCAP channel id).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -219,8 +202,8 @@ impl BagWriter {
     }
 
     /// Registers `topic` with its type (`pkg/msg/Type`), REP-2016 type hash (may be empty),
-    /// full `ros2msg` definition and offered QoS profiles as rosbag2 YAML
-    /// ([`DEFAULT_QOS_PROFILES`] when `None`). Adding a topic again with the same type returns
+    /// full `ros2msg` definition and offered QoS profiles (stored as rosbag2's YAML list;
+    /// [`QosProfile::default`] when `None`). Adding a topic again with the same type returns
     /// its id; with another type it is an error.
     pub fn add_topic(
         &mut self,
@@ -228,12 +211,12 @@ impl BagWriter {
         type_name: &str,
         type_hash: &str,
         definition: &str,
-        qos_yaml: Option<&str>,
+        qos: Option<&[QosProfile]>,
     ) -> Result<TopicId> {
         let mut metadata = std::collections::BTreeMap::new();
         metadata.insert(
             "offered_qos_profiles".to_string(),
-            qos_yaml.unwrap_or(DEFAULT_QOS_PROFILES).to_string(),
+            offered_qos_profiles::to_yaml(qos.unwrap_or(&[QosProfile::default()])),
         );
         metadata.insert("topic_type_hash".to_string(), type_hash.to_string());
         self.add_channel(
@@ -325,7 +308,7 @@ impl BagWriter {
     }
 
     /// Serializes `msg` and writes it on `topic` (registered on first use with `T`'s type,
-    /// hash, definition and [`DEFAULT_QOS_PROFILES`]); the publish time is the log time.
+    /// hash, definition and [`QosProfile::default`]); the publish time is the log time.
     pub fn write_message<T: Message>(&mut self, topic: &str, log_time: u64, msg: &T) -> Result<()> {
         let id = match self.topics.get(topic) {
             Some(t) if t.type_name == T::TYPE_NAME => t.id,
@@ -387,5 +370,35 @@ impl BagWriter {
             messages: self.messages,
             bytes: sink.pos,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What rosbag2 (Jazzy) stores for rclcpp's default publisher, byte for byte.
+    const JAZZY_DEFAULT: &str = "- history: keep_last
+  depth: 10
+  reliability: reliable
+  durability: volatile
+  deadline:
+    sec: 9223372036
+    nsec: 854775807
+  lifespan:
+    sec: 9223372036
+    nsec: 854775807
+  liveliness: automatic
+  liveliness_lease_duration:
+    sec: 9223372036
+    nsec: 854775807
+  avoid_ros_namespace_conventions: false";
+
+    #[test]
+    fn default_qos_is_rosbag2s_text() {
+        assert_eq!(
+            offered_qos_profiles::to_yaml(&[QosProfile::default()]),
+            JAZZY_DEFAULT
+        );
     }
 }

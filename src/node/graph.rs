@@ -2,6 +2,7 @@
 //! subscribers under `@ros2_lv/<domain>/...`, and key expressions for topic data.
 
 use super::names::{demangle, mangle};
+use super::qos::{QosError, QosProfile};
 use crate::msg::{dds_type_name, ros_type_name, TypeIdentity};
 
 /// Prefix of every graph liveliness token.
@@ -55,8 +56,16 @@ pub struct TopicInfo {
     pub type_name: String,
     /// The type hash, `RIHS01_...`.
     pub type_hash: String,
-    /// The QoS as rmw_zenoh encodes it.
+    /// The QoS as rmw_zenoh encodes it, kept verbatim so a token renders back exactly (see
+    /// [`TopicInfo::qos_profile`]).
     pub qos: String,
+}
+
+impl TopicInfo {
+    /// The QoS parsed from rmw_zenoh's token field.
+    pub fn qos_profile(&self) -> Result<QosProfile, QosError> {
+        QosProfile::parse_rmw_zenoh(&self.qos)
+    }
 }
 
 /// One entity of the graph, parsed from (or rendered to) a liveliness token.
@@ -172,13 +181,15 @@ pub fn split_topic_key_expr(key: &str) -> Option<TypeIdentity> {
     })
 }
 
-/// rmw_zenoh's QoS string for reliable, volatile, keep-last `depth` (or keep-all for 0).
+/// rmw_zenoh's QoS token field for the default profile keeping the last `depth` messages (or
+/// all for 0).
 pub fn qos_string(depth: usize) -> String {
-    if depth == 0 {
-        "1:2:2,:,:,:,,".to_string()
+    let qos = if depth == 0 {
+        QosProfile::default().keep_all()
     } else {
-        format!("1:2:1,{depth}:,:,:,,")
-    }
+        QosProfile::default().keep_last(depth)
+    };
+    qos.to_rmw_zenoh()
 }
 
 /// The publisher GID rmw_zenoh derives from a token: XXH3-128 of the key, low half first.
@@ -255,7 +266,16 @@ mod tests {
              std_msgs::msg::dds_::String_/\
              RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18/1:2:1,10:,:,:,,"
         );
-        assert_eq!(Entity::parse(&token), Some(publisher));
+        assert_eq!(Entity::parse(&token).as_ref(), Some(&publisher));
+        let topic = publisher.topic.as_ref().expect("a topic");
+        assert_eq!(topic.qos_profile(), Ok(QosProfile::default()));
+        // A token from rmw_zenoh, which leaves out fields equal to its defaults, renders back
+        // exactly and its QoS parses.
+        let foreign = token.replace("/1:2:1,10:,:,:,,", "/::,7:,:,:,,");
+        let entity = Entity::parse(&foreign).expect("parses");
+        assert_eq!(entity.token(), foreign);
+        let qos = entity.topic.expect("a topic").qos_profile().expect("qos");
+        assert_eq!(qos, QosProfile::default().keep_last(7));
         assert_eq!(Entity::parse(&node.token()), Some(node));
         assert_eq!(Entity::parse("@ros2_lv/0/x"), None);
         assert_eq!(Entity::parse("@ros2_lv/0/z/0/0/XX/%/%/n"), None);

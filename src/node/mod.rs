@@ -26,6 +26,7 @@ pub mod graph;
 pub mod names;
 mod network;
 mod publisher;
+pub mod qos;
 mod subscriber;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -36,6 +37,7 @@ pub use attachment::{Attachment, AttachmentError, ATTACHMENT_LEN};
 pub use graph::{Entity, EntityKind, TopicInfo};
 pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
 pub use publisher::{Publisher, PublisherBuilder, RawPublisher, RawPublisherBuilder};
+pub use qos::{Durability, History, Liveliness, QosError, QosProfile, Reliability};
 pub use subscriber::{
     CallbackSubscriber, CallbackSubscriberBuilder, MessageInfo, RawMessage, RawSubscriber,
     RawSubscriberBuilder, Subscriber, SubscriberBuilder, SubscriberStats,

@@ -1,0 +1,157 @@
+//! What a recording takes ([`RecordOptions`]) and what it did ([`RecordReport`]), and
+//! rosbag2's default bag name.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use crate::bag::{Compression, SkippedTopic, TopicSelection, DEFAULT_CHUNK_SIZE};
+
+/// What to record and how; see the [module docs](super).
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    /// The topics to record (names are resolved against the node); none by default.
+    pub selection: TopicSelection,
+    /// The bag folder; its last component names the files.
+    pub output: PathBuf,
+    /// Chunk compression (default none, as rosbag2).
+    pub compression: Compression,
+    /// Uncompressed bytes after which a chunk is written (default 4 MiB).
+    pub chunk_size: u64,
+    /// Close a chunk this old even if it is not full (default 1 s); bounds the loss in time.
+    pub max_chunk_age: Option<Duration>,
+    /// Start a new file once a file holds this many bytes (counting its open chunk).
+    pub max_bag_size: Option<u64>,
+    /// Start a new file once the log times in a file span this long.
+    pub max_bag_duration: Option<Duration>,
+    /// How often the graph is polled for new topics (default 500 ms).
+    pub discovery_interval: Duration,
+    /// Messages buffered between the receiving tasks and the writer thread (default 256).
+    pub channel_capacity: usize,
+    /// Queue size of each subscriber (default 500; it fills only while the receiving task
+    /// waits for a CPU, but with large images that is its memory bound).
+    pub queue_size: usize,
+    /// Payload bytes buffered between the receiving tasks and the writer thread at most
+    /// (default 512 MiB); a message that would exceed it is dropped and counted.
+    pub max_buffered_bytes: usize,
+}
+
+impl RecordOptions {
+    /// Defaults, writing into `output`.
+    pub fn new(output: impl Into<PathBuf>) -> Self {
+        Self {
+            selection: TopicSelection::default(),
+            output: output.into(),
+            compression: Compression::None,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            max_chunk_age: Some(Duration::from_secs(1)),
+            max_bag_size: None,
+            max_bag_duration: None,
+            discovery_interval: Duration::from_millis(500),
+            channel_capacity: 256,
+            queue_size: 500,
+            max_buffered_bytes: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// Counters of one recorded topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicReport {
+    /// The topic.
+    pub topic: String,
+    /// Its type.
+    pub type_name: String,
+    /// Messages that reached the subscriber.
+    pub received: u64,
+    /// Messages written to the bag.
+    pub written: u64,
+    /// Dropped because the subscriber's queue was full.
+    pub dropped_queue: u64,
+    /// Dropped because the channel to the writer was full.
+    pub dropped_channel: u64,
+}
+
+impl TopicReport {
+    /// All drops of this topic.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_queue + self.dropped_channel
+    }
+}
+
+/// What a recording wrote and dropped, returned by [`Recorder::stop`](super::Recorder::stop).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordReport {
+    /// The bag folder.
+    pub folder: PathBuf,
+    /// Per topic, in discovery order.
+    pub topics: Vec<TopicReport>,
+    /// Selected topics not recorded, and why.
+    pub skipped: Vec<SkippedTopic>,
+    /// The files written, in order.
+    pub files: Vec<PathBuf>,
+    /// Bytes of all files.
+    pub bytes: u64,
+    /// Messages written.
+    pub messages: u64,
+}
+
+impl RecordReport {
+    /// Drops of all topics.
+    pub fn dropped(&self) -> u64 {
+        self.topics.iter().map(TopicReport::dropped).sum()
+    }
+}
+
+impl std::fmt::Display for RecordReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "recorded {} messages, {} bytes in {} file(s) into {}",
+            self.messages,
+            self.bytes,
+            self.files.len(),
+            self.folder.display()
+        )?;
+        for t in &self.topics {
+            writeln!(
+                f,
+                "  {} ({}): received {}, written {}, dropped {} (subscriber queue {}, writer channel {})",
+                t.topic,
+                t.type_name,
+                t.received,
+                t.written,
+                t.dropped(),
+                t.dropped_queue,
+                t.dropped_channel
+            )?;
+        }
+        for skipped in &self.skipped {
+            writeln!(f, "  skipped {skipped}")?;
+        }
+        Ok(())
+    }
+}
+
+/// rosbag2's default bag name for a start time: `rosync_YYYY_MM_DD-HH_MM_SS` (UTC).
+pub fn default_bag_name(now: SystemTime) -> String {
+    let t = crate::time::CivilTime::from_system_time(now);
+    format!(
+        "rosync_{:04}_{:02}_{:02}-{:02}_{:02}_{:02}",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_name_is_utc_civil_time() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_709_210_096); // 2024-02-29 12:34:56
+        assert_eq!(default_bag_name(t), "rosync_2024_02_29-12_34_56");
+        assert_eq!(
+            default_bag_name(SystemTime::UNIX_EPOCH),
+            "rosync_1970_01_01-00_00_00"
+        );
+    }
+}
