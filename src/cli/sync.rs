@@ -431,3 +431,78 @@ fn print_summary(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        policy: PolicyArgs,
+    }
+
+    fn config(args: &[&str]) -> Result<PolicyConfig, String> {
+        let argv = std::iter::once("rosync").chain(args.iter().copied());
+        let command = Command::try_parse_from(argv).map_err(|e| e.to_string())?;
+        command.policy.config().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn policy_arguments_become_a_policy_config() {
+        assert_eq!(config(&[]), Ok(PolicyConfig::approximate_time(10)));
+        assert_eq!(
+            config(&[
+                "--policy",
+                "approx",
+                "--queue",
+                "3",
+                "--max-interval",
+                "0.02"
+            ]),
+            Ok(PolicyConfig::ApproximateTime {
+                queue_size: 3,
+                max_interval_ns: Some(20_000_000),
+                age_penalty: 0.1,
+                inter_message_lower_bound_ns: None,
+            })
+        );
+        assert_eq!(
+            config(&["--policy", "exact"]),
+            Ok(PolicyConfig::ExactTime { queue_size: 10 })
+        );
+        assert_eq!(
+            config(&["--policy", "latest"]),
+            Ok(PolicyConfig::LatestTime)
+        );
+        assert_eq!(
+            config(&["--policy", "epsilon", "--epsilon", "0.001"]),
+            Ok(PolicyConfig::ApproximateEpsilonTime {
+                queue_size: 10,
+                epsilon_ns: 1_000_000,
+            })
+        );
+    }
+
+    #[test]
+    fn bad_policy_arguments_name_the_option() {
+        assert_eq!(
+            config(&["--policy", "epsilon"]),
+            Err("--policy epsilon needs --epsilon SECONDS".to_string())
+        );
+        let err = config(&["--max-interval=-0.5"]).expect_err("negative");
+        assert!(err.contains("--max-interval"), "{err}");
+        let command = Command::try_parse_from(["rosync", "--queue", "0"]).expect("parses");
+        let err = command
+            .policy
+            .build::<Arrival>(2)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("invalid synchronizer setting: queue size 0 must be at least 1")
+        );
+    }
+}
