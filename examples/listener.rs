@@ -2,8 +2,10 @@
 //!
 //! cargo run --example listener -- [--count N] [--connect/--listen ENDPOINT]
 
+mod common;
+
 use clap::Parser;
-use rosync::cli::NetworkArgs;
+use common::NetworkArgs;
 use rosync::msg::std_msgs;
 
 #[derive(Parser)]

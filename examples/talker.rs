@@ -2,10 +2,12 @@
 //!
 //! cargo run --example talker -- [--count N] [--rate HZ] [--connect/--listen ENDPOINT]
 
+mod common;
+
 use std::time::Duration;
 
 use clap::Parser;
-use rosync::cli::NetworkArgs;
+use common::NetworkArgs;
 use rosync::msg::std_msgs;
 
 #[derive(Parser)]

@@ -16,6 +16,7 @@
 
 pub mod bag;
 pub mod cdr;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod filters;
 pub mod msg;

@@ -1,4 +1,7 @@
 //! The `rosync` command line: a thin layer of clap commands over the library.
+//!
+//! Built only with the default-on `cli` feature, the one that needs clap, tracing-subscriber
+//! and libc; a node that depends on rosync with `default-features = false` builds none of it.
 
 mod bag;
 mod interface;
@@ -31,7 +34,8 @@ pub struct Cli {
     command: Command,
 }
 
-/// How the command joins the zenoh network; every command accepts these.
+/// How the command joins the zenoh network; every command accepts these. They describe a
+/// [`NetworkOptions`], the library's clap-free form.
 #[derive(Debug, Clone, Args)]
 pub struct NetworkArgs {
     /// Connect to this zenoh endpoint, e.g. tcp/192.168.1.5:7447 (repeatable). Without
@@ -66,16 +70,13 @@ impl NetworkArgs {
             connect: self.connect.clone(),
             listen: self.listen.clone(),
             config_file: self.config.clone(),
+            domain_id: Some(self.domain),
         }
     }
 
     /// Starts a node called `name` on this network and domain.
     pub async fn build_node(&self, name: &str) -> crate::Result<Node> {
-        Node::builder(name)
-            .domain_id(self.domain)
-            .network(self.options())
-            .build()
-            .await
+        Node::builder(name).network(self.options()).build().await
     }
 
     /// Starts a command's own node, named after the command and the process id.

@@ -12,8 +12,7 @@ use super::{fail, CliResult, NetworkArgs};
 use crate::bag::Log;
 use crate::msg::{definition_starts_with_header, header_stamp_from_cdr, lookup};
 use crate::sync::{
-    build_policy, format_sets, parse_script, ApproximateEpsilonTime, ApproximateTime,
-    DynSynchronizer, Emitted, ExactTime, LatestTime, Policy,
+    build_policy, format_sets, parse_script, DynSynchronizer, Emitted, Policy, PolicyConfig,
 };
 
 /// Subcommands of `rosync sync`.
@@ -74,6 +73,46 @@ pub struct PolicyArgs {
     /// ApproximateEpsilonTime: largest stamp difference in a set, in seconds.
     #[arg(long, value_name = "SECONDS")]
     epsilon: Option<f64>,
+}
+
+impl PolicyArgs {
+    /// The library's policy configuration these arguments describe.
+    pub fn config(&self) -> Result<PolicyConfig, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(match self.policy {
+            PolicyKind::Exact => PolicyConfig::ExactTime {
+                queue_size: self.queue,
+            },
+            PolicyKind::Approx => PolicyConfig::ApproximateTime {
+                queue_size: self.queue,
+                max_interval_ns: self
+                    .max_interval
+                    .map(|s| secs_to_ns("max-interval", s))
+                    .transpose()?,
+                age_penalty: self.age_penalty,
+                inter_message_lower_bound_ns: None,
+            },
+            PolicyKind::Latest => PolicyConfig::LatestTime,
+            PolicyKind::Epsilon => {
+                let Some(epsilon) = self.epsilon else {
+                    return fail("--policy epsilon needs --epsilon SECONDS");
+                };
+                PolicyConfig::ApproximateEpsilonTime {
+                    queue_size: self.queue,
+                    epsilon_ns: secs_to_ns("epsilon", epsilon)?,
+                }
+            }
+        })
+    }
+
+    /// Builds the policy for `channels` topics, with a command-line message on a bad value.
+    fn build<M: Clone + Send + 'static>(
+        &self,
+        channels: usize,
+    ) -> Result<Box<dyn Policy<M> + Send>, Box<dyn std::error::Error + Send + Sync>> {
+        self.config()?
+            .build(channels)
+            .or_else(|e| fail(format!("invalid synchronizer setting: {e}")))
+    }
 }
 
 /// The policies `rosync sync` can run on topics.
@@ -176,38 +215,6 @@ fn secs_to_ns(name: &str, s: f64) -> Result<i64, Box<dyn std::error::Error + Sen
     Ok((s * 1e9).round() as i64)
 }
 
-fn live_policy(
-    channels: usize,
-    c: &PolicyArgs,
-) -> Result<Box<dyn Policy<Arrival> + Send>, Box<dyn std::error::Error + Send + Sync>> {
-    let bad = |e: crate::sync::ConfigError| format!("invalid synchronizer setting: {e}");
-    Ok(match c.policy {
-        PolicyKind::Exact => Box::new(ExactTime::new(channels, c.queue).or_else(|e| fail(bad(e)))?),
-        PolicyKind::Approx => {
-            let mut p = ApproximateTime::new(channels, c.queue)
-                .and_then(|p| p.age_penalty(c.age_penalty))
-                .or_else(|e| fail(bad(e)))?;
-            if let Some(s) = c.max_interval {
-                p = p
-                    .max_interval_duration(secs_to_ns("max-interval", s)?)
-                    .or_else(|e| fail(bad(e)))?;
-            }
-            Box::new(p)
-        }
-        PolicyKind::Latest => Box::new(LatestTime::new(channels).or_else(|e| fail(bad(e)))?),
-        PolicyKind::Epsilon => {
-            let Some(epsilon) = c.epsilon else {
-                return fail("--policy epsilon needs --epsilon SECONDS");
-            };
-            let epsilon = secs_to_ns("epsilon", epsilon)?;
-            Box::new(
-                ApproximateEpsilonTime::new(channels, c.queue, epsilon)
-                    .or_else(|e| fail(bad(e)))?,
-            )
-        }
-    })
-}
-
 #[derive(Default)]
 struct Delays {
     samples: Vec<i64>,
@@ -287,7 +294,7 @@ fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: boo
             ));
         }
     }
-    let sync: DynSynchronizer<Arrival> = DynSynchronizer::from_boxed(live_policy(topics.len(), c)?);
+    let sync: DynSynchronizer<Arrival> = DynSynchronizer::from_boxed(c.build(topics.len())?);
     let names: Arc<Vec<String>> = Arc::new(topics.to_vec());
     // Emission delays are measured in log time: the log time of the message that let the set out.
     let log_clock = Arc::new(std::sync::atomic::AtomicI64::new(0));
@@ -338,7 +345,7 @@ async fn live(
     if !(2..=9).contains(&topics.len()) {
         return fail(format!("give 2 to 9 --topic options, not {}", topics.len()));
     }
-    let policy = live_policy(topics.len(), c)?;
+    let policy = c.build(topics.len())?;
     let node = net.node("rosync_sync_live").await?;
     let sync: DynSynchronizer<Arrival> = DynSynchronizer::from_boxed(policy);
     let names: Arc<Vec<String>> = Arc::new(topics.to_vec());
@@ -422,5 +429,80 @@ fn print_summary(
                 *last as f64 / 1e6
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Command {
+        #[command(flatten)]
+        policy: PolicyArgs,
+    }
+
+    fn config(args: &[&str]) -> Result<PolicyConfig, String> {
+        let argv = std::iter::once("rosync").chain(args.iter().copied());
+        let command = Command::try_parse_from(argv).map_err(|e| e.to_string())?;
+        command.policy.config().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn policy_arguments_become_a_policy_config() {
+        assert_eq!(config(&[]), Ok(PolicyConfig::approximate_time(10)));
+        assert_eq!(
+            config(&[
+                "--policy",
+                "approx",
+                "--queue",
+                "3",
+                "--max-interval",
+                "0.02"
+            ]),
+            Ok(PolicyConfig::ApproximateTime {
+                queue_size: 3,
+                max_interval_ns: Some(20_000_000),
+                age_penalty: 0.1,
+                inter_message_lower_bound_ns: None,
+            })
+        );
+        assert_eq!(
+            config(&["--policy", "exact"]),
+            Ok(PolicyConfig::ExactTime { queue_size: 10 })
+        );
+        assert_eq!(
+            config(&["--policy", "latest"]),
+            Ok(PolicyConfig::LatestTime)
+        );
+        assert_eq!(
+            config(&["--policy", "epsilon", "--epsilon", "0.001"]),
+            Ok(PolicyConfig::ApproximateEpsilonTime {
+                queue_size: 10,
+                epsilon_ns: 1_000_000,
+            })
+        );
+    }
+
+    #[test]
+    fn bad_policy_arguments_name_the_option() {
+        assert_eq!(
+            config(&["--policy", "epsilon"]),
+            Err("--policy epsilon needs --epsilon SECONDS".to_string())
+        );
+        let err = config(&["--max-interval=-0.5"]).expect_err("negative");
+        assert!(err.contains("--max-interval"), "{err}");
+        let command = Command::try_parse_from(["rosync", "--queue", "0"]).expect("parses");
+        let err = command
+            .policy
+            .build::<Arrival>(2)
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some("invalid synchronizer setting: queue size 0 must be at least 1")
+        );
     }
 }

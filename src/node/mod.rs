@@ -59,7 +59,6 @@ pub fn domain_id_from_env() -> u32 {
 pub struct NodeBuilder {
     name: String,
     namespace: String,
-    domain_id: Option<u32>,
     network: NetworkOptions,
 }
 
@@ -72,7 +71,7 @@ impl NodeBuilder {
 
     /// Sets the ROS domain id (default: `ROS_DOMAIN_ID`, else 0).
     pub fn domain_id(mut self, domain_id: u32) -> Self {
-        self.domain_id = Some(domain_id);
+        self.network.domain_id = Some(domain_id);
         self
     }
 
@@ -94,9 +93,14 @@ impl NodeBuilder {
         self
     }
 
-    /// Replaces all network settings at once.
+    /// Replaces all network settings at once; a `domain_id` of `None` keeps the domain id
+    /// already set with [`domain_id`](Self::domain_id).
     pub fn network(mut self, network: NetworkOptions) -> Self {
-        self.network = network;
+        let domain_id = network.domain_id.or(self.network.domain_id);
+        self.network = NetworkOptions {
+            domain_id,
+            ..network
+        };
         self
     }
 
@@ -104,7 +108,7 @@ impl NodeBuilder {
     pub async fn build(self) -> Result<Node> {
         names::validate_node_name(&self.name)?;
         let namespace = names::normalize_namespace(&self.namespace)?;
-        let domain_id = self.domain_id.unwrap_or_else(domain_id_from_env);
+        let domain_id = self.network.domain_id.unwrap_or_else(domain_id_from_env);
         let session = network::open_session(&self.network).await?;
         let zid = session.zid().to_string();
         let entity = Entity {
@@ -167,7 +171,6 @@ impl Node {
         NodeBuilder {
             name: name.to_string(),
             namespace: "/".to_string(),
-            domain_id: None,
             network: NetworkOptions::default(),
         }
     }

@@ -1,4 +1,5 @@
-//! How a node joins a zenoh network: endpoints, a config file, or the loopback default.
+//! How a node joins a zenoh network: endpoints, a config file, or the loopback default, and
+//! the ROS domain it joins.
 
 use std::path::PathBuf;
 
@@ -7,12 +8,16 @@ use crate::error::{Error, Result};
 /// The endpoint of the default loopback rendezvous (zenoh's and rmw_zenoh's router port).
 pub const DEFAULT_RENDEZVOUS: &str = "tcp/127.0.0.1:7447";
 
-/// Where a node's zenoh session listens and connects.
+/// Where a node's zenoh session listens and connects, and which ROS domain it joins: what the
+/// `rosync` command line's `--connect`, `--listen`, `--config` and `--domain` set.
 ///
-/// With nothing set, a node needs no router: it runs in peer mode with multicast scouting
-/// off and tries to listen on [`DEFAULT_RENDEZVOUS`]; if another process (a rosync node or a
-/// ROS 2 `rmw_zenohd` router) already holds that port, it connects to it instead and listens
-/// on an ephemeral loopback port, and gossip links the peers directly.
+/// With no endpoint and no config file, a node needs no router: it runs in peer mode with
+/// multicast scouting off and tries to listen on [`DEFAULT_RENDEZVOUS`]; if another process (a
+/// rosync node or a ROS 2 `rmw_zenohd` router) already holds that port, it connects to it
+/// instead and listens on an ephemeral loopback port, and gossip links the peers directly.
+///
+/// Pass it to [`NodeBuilder::network`](super::NodeBuilder::network); it is a plain value, so a
+/// program can fill it from its own command line or configuration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkOptions {
     /// Endpoints to connect to, such as `tcp/192.168.1.10:7447`.
@@ -21,6 +26,9 @@ pub struct NetworkOptions {
     pub listen: Vec<String>,
     /// A zenoh JSON5 configuration file, applied before `connect` and `listen`.
     pub config_file: Option<PathBuf>,
+    /// The ROS domain id, the first part of every key expression (`None`: `ROS_DOMAIN_ID`,
+    /// else 0).
+    pub domain_id: Option<u32>,
 }
 
 impl NetworkOptions {
@@ -40,7 +48,7 @@ impl NetworkOptions {
         }
     }
 
-    /// True when nothing was configured and the loopback rendezvous applies.
+    /// True when no endpoint and no config file were given, so the loopback rendezvous applies.
     pub fn is_default(&self) -> bool {
         self.connect.is_empty() && self.listen.is_empty() && self.config_file.is_none()
     }
@@ -150,6 +158,22 @@ mod tests {
             err.to_string().contains("/nonexistent/zenoh.json5"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn network_keeps_a_domain_id_set_before_unless_it_sets_one() {
+        let kept = super::super::Node::builder("n")
+            .domain_id(7)
+            .network(NetworkOptions::connect("tcp/127.0.0.1:7447"));
+        assert_eq!(kept.network.domain_id, Some(7));
+        assert_eq!(kept.network.connect, ["tcp/127.0.0.1:7447"]);
+        let replaced = super::super::Node::builder("n")
+            .domain_id(7)
+            .network(NetworkOptions {
+                domain_id: Some(3),
+                ..NetworkOptions::default()
+            });
+        assert_eq!(replaced.network.domain_id, Some(3));
     }
 
     #[test]

@@ -18,10 +18,13 @@
 //! C++ implementation, `tests/sync_golden/`). Stamps going backwards on a channel follow the
 //! documented rule in [`policy`].
 //!
-//! [`script`] parses the plain-text sync-script timeline format and replays it.
+//! [`PolicyConfig`] names a policy and its parameters and builds it for any channel count; the
+//! command line and [`script`] build their policies through it. [`script`] parses the
+//! plain-text sync-script timeline format and replays it.
 
 pub mod approximate_epsilon_time;
 pub mod approximate_time;
+pub mod config;
 pub mod exact_time;
 pub mod latest_time;
 pub mod policy;
@@ -30,6 +33,7 @@ pub mod synchronizer;
 
 pub use approximate_epsilon_time::ApproximateEpsilonTime;
 pub use approximate_time::ApproximateTime;
+pub use config::PolicyConfig;
 pub use exact_time::ExactTime;
 pub use latest_time::{LatestTime, RateConfig};
 pub use policy::{ConfigError, DropReason, Dropped, Emitted, Policy, DEFAULT_REWIND_RESET_NS};

@@ -10,8 +10,7 @@
 
 use std::fmt;
 
-use super::approximate_time::ApproximateTime;
-use super::exact_time::ExactTime;
+use super::config::PolicyConfig;
 use super::policy::{ConfigError, Emitted, Policy, MAX_CHANNELS, MIN_CHANNELS};
 
 /// Which policy a script runs, with its parameters.
@@ -244,29 +243,8 @@ pub fn parse_script(text: &str) -> Result<Script, ScriptError> {
 
 /// Builds the policy a script describes, with message ids as payloads.
 pub fn build_policy(script: &Script) -> Result<Box<dyn Policy<usize>>, ConfigError> {
-    Ok(match script.policy {
-        ScriptPolicy::Exact { queue_size } => {
-            Box::new(ExactTime::new(script.channels, queue_size)?)
-        }
-        ScriptPolicy::Approx {
-            queue_size,
-            max_interval_ns,
-            age_penalty,
-            lower_bound_ns,
-        } => {
-            let mut p =
-                ApproximateTime::new(script.channels, queue_size)?.age_penalty(age_penalty)?;
-            if max_interval_ns > 0 {
-                p = p.max_interval_duration(max_interval_ns)?;
-            }
-            if lower_bound_ns > 0 {
-                for ch in 0..script.channels {
-                    p = p.inter_message_lower_bound(ch, lower_bound_ns)?;
-                }
-            }
-            Box::new(p)
-        }
-    })
+    let policy = PolicyConfig::from(script.policy).build(script.channels)?;
+    Ok(policy)
 }
 
 /// Replays a script and returns everything emitted: sets and drops, payloads being message ids.

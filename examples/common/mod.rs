@@ -1,0 +1,49 @@
+//! What the examples share: the command-line options that say how their nodes join the
+//! network, the same as the `rosync` tool's, parsed with clap into the library's
+//! [`NetworkOptions`].
+
+use std::path::PathBuf;
+
+use clap::Args;
+use rosync::node::{NetworkOptions, Node};
+
+/// How the example's nodes join the zenoh network and which ROS domain they use.
+#[derive(Debug, Clone, Args)]
+pub struct NetworkArgs {
+    /// Connect to this zenoh endpoint, e.g. tcp/192.168.1.5:7447 (repeatable). Without
+    /// --connect, --listen or --config, rosync uses the loopback rendezvous on
+    /// tcp/127.0.0.1:7447 (listens there, or connects if another process holds it).
+    #[arg(long, value_name = "ENDPOINT", global = true)]
+    connect: Vec<String>,
+
+    /// Listen on this zenoh endpoint, e.g. tcp/127.0.0.1:7500 (repeatable).
+    #[arg(long, value_name = "ENDPOINT", global = true)]
+    listen: Vec<String>,
+
+    /// Load this zenoh configuration file (JSON5); --connect and --listen are applied on top.
+    #[arg(long, value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+
+    /// ROS domain id: the first part of every key expression.
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "ROS_DOMAIN_ID",
+        default_value_t = 0,
+        global = true
+    )]
+    domain: u32,
+}
+
+impl NetworkArgs {
+    /// Starts a node called `name` on this network and domain.
+    pub async fn build_node(&self, name: &str) -> rosync::Result<Node> {
+        let options = NetworkOptions {
+            connect: self.connect.clone(),
+            listen: self.listen.clone(),
+            config_file: self.config.clone(),
+            domain_id: Some(self.domain),
+        };
+        Node::builder(name).network(options).build().await
+    }
+}
