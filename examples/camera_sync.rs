@@ -6,18 +6,16 @@
 //!
 //! Both nodes run in this process on zenoh peer mode (loopback rendezvous, no router).
 
-mod common;
-
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use common::NetworkArgs;
 use rand::Rng;
 use rosync::filters::SubscriberFilter;
 use rosync::msg::sensor_msgs::{CameraInfo, Image};
 use rosync::msg::std_msgs::Header;
+use rosync::node::NetworkArgs;
 use rosync::prelude::*;
 use rosync::sync::{ApproximateTime, Synchronizer};
 

@@ -2,11 +2,9 @@
 //!
 //! cargo run --example listener -- [--count N] [--connect/--listen ENDPOINT]
 
-mod common;
-
 use clap::Parser;
-use common::NetworkArgs;
 use rosync::msg::std_msgs;
+use rosync::node::NetworkArgs;
 
 #[derive(Parser)]
 #[command(about = "Print what is said on /chatter")]

@@ -2,13 +2,11 @@
 //!
 //! cargo run --example talker -- [--count N] [--rate HZ] [--connect/--listen ENDPOINT]
 
-mod common;
-
 use std::time::Duration;
 
 use clap::Parser;
-use common::NetworkArgs;
 use rosync::msg::std_msgs;
+use rosync::node::NetworkArgs;
 
 #[derive(Parser)]
 #[command(about = "Publish 'hello world N' on /chatter")]

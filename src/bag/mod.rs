@@ -10,9 +10,11 @@
 //! - [`recover`] rewrites what is readable in a damaged file into a clean one.
 //! - [`BagInfo`] prints a summary like `ros2 bag info`.
 //! - [`Log`] reads a file or a rosbag2 folder of several files as one log-time-ordered stream.
-//! - [`Recorder`] records live topics into a rosbag2 folder (split files, `metadata.yaml`).
-//! - [`SqliteReader`] reads rosbag2 sqlite3 files (`.db3`); [`rosbag2::Metadata`] parses a
-//!   rosbag2 folder's `metadata.yaml`.
+//! - [`Recorder`] records live topics into a rosbag2 folder (split files, `metadata.yaml`);
+//!   [`Player`] replays a [`Log`] onto the network with its recorded timing. Both take a
+//!   [`TopicSelection`] and report the selected topics they skip as [`SkippedTopic`]s.
+//! - [`SqliteReader`] reads rosbag2 sqlite3 files (`.db3`); [`rosbag2::Metadata`] reads and
+//!   writes a rosbag2 folder's `metadata.yaml`.
 //!
 //! ```no_run
 //! use rosync::bag::{BagReader, BagWriter, WriterOptions};

@@ -12,12 +12,11 @@ mod record;
 mod sync;
 mod topic;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
-use crate::node::{NetworkOptions, Node};
+use crate::node::Node;
 
 /// rosync: ROS-style robotics nodes over zenoh, wire-compatible with ROS 2 (rmw_zenoh).
 #[derive(Debug, Parser)]
@@ -34,53 +33,11 @@ pub struct Cli {
     command: Command,
 }
 
-/// How the command joins the zenoh network; every command accepts these. They describe a
-/// [`NetworkOptions`], the library's clap-free form.
-#[derive(Debug, Clone, Args)]
-pub struct NetworkArgs {
-    /// Connect to this zenoh endpoint, e.g. tcp/192.168.1.5:7447 (repeatable). Without
-    /// --connect, --listen or --config, rosync uses the loopback rendezvous on
-    /// tcp/127.0.0.1:7447 (listens there, or connects if another process holds it).
-    #[arg(long, value_name = "ENDPOINT", global = true)]
-    connect: Vec<String>,
-
-    /// Listen on this zenoh endpoint, e.g. tcp/127.0.0.1:7500 (repeatable).
-    #[arg(long, value_name = "ENDPOINT", global = true)]
-    listen: Vec<String>,
-
-    /// Load this zenoh configuration file (JSON5); --connect and --listen are applied on top.
-    #[arg(long, value_name = "FILE", global = true)]
-    config: Option<PathBuf>,
-
-    /// ROS domain id: the first part of every key expression.
-    #[arg(
-        long,
-        value_name = "ID",
-        env = "ROS_DOMAIN_ID",
-        default_value_t = 0,
-        global = true
-    )]
-    domain: u32,
-}
+pub use crate::node::NetworkArgs;
 
 impl NetworkArgs {
-    /// The network options these arguments describe.
-    pub fn options(&self) -> NetworkOptions {
-        NetworkOptions {
-            connect: self.connect.clone(),
-            listen: self.listen.clone(),
-            config_file: self.config.clone(),
-            domain_id: Some(self.domain),
-        }
-    }
-
-    /// Starts a node called `name` on this network and domain.
-    pub async fn build_node(&self, name: &str) -> crate::Result<Node> {
-        Node::builder(name).network(self.options()).build().await
-    }
-
     /// Starts a command's own node, named after the command and the process id.
-    async fn node(&self, name: &str) -> crate::Result<Node> {
+    pub(crate) async fn node(&self, name: &str) -> crate::Result<Node> {
         self.build_node(&format!("{name}_{}", std::process::id()))
             .await
     }

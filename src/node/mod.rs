@@ -25,6 +25,8 @@ pub(crate) mod buffer_pool;
 pub mod graph;
 pub mod names;
 mod network;
+#[cfg(feature = "cli")]
+mod network_args;
 mod publisher;
 pub mod qos;
 mod subscriber;
@@ -36,6 +38,8 @@ use std::time::Duration;
 pub use attachment::{Attachment, AttachmentError, ATTACHMENT_LEN};
 pub use graph::{Entity, EntityKind, TopicInfo};
 pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
+#[cfg(feature = "cli")]
+pub use network_args::NetworkArgs;
 pub use publisher::{Publisher, PublisherBuilder, RawPublisher, RawPublisherBuilder};
 pub use qos::{Durability, History, Liveliness, QosError, QosProfile, Reliability};
 pub use subscriber::{

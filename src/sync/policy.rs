@@ -9,12 +9,14 @@
 //! # Stamps that go backwards on a channel
 //!
 //! The ROS policies assume that each channel delivers increasing stamps. Every policy here
-//! apply one rule when a message's stamp is *earlier* than the newest stamp already accepted
+//! applies one rule when a message's stamp is *earlier* than the newest stamp already accepted
 //! on the same channel:
 //!
 //! * if it is earlier by less than the rewind threshold (default [`DEFAULT_REWIND_RESET_NS`],
 //!   one second), the message alone is rejected and reported with
-//!   [`DropReason::StampWentBack`] (a straggler delivered out of order);
+//!   [`DropReason::StampWentBack`] (a straggler delivered out of order) — except in
+//!   ExactTime, which is keyed by stamp like ROS's and still matches it, dropping only a stamp
+//!   at or before its last emitted set ([`DropReason::Superseded`]);
 //! * if it is earlier by the threshold or more (a looped log, a restarted simulation clock),
 //!   the policy resets: every queued message is reported with [`DropReason::TimeJumpedBack`],
 //!   the per-channel memory of "newest stamp" is forgotten on all channels, and the new message

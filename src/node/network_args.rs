@@ -1,13 +1,14 @@
-//! What the examples share: the command-line options that say how their nodes join the
-//! network, the same as the `rosync` tool's, parsed with clap into the library's
-//! [`NetworkOptions`].
+//! [`NetworkArgs`]: the `--connect`, `--listen`, `--config` and `--domain` options as a clap
+//! argument group (feature `cli`), shared by the `rosync` commands and the examples; they
+//! describe a [`NetworkOptions`], the library's clap-free form.
 
 use std::path::PathBuf;
 
 use clap::Args;
-use rosync::node::{NetworkOptions, Node};
 
-/// How the example's nodes join the zenoh network and which ROS domain they use.
+use super::{NetworkOptions, Node};
+
+/// How a program joins the zenoh network and which ROS domain it uses, as command-line options.
 #[derive(Debug, Clone, Args)]
 pub struct NetworkArgs {
     /// Connect to this zenoh endpoint, e.g. tcp/192.168.1.5:7447 (repeatable). Without
@@ -36,14 +37,18 @@ pub struct NetworkArgs {
 }
 
 impl NetworkArgs {
-    /// Starts a node called `name` on this network and domain.
-    pub async fn build_node(&self, name: &str) -> rosync::Result<Node> {
-        let options = NetworkOptions {
+    /// The network options these arguments describe.
+    pub fn options(&self) -> NetworkOptions {
+        NetworkOptions {
             connect: self.connect.clone(),
             listen: self.listen.clone(),
             config_file: self.config.clone(),
             domain_id: Some(self.domain),
-        };
-        Node::builder(name).network(options).build().await
+        }
+    }
+
+    /// Starts a node called `name` on this network and domain.
+    pub async fn build_node(&self, name: &str) -> crate::Result<Node> {
+        Node::builder(name).network(self.options()).build().await
     }
 }
