@@ -39,12 +39,16 @@ fn sample<T: Message>() -> T {
 }
 
 async fn round_trip<T: Message>(a: &Node, b: &Node, msg: T) {
+    // A topic per type: the previous round's subscriber (any type on its topic, to count
+    // mismatches) may not be undeclared everywhere yet, and must not satisfy
+    // wait_for_subscribers for this round.
+    let topic = format!("/round_trip/{}", T::TYPE_NAME.replace('/', "_"));
     let sub = b
-        .subscriber::<T>("/round_trip")
+        .subscriber::<T>(&topic)
         .queue_size(4)
         .await
         .expect("subscriber");
-    let publisher = a.publisher::<T>("/round_trip").await.expect("publisher");
+    let publisher = a.publisher::<T>(&topic).await.expect("publisher");
     assert!(
         publisher.wait_for_subscribers(PATIENCE).await,
         "{}: no match",
