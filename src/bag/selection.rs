@@ -73,12 +73,10 @@ pub struct TopicSelection {
     pub exclude: Option<TopicPattern>,
 }
 
-fn absolute(topic: &str) -> std::borrow::Cow<'_, str> {
-    if topic.starts_with('/') {
-        topic.into()
-    } else {
-        format!("/{topic}").into()
-    }
+/// Whether `name`, as a user wrote it (a relative name is taken from the root namespace),
+/// names the fully qualified `topic`.
+pub(crate) fn names_topic(name: &str, topic: &str) -> bool {
+    name == topic || (!name.starts_with('/') && topic.strip_prefix('/') == Some(name))
 }
 
 impl TopicSelection {
@@ -128,7 +126,7 @@ impl TopicSelection {
             return false;
         }
         self.all
-            || self.topics.iter().any(|t| absolute(t) == topic)
+            || self.topics.iter().any(|t| names_topic(t, topic))
             || self.regex.as_ref().is_some_and(|p| p.is_match(topic))
     }
 }
@@ -233,6 +231,8 @@ mod tests {
         assert!(TopicSelection::default().is_empty());
         assert!(!TopicSelection::default().selects("/x"));
         assert!(TopicSelection::topics(["a"]).selects("/a"));
+        assert!(!TopicSelection::topics(["a"]).selects("/b/a"));
+        assert!(!TopicSelection::topics(["/a"]).selects("a"));
         let err = TopicSelection::from_options(vec![], false, None, Some("(")).expect_err("bad");
         assert_eq!(err.pattern, "(");
     }

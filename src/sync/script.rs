@@ -242,9 +242,8 @@ pub fn parse_script(text: &str) -> Result<Script, ScriptError> {
 }
 
 /// Builds the policy a script describes, with message ids as payloads.
-pub fn build_policy(script: &Script) -> Result<Box<dyn Policy<usize>>, ConfigError> {
-    let policy = PolicyConfig::from(script.policy).build(script.channels)?;
-    Ok(policy)
+pub fn build_policy(script: &Script) -> Result<Box<dyn Policy<usize> + Send>, ConfigError> {
+    PolicyConfig::from(script.policy).build(script.channels)
 }
 
 /// Replays a script and returns everything emitted: sets and drops, payloads being message ids.

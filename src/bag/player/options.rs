@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::PlayError;
+use crate::bag::selection::names_topic;
 use crate::bag::TopicSelection;
 
 /// What to play and how; [`Default`] plays everything once at the recorded speed.
@@ -48,20 +49,12 @@ impl Default for PlayOptions {
     }
 }
 
-fn absolute(topic: &str) -> String {
-    if topic.starts_with('/') {
-        topic.to_string()
-    } else {
-        format!("/{topic}")
-    }
-}
-
 impl PlayOptions {
     /// The name a recorded topic is published under.
     pub fn remapped(&self, topic: &str) -> String {
         self.remaps
             .iter()
-            .find(|(from, _)| from == topic || absolute(from) == topic)
+            .find(|(from, _)| names_topic(from, topic))
             .map_or_else(|| topic.to_string(), |(_, to)| to.clone())
     }
 
