@@ -138,7 +138,9 @@ async fn list(net: &NetworkArgs, show_types: bool) -> CliResult {
     let own_zid = node.session().zid().to_string();
     let mut topics: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for entity in node.graph(GRAPH_TIMEOUT).await? {
-        if entity.zid == own_zid {
+        // Like `ros2 topic list`: topics of publishers and subscriptions, not services.
+        let is_topic = matches!(entity.kind, EntityKind::Publisher | EntityKind::Subscriber);
+        if entity.zid == own_zid || !is_topic {
             continue;
         }
         if let Some(topic) = entity.topic {

@@ -197,32 +197,6 @@ pub fn gid_from_token(token: &str) -> [u8; 16] {
     xxhash_rust::xxh3::xxh3_128(token.as_bytes()).to_le_bytes()
 }
 
-/// Collects every graph entity of `domain_id` that answers a liveliness query within `timeout`.
-pub async fn query(
-    session: &zenoh::Session,
-    domain_id: u32,
-    timeout: std::time::Duration,
-) -> crate::Result<Vec<Entity>> {
-    let replies = session
-        .liveliness()
-        .get(format!("{LIVELINESS_PREFIX}/{domain_id}/**"))
-        .timeout(timeout)
-        .await
-        .map_err(|e| crate::Error::zenoh("liveliness query failed", e))?;
-    let mut entities = Vec::new();
-    while let Ok(reply) = replies.recv_async().await {
-        if let Ok(sample) = reply.result() {
-            match Entity::parse(sample.key_expr().as_str()) {
-                Some(entity) => entities.push(entity),
-                None => tracing::debug!("ignoring liveliness token {}", sample.key_expr()),
-            }
-        }
-    }
-    entities.sort();
-    entities.dedup();
-    Ok(entities)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,7 @@
 mod attachment;
 pub(crate) mod buffer_pool;
 pub mod graph;
+mod graph_view;
 pub mod names;
 mod network;
 #[cfg(feature = "cli")]
@@ -134,6 +135,7 @@ impl NodeBuilder {
         tracing::debug!(node = %entity.node_fqn(), %zid, domain_id, "node started");
         Ok(Node {
             inner: Arc::new(NodeInner {
+                graph: tokio::sync::OnceCell::new(),
                 session,
                 entity,
                 next_entity_id: AtomicU32::new(1),
@@ -144,6 +146,8 @@ impl NodeBuilder {
 }
 
 struct NodeInner {
+    /// The live graph view, started by the first graph request (dropped before the session).
+    graph: tokio::sync::OnceCell<graph_view::GraphView>,
     session: zenoh::Session,
     entity: Entity,
     next_entity_id: AtomicU32,
@@ -239,9 +243,34 @@ impl Node {
         RawSubscriberBuilder::new(self.clone(), topic, accepted)
     }
 
-    /// Every graph entity (nodes, publishers, subscribers) in this node's domain.
+    /// Every graph entity (nodes, publishers, subscribers, service servers and clients) in
+    /// this node's domain, its own included.
+    ///
+    /// The answer comes from the node's live view of the graph, a liveliness subscription
+    /// with history that the first call starts and that lives as long as the node, so it does
+    /// not depend on when a query reaches a router. The first call waits until the session has
+    /// a router or peer link and neither its links nor the view changed for 200 ms, at most
+    /// `timeout`; later calls answer at once with every entity announced and not withdrawn.
     pub async fn graph(&self, timeout: Duration) -> Result<Vec<Entity>> {
-        graph::query(self.session(), self.domain_id(), timeout).await
+        Ok(self
+            .graph_view()
+            .await?
+            .entities(self.session(), timeout)
+            .await)
+    }
+
+    /// Waits until an entity joins or leaves this node's graph view.
+    pub(crate) async fn graph_changed(&self) -> Result<()> {
+        self.graph_view().await?.changed().await;
+        Ok(())
+    }
+
+    /// The node's live graph view, started on first use.
+    async fn graph_view(&self) -> Result<&graph_view::GraphView> {
+        self.inner
+            .graph
+            .get_or_try_init(|| graph_view::GraphView::start(self.session(), self.domain_id()))
+            .await
     }
 
     /// The graph entity of a new publisher or subscriber of this node.

@@ -1,5 +1,6 @@
-//! Discovery: every [`RecordOptions::discovery_interval`](super::RecordOptions) the
-//! [`Discovery`] task lists the graph's publishers, decides for each new selected topic how to
+//! Discovery: whenever the node's graph view changes, and at least every
+//! [`RecordOptions::discovery_interval`](super::RecordOptions), the [`Discovery`] task lists the
+//! graph's publishers, decides for each new selected topic how to
 //! record it ([`plan_topic`]: rosync must ship its type, with the same hash), subscribes, and
 //! runs a receiving task per topic that moves its messages into the
 //! [`Outbox`](super::outbox::Outbox). On stop it waits for the receiving tasks, which drain
@@ -155,6 +156,7 @@ impl Discovery {
             tokio::select! {
                 _ = self.stop.changed() => break,
                 _ = tokio::time::sleep(self.interval) => {}
+                _ = self.node.graph_changed() => {}
             }
         }
         while tasks.join_next().await.is_some() {}

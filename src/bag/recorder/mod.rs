@@ -13,7 +13,8 @@
 //!
 //! # Pipeline
 //!
-//! Every [`RecordOptions::discovery_interval`] the recorder lists the graph's publishers; each
+//! Whenever its graph view changes, and at least every [`RecordOptions::discovery_interval`],
+//! the recorder lists the graph's publishers; each
 //! new selected topic gets a [`RawSubscriber`](crate::node::RawSubscriber) for the exact type
 //! and hash it is published with. Its receiving task pushes (topic, log time = receive time,
 //! publish time = the attachment's source timestamp, payload) into a bounded channel of

@@ -23,7 +23,8 @@ pub struct RecordOptions {
     pub max_bag_size: Option<u64>,
     /// Start a new file once the log times in a file span this long.
     pub max_bag_duration: Option<Duration>,
-    /// How often the graph is polled for new topics (default 500 ms).
+    /// How often the graph is polled for new topics when it does not signal a change (default
+    /// 500 ms).
     pub discovery_interval: Duration,
     /// Messages buffered between the receiving tasks and the writer thread (default 256).
     pub channel_capacity: usize,
