@@ -14,7 +14,7 @@ pub enum Error {
         reason: String,
     },
     /// The zenoh configuration could not be built or loaded.
-    #[error("zenoh configuration: {0}")]
+    #[error("network configuration: {0}")]
     Config(String),
     /// A zenoh operation failed.
     #[error("zenoh: {0}")]
@@ -37,8 +37,25 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn zenoh(context: &str, e: impl std::fmt::Display) -> Self {
-        Self::Zenoh(format!("{context}: {e}"))
+        Self::Zenoh(format!("{context}: {}", zenoh_text(e)))
     }
+}
+
+/// A zenoh error's text for a user: without the source locations zenoh appends
+/// (` at /path/to/zenoh-x/src/file.rs:42.`) and without the debug wrapping of its JSON errors.
+pub(crate) fn zenoh_text(e: impl std::fmt::Display) -> String {
+    static LOCATION: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\s+at \S+\.rs:\d+\.?").ok());
+    static DEBUG_MESSAGE: std::sync::LazyLock<Option<regex::Regex>> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r#"Message \{ msg: "(.*?)", .*\}"#).ok());
+    let mut text = e.to_string();
+    if let Some(re) = LOCATION.as_ref() {
+        text = re.replace_all(&text, "").into_owned();
+    }
+    if let Some(re) = DEBUG_MESSAGE.as_ref() {
+        text = re.replace_all(&text, "$1").into_owned();
+    }
+    text.trim().to_string()
 }
 
 /// The crate's result type.

@@ -25,7 +25,8 @@ pub struct Cli {
     #[command(flatten)]
     network: NetworkArgs,
 
-    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it.
+    /// More log output (-v info, -vv debug, -vvv trace), zenoh's own lines included (without
+    /// -v only rosync's warnings show); RUST_LOG overrides it.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
 
@@ -40,6 +41,19 @@ impl NetworkArgs {
     pub(crate) async fn node(&self, name: &str) -> crate::Result<Node> {
         self.build_node(&format!("{name}_{}", std::process::id()))
             .await
+    }
+
+    /// Fails a one-shot graph command whose `--connect` endpoints never answered, instead of
+    /// printing an empty answer.
+    pub(crate) async fn check_reached(&self, node: &Node) -> CliResult {
+        let connect = self.options().connect;
+        if connect.is_empty() || node.has_link().await {
+            return Ok(());
+        }
+        fail(format!(
+            "cannot reach {}: no zenoh router or peer answered",
+            connect.join(", ")
+        ))
     }
 }
 
@@ -112,9 +126,11 @@ fn restore_sigpipe() {
     }
 }
 
+/// Logs to stderr: rosync's warnings by default, zenoh's own lines only from `-v` on (rosync
+/// says in its own words what a user must act on, such as an endpoint it cannot reach).
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,zenoh=off",
         1 => "info",
         2 => "debug",
         _ => "trace",

@@ -28,6 +28,7 @@ pub async fn run(cmd: NodeCommand, net: &NetworkArgs) -> CliResult {
             let entities = node
                 .graph(Duration::from_secs_f64(timeout.max(0.0)))
                 .await?;
+            net.check_reached(&node).await?;
             let names: BTreeSet<String> = entities
                 .iter()
                 .filter(|e| e.kind == EntityKind::Node && e.zid != own_zid)

@@ -92,7 +92,13 @@ pub async fn run(cmd: TopicCommand, net: &NetworkArgs) -> CliResult {
         } => {
             let node = net.node("rosync_topic_echo").await?;
             let topic = node.resolve_topic(&topic)?;
-            let ty = resolve_type(&node, &topic, type_name.as_deref()).await?;
+            let ty = match resolve_type(&node, &topic, type_name.as_deref()).await {
+                Ok(ty) => ty,
+                Err(e) => {
+                    net.check_reached(&node).await?;
+                    return Err(e);
+                }
+            };
             echo(&node, &topic, ty, count, timeout, truncate_length, json).await
         }
         TopicCommand::Pub {
@@ -137,7 +143,9 @@ async fn list(net: &NetworkArgs, show_types: bool) -> CliResult {
     let node = net.node("rosync_topic_list").await?;
     let own_zid = node.session().zid().to_string();
     let mut topics: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for entity in node.graph(GRAPH_TIMEOUT).await? {
+    let entities = node.graph(GRAPH_TIMEOUT).await?;
+    net.check_reached(&node).await?;
+    for entity in entities {
         // Like `ros2 topic list`: topics of publishers and subscriptions, not services.
         let is_topic = matches!(entity.kind, EntityKind::Publisher | EntityKind::Subscriber);
         if entity.zid == own_zid || !is_topic {

@@ -22,6 +22,7 @@
 
 mod attachment;
 pub(crate) mod buffer_pool;
+mod endpoint;
 pub mod graph;
 mod graph_view;
 pub mod names;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use attachment::{Attachment, AttachmentError, ATTACHMENT_LEN};
+pub use endpoint::PROTOCOLS;
 pub use graph::{Entity, EntityKind, TopicInfo};
 pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
 #[cfg(feature = "cli")]
@@ -271,6 +273,11 @@ impl Node {
             .graph
             .get_or_try_init(|| graph_view::GraphView::start(self.session(), self.domain_id()))
             .await
+    }
+
+    /// True once the node's session has a zenoh router or peer to talk to.
+    pub(crate) async fn has_link(&self) -> bool {
+        network::has_link(self.session()).await
     }
 
     /// The graph entity of a new publisher or subscriber of this node.

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use super::endpoint::{self, Role};
+use crate::error::{zenoh_text, Error, Result};
 
 /// The endpoint of the default loopback rendezvous (zenoh's and rmw_zenoh's router port).
 pub const DEFAULT_RENDEZVOUS: &str = "tcp/127.0.0.1:7447";
@@ -54,19 +55,36 @@ impl NetworkOptions {
     }
 
     /// The zenoh configurations to try in order (more than one only for the rendezvous).
+    ///
+    /// Endpoints are checked first ([`PROTOCOLS`](super::PROTOCOLS), `HOST:PORT`, port in
+    /// range); the error names the endpoint and what is wrong with it.
     pub fn zenoh_configs(&self) -> Result<Vec<zenoh::Config>> {
+        Ok(self.attempts()?.into_iter().map(|a| a.config).collect())
+    }
+
+    /// The session configurations to try in order, each with the endpoints it connects to.
+    fn attempts(&self) -> Result<Vec<Attempt>> {
+        for endpoint in &self.connect {
+            endpoint::validate(endpoint, Role::Connect)?;
+        }
+        for endpoint in &self.listen {
+            endpoint::validate(endpoint, Role::Listen)?;
+        }
         if self.is_default() {
+            let rendezvous = vec![DEFAULT_RENDEZVOUS.to_string()];
             return Ok(vec![
-                peer_config(&[], &[DEFAULT_RENDEZVOUS.to_string()])?,
-                peer_config(
-                    &[DEFAULT_RENDEZVOUS.to_string()],
-                    &["tcp/127.0.0.1:0".to_string()],
-                )?,
+                Attempt {
+                    config: peer_config(&[], &rendezvous)?,
+                    connect: Vec::new(),
+                },
+                Attempt {
+                    config: peer_config(&rendezvous, &["tcp/127.0.0.1:0".to_string()])?,
+                    connect: rendezvous,
+                },
             ]);
         }
         let mut config = match &self.config_file {
-            Some(path) => zenoh::Config::from_file(path)
-                .map_err(|e| Error::Config(format!("cannot load {}: {e}", path.display())))?,
+            Some(path) => load_config_file(path)?,
             None => base_peer_config()?,
         };
         if !self.connect.is_empty() {
@@ -81,14 +99,64 @@ impl NetworkOptions {
                 &["tcp/127.0.0.1:0".to_string()],
             )?;
         }
-        Ok(vec![config])
+        let connect = plain_list(&config, "connect/endpoints");
+        Ok(vec![Attempt { config, connect }])
+    }
+}
+
+/// One way to open the session.
+struct Attempt {
+    config: zenoh::Config,
+    /// The endpoints it connects to (from the options or a config file's plain list).
+    connect: Vec<String>,
+}
+
+/// Loads a zenoh config file and checks the endpoints it lists.
+fn load_config_file(path: &std::path::Path) -> Result<zenoh::Config> {
+    let config = zenoh::Config::from_file(path).map_err(|e| {
+        Error::Config(format!(
+            "cannot load {}: {}",
+            path.display(),
+            one_line(&zenoh_text(e))
+        ))
+    })?;
+    for (key, role) in [
+        ("connect/endpoints", Role::Connect),
+        ("listen/endpoints", Role::Listen),
+    ] {
+        for endpoint in plain_list(&config, key) {
+            endpoint::check(&endpoint, role).map_err(|why| {
+                Error::Config(format!(
+                    "invalid endpoint `{endpoint}` in {key} of {}: {why}",
+                    path.display()
+                ))
+            })?;
+        }
+    }
+    Ok(config)
+}
+
+/// A parser's multi-line message (`--> 2:1`, the line, a caret, `= expected ...`) as one line.
+fn one_line(text: &str) -> String {
+    let mut position = None;
+    let mut message = None;
+    for line in text.lines().map(str::trim) {
+        if let Some(at) = line.strip_prefix("-->") {
+            position = Some(at.trim().to_string());
+        } else if let Some(why) = line.strip_prefix('=') {
+            message = Some(why.trim().to_string());
+        }
+    }
+    match (position, message) {
+        (Some(at), Some(why)) => format!("at line:column {at}: {why}"),
+        _ => text.lines().map(str::trim).collect::<Vec<_>>().join(" "),
     }
 }
 
 fn insert(config: &mut zenoh::Config, key: &str, value: &str) -> Result<()> {
     config
         .insert_json5(key, value)
-        .map_err(|e| Error::Config(format!("cannot set {key} = {value}: {e}")))
+        .map_err(|e| Error::Config(format!("cannot set {key} = {value}: {}", zenoh_text(e))))
 }
 
 fn base_peer_config() -> Result<zenoh::Config> {
@@ -99,11 +167,6 @@ fn base_peer_config() -> Result<zenoh::Config> {
 }
 
 fn set_endpoints(config: &mut zenoh::Config, key: &str, endpoints: &[String]) -> Result<()> {
-    for endpoint in endpoints {
-        endpoint
-            .parse::<zenoh::config::EndPoint>()
-            .map_err(|e| Error::Config(format!("invalid endpoint `{endpoint}`: {e}")))?;
-    }
     let json = serde_json::to_string(endpoints)
         .map_err(|e| Error::Config(format!("cannot encode endpoints: {e}")))?;
     insert(config, key, &json)
@@ -118,20 +181,70 @@ fn peer_config(connect: &[String], listen: &[String]) -> Result<zenoh::Config> {
     Ok(config)
 }
 
-/// Opens a zenoh session with the first configuration that works.
+/// The endpoints under `key` of `config` when they are a plain list (not one list per mode).
+fn plain_list(config: &zenoh::Config, key: &str) -> Vec<String> {
+    config
+        .get_json(key)
+        .ok()
+        .and_then(|json| serde_json::from_str::<Vec<String>>(&json).ok())
+        .unwrap_or_default()
+}
+
+/// True if nothing on this machine listens on the rendezvous port yet (so listening there
+/// will work); asked before zenoh tries, so the usual case of joining a running rendezvous
+/// logs no failed listener.
+fn rendezvous_is_free() -> bool {
+    let address = DEFAULT_RENDEZVOUS.trim_start_matches("tcp/");
+    std::net::TcpListener::bind(address).is_ok()
+}
+
+/// True once the session has a router or a peer.
+pub(crate) async fn has_link(session: &zenoh::Session) -> bool {
+    let info = session.info();
+    info.routers_zid().await.next().is_some() || info.peers_zid().await.next().is_some()
+}
+
+/// Opens a zenoh session with the first configuration that works, and warns (in rosync's
+/// words) when none of the endpoints it connects to answered; zenoh keeps trying them.
 pub(crate) async fn open_session(options: &NetworkOptions) -> Result<zenoh::Session> {
+    let mut attempts = options.attempts()?;
+    if options.is_default() && attempts.len() > 1 && !rendezvous_is_free() {
+        tracing::debug!("{DEFAULT_RENDEZVOUS} is taken; connecting to it");
+        attempts.remove(0);
+    }
     let mut last_error = None;
-    for config in options.zenoh_configs()? {
-        match zenoh::open(config).await {
-            Ok(session) => return Ok(session),
+    for attempt in attempts {
+        match zenoh::open(attempt.config).await {
+            Ok(session) => {
+                if !attempt.connect.is_empty() && !has_link(&session).await {
+                    tracing::warn!(
+                        "cannot reach {}: no zenoh router or peer answered there yet; \
+                         still trying in the background",
+                        attempt.connect.join(", ")
+                    );
+                }
+                return Ok(session);
+            }
             Err(e) => {
                 tracing::debug!("zenoh session attempt failed: {e}");
                 last_error = Some(e);
             }
         }
     }
+    let mut endpoints = Vec::new();
+    if !options.listen.is_empty() {
+        endpoints.push(format!("listening on {}", options.listen.join(", ")));
+    }
+    if !options.connect.is_empty() {
+        endpoints.push(format!("connecting to {}", options.connect.join(", ")));
+    }
+    let context = if endpoints.is_empty() {
+        "cannot open a session".to_string()
+    } else {
+        format!("cannot open a session {}", endpoints.join(" and "))
+    };
     Err(Error::zenoh(
-        "cannot open session",
+        &context,
         last_error.map(|e| e.to_string()).unwrap_or_default(),
     ))
 }
@@ -145,6 +258,40 @@ mod tests {
         let opts = NetworkOptions::connect("not-an-endpoint");
         let err = opts.zenoh_configs().expect_err("invalid");
         assert!(err.to_string().contains("not-an-endpoint"), "{err}");
+        let opts = NetworkOptions::listen("tcp/127.0.0.1:99999");
+        let err = opts.zenoh_configs().expect_err("invalid").to_string();
+        assert!(err.contains("`tcp/127.0.0.1:99999`: port 99999"), "{err}");
+    }
+
+    #[test]
+    fn config_file_errors_hold_no_source_paths() {
+        let dir = std::env::temp_dir().join(format!("rosync-netcfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("bad.json5");
+        std::fs::write(&path, "{ mode: \"peer\", nonsense: 3 }").expect("write");
+        let opts = NetworkOptions {
+            config_file: Some(path.clone()),
+            ..Default::default()
+        };
+        let err = opts.zenoh_configs().expect_err("unknown field").to_string();
+        assert!(err.contains("unknown field `nonsense`"), "{err}");
+        assert!(!err.contains(".rs:") && !err.contains("Message {"), "{err}");
+        std::fs::write(&path, "{ mode: ").expect("write");
+        let err = opts.zenoh_configs().expect_err("syntax").to_string();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("at line:column 1:9: expected"), "{err}");
+        std::fs::write(
+            &path,
+            r#"{ listen: { endpoints: ["tcp/127.0.0.1:99999"] } }"#,
+        )
+        .expect("write");
+        let err = opts.zenoh_configs().expect_err("port").to_string();
+        assert!(
+            err.contains("`tcp/127.0.0.1:99999` in listen/endpoints of")
+                && err.contains("port 99999 is out of range"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
@@ -153,11 +300,9 @@ mod tests {
             config_file: Some("/nonexistent/zenoh.json5".into()),
             ..Default::default()
         };
-        let err = opts.zenoh_configs().expect_err("missing");
-        assert!(
-            err.to_string().contains("/nonexistent/zenoh.json5"),
-            "{err}"
-        );
+        let err = opts.zenoh_configs().expect_err("missing").to_string();
+        assert!(err.contains("/nonexistent/zenoh.json5"), "{err}");
+        assert!(!err.contains(".rs:"), "{err}");
     }
 
     #[test]

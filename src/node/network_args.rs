@@ -11,13 +11,16 @@ use super::{NetworkOptions, Node};
 /// How a program joins the zenoh network and which ROS domain it uses, as command-line options.
 #[derive(Debug, Clone, Args)]
 pub struct NetworkArgs {
-    /// Connect to this zenoh endpoint, e.g. tcp/192.168.1.5:7447 (repeatable). Without
+    /// Connect to this zenoh endpoint (PROTOCOL/HOST:PORT, tcp or udp), e.g.
+    /// tcp/192.168.1.5:7447 (repeatable). If nothing answers there, rosync says so and keeps
+    /// trying; `topic list`, `node list` and `topic echo` without --type fail instead. Without
     /// --connect, --listen or --config, rosync uses the loopback rendezvous on
     /// tcp/127.0.0.1:7447 (listens there, or connects if another process holds it).
     #[arg(long, value_name = "ENDPOINT", global = true)]
     connect: Vec<String>,
 
-    /// Listen on this zenoh endpoint, e.g. tcp/127.0.0.1:7500 (repeatable).
+    /// Listen on this zenoh endpoint, e.g. tcp/127.0.0.1:7500 (repeatable; port 0: any free
+    /// port).
     #[arg(long, value_name = "ENDPOINT", global = true)]
     listen: Vec<String>,
 
