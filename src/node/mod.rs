@@ -261,10 +261,13 @@ impl Node {
             .await)
     }
 
-    /// Waits until an entity joins or leaves this node's graph view.
-    pub(crate) async fn graph_changed(&self) -> Result<()> {
-        self.graph_view().await?.changed().await;
-        Ok(())
+    /// Waits until an entity joins or leaves this node's graph view (forever if the view
+    /// cannot start; [`graph`](Self::graph) reports that error).
+    pub(crate) async fn graph_changed(&self) {
+        match self.graph_view().await {
+            Ok(view) => view.changed().await,
+            Err(_) => std::future::pending().await,
+        }
     }
 
     /// The node's live graph view, started on first use.
