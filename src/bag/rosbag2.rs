@@ -399,16 +399,16 @@ impl Metadata {
                 let file = legacy.unwrap_or(direct);
                 let Ok(resolved) = std::fs::canonicalize(&file) else {
                     return Err(fail(format!(
-                        "rosbag2_bagfile_information.relative_file_paths lists {}, but {} does not exist",
+                        "rosbag2_bagfile_information.relative_file_paths lists {}, which does not exist in {}",
                         quoted(relative),
-                        file.display()
+                        folder.display()
                     )));
                 };
                 if !resolved.starts_with(&inside) {
                     return Err(fail(format!(
                         "rosbag2_bagfile_information.relative_file_paths lists {}, which resolves to {}, outside the bag folder {} (through a symbolic link); rosync reads only files inside a bag's folder",
                         quoted(relative),
-                        resolved.display(),
+                        quoted(&resolved.to_string_lossy()),
                         inside.display()
                     )));
                 }
@@ -495,6 +495,86 @@ mod tests {
 
         let err = Metadata::parse("b/metadata.yaml", "{{{ not yaml").expect_err("garbage");
         assert!(err.to_string().contains("b/metadata.yaml"), "{err}");
+    }
+
+    #[test]
+    fn times_counts_and_versions_near_integer_limits_are_checked_not_trusted() {
+        let field = |from: &str, to: &str| V4.replace(from, to);
+        for (text, named) in [
+            (
+                field("nanoseconds: 5", "nanoseconds: -5"),
+                "duration: -5 ns is negative",
+            ),
+            (
+                field("nanoseconds_since_epoch: 10", "nanoseconds_since_epoch: -1"),
+                "starting_time: -1 ns is before 1970",
+            ),
+            (
+                field(
+                    "nanoseconds_since_epoch: 10",
+                    "nanoseconds_since_epoch: 9223372036854775807",
+                ),
+                "ends after the year 2262",
+            ),
+            (
+                field("nanoseconds: 5", "nanoseconds: 9223372036854775808"),
+                "duration",
+            ),
+            (
+                field("message_count: 2\n  topics", "message_count: -2\n  topics"),
+                "message_count",
+            ),
+            (
+                field(
+                    "message_count: 2\n  topics",
+                    "message_count: 18446744073709551616\n  topics",
+                ),
+                "message_count",
+            ),
+            (field("version: 4", "version: 4294967296"), "version"),
+            (field("version: 4", "version: -4"), "version"),
+            (field("nanoseconds: 5", "nanoseconds: 1e300"), "duration"),
+        ] {
+            let err = Metadata::parse("b/metadata.yaml", &text).expect_err(named);
+            let message = err.to_string();
+            assert!(
+                message.contains("b/metadata.yaml") && message.contains(named),
+                "{named}: {message}"
+            );
+        }
+        // The largest values that fit are read as they are.
+        let m = Metadata::parse(
+            "b/metadata.yaml",
+            &field(
+                "message_count: 2\n  topics",
+                "message_count: 18446744073709551615\n  topics",
+            )
+            .replace("nanoseconds: 5", "nanoseconds: 9223372036854775797"),
+        )
+        .expect("parses");
+        assert_eq!((m.message_count, m.duration_ns), (u64::MAX, i64::MAX - 10));
+    }
+
+    #[test]
+    fn listed_files_must_be_plain_relative_paths() {
+        for (path, why) in [
+            ("/etc/passwd", "absolute"),
+            ("../x.db3", "`..`"),
+            ("a/../../x.db3", "`..`"),
+            ("", "empty"),
+        ] {
+            let text = V4.replace("    - bag_0.db3", &format!("    - {path:?}"));
+            let err = Metadata::parse("b/metadata.yaml", &text).expect_err(path);
+            let message = err.to_string();
+            assert!(
+                message.contains("relative_file_paths[0]") && message.contains(why),
+                "{path}: {message}"
+            );
+        }
+        for path in ["bag_0.db3", "./sub/bag_0.db3", "b/bag_0.db3"] {
+            let text = V4.replace("    - bag_0.db3", &format!("    - {path:?}"));
+            Metadata::parse("b/metadata.yaml", &text).expect(path);
+        }
     }
 
     const V9: &str = "rosbag2_bagfile_information:
