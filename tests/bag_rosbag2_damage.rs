@@ -482,10 +482,19 @@ fn unreadable_rows_are_skipped_and_reported_and_the_rest_is_read() {
     );
 }
 
-/// The rosbags `.db3` every fuzz case starts from, written once.
-fn fuzz_sample() -> &'static [u8] {
-    static SAMPLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    SAMPLE.get_or_init(|| {
+/// The `.db3` a fuzz case starts from, written once: Python rosbags' (one page of messages),
+/// or one of 300 messages over many pages (`many`).
+fn fuzz_sample(many: bool) -> &'static [u8] {
+    static ROSBAGS: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    static MANY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    if many {
+        return MANY.get_or_init(|| {
+            let path = scratch("fuzz-many").join("many.db3");
+            write_many(&path, 300);
+            std::fs::read(path).expect("db3")
+        });
+    }
+    ROSBAGS.get_or_init(|| {
         let folder = scratch("fuzz-sample").join("bag");
         write_rosbags(&folder, "sqlite3");
         std::fs::read(folder.join("bag.db3")).expect("db3")
@@ -531,10 +540,10 @@ fn edge(width: usize, kind: u8) -> Vec<u8> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     /// Byte flips, integers near their limits and cuts in a real .db3 never panic or hang;
-    /// every error names the file.
+    /// every error names the file and holds no raw control character.
     #[test]
     fn damaged_db3_files_never_panic_or_hang(
         flips in proptest::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..4),
@@ -543,8 +552,9 @@ proptest! {
             0..4,
         ),
         cut in proptest::option::of(any::<prop::sample::Index>()),
+        many in any::<bool>(),
     ) {
-        let mut bytes = fuzz_sample().to_vec();
+        let mut bytes = fuzz_sample(many).to_vec();
         for (at, xor) in &flips {
             let i = at.index(bytes.len());
             bytes[i] ^= xor;
@@ -567,4 +577,161 @@ proptest! {
             prop_assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{:?}", text);
         }
     }
+}
+
+/// Writes a rosbag2 (Jazzy layout) `.db3` of `count` `/chatter` strings, ids and timestamps
+/// ascending; returns (log time, text) in order.
+fn write_many(path: &Path, count: i64) -> Vec<(u64, String)> {
+    let conn = rusqlite::Connection::open(path).expect("create db3");
+    conn.execute_batch(
+        "CREATE TABLE schema(schema_version INTEGER PRIMARY KEY, ros_distro TEXT NOT NULL);
+         CREATE TABLE topics(id INTEGER PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL,
+             serialization_format TEXT NOT NULL, offered_qos_profiles TEXT NOT NULL,
+             type_description_hash TEXT NOT NULL);
+         CREATE TABLE messages(id INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL,
+             timestamp INTEGER NOT NULL, data BLOB NOT NULL);
+         CREATE INDEX timestamp_idx ON messages (timestamp ASC);
+         INSERT INTO schema VALUES (4, 'jazzy');
+         INSERT INTO topics VALUES (1, '/chatter', 'std_msgs/msg/String', 'cdr', '', '');
+         BEGIN;",
+    )
+    .expect("schema");
+    let mut rows = Vec::new();
+    for i in 0..count {
+        let text = format!("message {i:05} {}", "x".repeat(150));
+        let data = rosync::cdr::encode(&std_msgs::String { data: text.clone() }).expect("cdr");
+        conn.execute(
+            "INSERT INTO messages (id, topic_id, timestamp, data) VALUES (?1, 1, ?2, ?3)",
+            rusqlite::params![i + 1, 1_000 + i * 10, data],
+        )
+        .expect("insert");
+        rows.push((1_000 + i as u64 * 10, text));
+    }
+    conn.execute_batch("COMMIT;").expect("commit");
+    rows
+}
+
+/// The leaf pages of the table b-tree rooted at page `root`, and the file's page size.
+fn table_leaves(bytes: &[u8], root: u32) -> (usize, Vec<u32>) {
+    let page_size = match u16::from_be_bytes([bytes[16], bytes[17]]) {
+        1 => 65_536,
+        n => usize::from(n),
+    };
+    let mut leaves = Vec::new();
+    let mut pending = vec![root];
+    while let Some(page) = pending.pop() {
+        let start = (page as usize - 1) * page_size;
+        let header = if page == 1 { start + 100 } else { start };
+        match bytes[header] {
+            0x0d => leaves.push(page),
+            0x05 => {
+                let cells = usize::from(u16::from_be_bytes([bytes[header + 3], bytes[header + 4]]));
+                let be32 = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().expect("4"));
+                for c in 0..cells {
+                    let at = header + 12 + 2 * c;
+                    let cell = start + usize::from(u16::from_be_bytes([bytes[at], bytes[at + 1]]));
+                    pending.push(be32(cell));
+                }
+                pending.push(be32(header + 8));
+            }
+            other => panic!("page {page}: not a table b-tree page ({other:#x})"),
+        }
+    }
+    leaves.sort_unstable();
+    (page_size, leaves)
+}
+
+#[test]
+fn rows_on_a_damaged_page_are_skipped_and_reported_and_the_rest_is_read() {
+    let dir = scratch("pages");
+    let folder = dir.join("bag");
+    std::fs::create_dir_all(&folder).expect("dir");
+    let db3 = folder.join("bag.db3");
+    let written = write_many(&db3, 2000);
+    let root: u32 = rusqlite::Connection::open(&db3)
+        .expect("open")
+        .query_row(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'messages'",
+            [],
+            |row| row.get(0),
+        )
+        .expect("root page");
+    let original = std::fs::read(&db3).expect("read");
+    let (page_size, leaves) = table_leaves(&original, root);
+    assert!(leaves.len() > 20, "{} leaves", leaves.len());
+    // Break one leaf (the first, one in the middle, the last): an invalid page type.
+    for leaf in [
+        leaves[0],
+        leaves[leaves.len() / 2],
+        leaves[leaves.len() - 1],
+    ] {
+        let mut bytes = original.clone();
+        let start = (leaf as usize - 1) * page_size;
+        let lost = usize::from(u16::from_be_bytes([bytes[start + 3], bytes[start + 4]]));
+        assert!(lost > 0);
+        bytes[start] = 0x00;
+        std::fs::write(&db3, &bytes).expect("write");
+        check_damaged_page(&db3, &written, lost);
+    }
+}
+
+/// `db3` (of `written`) has lost `lost` rows on one damaged page: the rest is read in order,
+/// the loss is reported by `Log::damage`, by iteration where it meets it and by `bag info`.
+fn check_damaged_page(db3: &Path, written: &[(u64, String)], lost: usize) {
+    let log = within(PATIENCE, "opening a .db3 with a damaged page", {
+        let path = db3.to_path_buf();
+        move || Log::open(&path)
+    })
+    .expect("opens despite the damaged page");
+    assert_eq!(log.message_count(), (2000 - lost) as u64);
+    let damage: Vec<String> = log.damage().iter().map(|d| d.to_string()).collect();
+    assert_eq!(damage.len(), 1, "{damage:?}");
+    assert!(
+        damage[0].contains("bag.db3")
+            && damage[0].contains(&format!("skipped {lost} of the 2000 rows"))
+            && damage[0].contains(&format!("{lost} stored on damaged pages")),
+        "{damage:?}"
+    );
+
+    // Iteration reads every other message in order and reports the skipped ones where it
+    // meets them.
+    let (mut read, mut reported) = (Vec::new(), 0u64);
+    for item in log.messages() {
+        match item {
+            Ok(m) => {
+                let msg: std_msgs::String = m.decode().expect("decodes");
+                read.push((m.log_time, msg.data));
+            }
+            Err(BagError::SkippedRows { path, skipped, .. }) => {
+                assert_eq!(path, db3);
+                reported += skipped;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(reported, lost as u64);
+    assert_eq!(read.len(), 2000 - lost);
+    let expected: Vec<(u64, String)> = written
+        .iter()
+        .filter(|row| read.binary_search(row).is_ok())
+        .cloned()
+        .collect();
+    assert_eq!(read, expected, "in order, each as written");
+    // The lost rows are one contiguous stretch (one leaf).
+    let first_missing = written
+        .iter()
+        .position(|row| read.binary_search(row).is_err());
+    let first_missing = first_missing.expect("some rows are missing");
+    assert!(written[first_missing..first_missing + lost]
+        .iter()
+        .all(|row| read.binary_search(row).is_err()));
+
+    // `bag info` says so, naming the file.
+    let out = run_bounded(&["bag", "info", db3.to_str().expect("path")]);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(
+        text.contains(&format!("Messages:          {}", 2000 - lost))
+            && text.contains(&format!("skipped {lost} of the 2000 rows")),
+        "{text}"
+    );
 }
