@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use rosync::bag::{BagError, BagInfo, Log, SqliteReader};
-use rosync::msg::std_msgs;
+use rosync::msg::{sensor_msgs, std_msgs, Message};
 
 use common::{bag_check, message_rows, rosync, scratch, written_rows, Row, PATIENCE};
 
@@ -732,6 +732,89 @@ fn check_damaged_page(db3: &Path, written: &[(u64, String)], lost: usize) {
     assert!(
         text.contains(&format!("Messages:          {}", 2000 - lost))
             && text.contains(&format!("skipped {lost} of the 2000 rows")),
+        "{text}"
+    );
+}
+
+/// Receives `n` messages of `T` on `topic` within `PATIENCE` each, as JSON values.
+async fn receive<T: Message>(
+    sub: &rosync::node::Subscriber<T>,
+    n: usize,
+) -> Vec<serde_json::Value> {
+    let mut got = Vec::new();
+    for _ in 0..n {
+        let msg = tokio::time::timeout(PATIENCE, sub.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{}: {} of {n} arrived", sub.topic(), got.len()))
+            .expect("open");
+        got.push(serde_json::to_value(&msg).expect("JSON"));
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn play_sends_every_readable_message_of_a_damaged_db3_and_reports_the_rest() {
+    let dir = scratch("play");
+    let folder = dir.join("bag");
+    let written = write_rosbags(&folder, "sqlite3");
+    rusqlite::Connection::open(folder.join("bag.db3"))
+        .expect("open")
+        .execute_batch(
+            "INSERT INTO messages (topic_id, timestamp, data) VALUES
+                 (1, 'soon', x'00010000'), (77, 1200000000, x'00010000');",
+        )
+        .expect("insert");
+    let ep = common::endpoint();
+    let node = common::listening_node("play_damaged", 171, &ep).await;
+    let chatter = node
+        .subscriber::<std_msgs::String>("/chatter")
+        .queue_size(100)
+        .await
+        .expect("subscriber");
+    let images = node
+        .subscriber::<sensor_msgs::Image>("/camera/image")
+        .queue_size(100)
+        .await
+        .expect("subscriber");
+    let infos = node
+        .subscriber::<sensor_msgs::CameraInfo>("/camera/info")
+        .queue_size(100)
+        .await
+        .expect("subscriber");
+    let mut player = rosync();
+    player
+        .arg("play")
+        .arg(&folder)
+        .args([
+            "--connect",
+            &ep,
+            "--domain",
+            "171",
+            "--wait-for-subscribers",
+            "10",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let player = tokio::task::spawn_blocking(move || player.output().expect("rosync runs"));
+    let on = |topic: &str| -> Vec<serde_json::Value> {
+        written
+            .iter()
+            .filter(|r| r.0 == topic)
+            .map(|r| r.3.clone())
+            .collect()
+    };
+    assert_eq!(receive(&chatter, 5).await, on("/chatter"));
+    assert_eq!(receive(&images, 3).await, on("/camera/image"));
+    assert_eq!(receive(&infos, 1).await, on("/camera/info"));
+    let out = tokio::time::timeout(PATIENCE * 3, player)
+        .await
+        .expect("play ends")
+        .expect("joins");
+    let text = stderr(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("published 9 messages"), "{text}");
+    assert!(
+        text.contains("bag.db3") && text.contains("skipped 2 of the 11 rows"),
         "{text}"
     );
 }
