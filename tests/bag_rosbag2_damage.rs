@@ -172,6 +172,19 @@ fn fifos_are_refused_not_waited_on() {
     .expect_err("a FIFO");
     assert!(err.to_string().contains("not a regular file"), "{err}");
 
+    // A FIFO where SQLite looks for the file's rollback journal.
+    let db3 = dir.join("journaled.db3");
+    write_rosbags(&dir.join("source"), "sqlite3");
+    std::fs::copy(dir.join("source").join("source.db3"), &db3).expect("copy");
+    mkfifo(&dir.join("journaled.db3-journal"));
+    let out = run_bounded(&["bag", "info", db3.to_str().expect("path")]);
+    assert!(!out.status.success());
+    let text = stderr(&out);
+    assert!(
+        text.contains("journaled.db3-journal") && text.contains("FIFO"),
+        "{text}"
+    );
+
     // A folder whose metadata.yaml is a FIFO: refused, not skipped.
     let folder = dir.join("bag");
     write_rosbags(&folder, "sqlite3");

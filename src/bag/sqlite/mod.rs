@@ -47,6 +47,8 @@ pub use messages::SqliteMessages;
 
 /// The first 16 bytes of every SQLite database.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+/// The files SQLite opens beside a database when they exist (rollback journal, WAL).
+const SIDE_FILES: [&str; 3] = ["-journal", "-wal", "-shm"];
 /// The columns rosync reads from `topics`, as rosbag2 names them.
 const TOPICS_COLUMNS: [&str; 4] = ["id", "name", "type", "serialization_format"];
 /// The columns rosync reads from `messages`, as rosbag2 names them.
@@ -103,11 +105,21 @@ impl SqliteReader {
     /// Fails with [`BagError::Sqlite`] naming the file if it is not an SQLite database, is
     /// corrupt, lacks the rosbag2 `topics` and `messages` tables or a column rosync reads, or
     /// holds a topic or definition whose values have other types (naming table and column).
-    /// Fails with [`BagError::Io`] for a FIFO or other non-regular file, without opening it.
+    /// Fails with [`BagError::Io`] for a FIFO or other non-regular file (or such a journal or
+    /// WAL file beside it), without opening it.
     /// Unreadable `messages` rows are skipped and reported by [`damage`](Self::damage).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let file_size = untrusted::regular_file(&path)?.len();
+        // SQLite also opens these beside the file when they exist: a FIFO there would block.
+        for suffix in SIDE_FILES {
+            let mut side = path.clone().into_os_string();
+            side.push(suffix);
+            let side = PathBuf::from(side);
+            if std::fs::symlink_metadata(&side).is_ok() {
+                untrusted::regular_file(&side)?;
+            }
+        }
         if !is_sqlite(&path) {
             return Err(BagError::Sqlite {
                 path,
