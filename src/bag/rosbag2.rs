@@ -335,11 +335,13 @@ impl Metadata {
                 "is empty"
             } else if path.has_root() || path.is_absolute() {
                 "is an absolute path"
+            } else if path.components().any(|c| c == Component::ParentDir) {
+                "leaves the bag folder (it has a `..` component)"
             } else if path
                 .components()
                 .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
             {
-                "leaves the bag folder (it has a `..` component)"
+                "is not a plain relative path"
             } else {
                 continue;
             };

@@ -54,6 +54,7 @@ impl<'a> SqliteMessages<'a> {
             ),
             keys_sql: format!(
                 "SELECT timestamp, id FROM messages WHERE {after} \
+                 AND typeof(timestamp) = 'integer' AND typeof(id) = 'integer' \
                  ORDER BY timestamp, id LIMIT {PAGE_ROWS}"
             ),
             row_sql: format!(

@@ -17,9 +17,11 @@
 //! (keyset pagination on the timestamp index), so memory is bounded by a page, not the file
 //! ([`SqliteMessages`]).
 //!
-//! Files come from others, so nothing in one is trusted. The SQLite library (bundled with
-//! `rusqlite`, not a parser of rosync's) checks every page number, cell offset, varint and
-//! overflow chain against the file; on top of that rosync turns on its cell-size checks,
+//! Files come from others, so nothing in one is trusted. rosync does not parse the file
+//! format itself: the SQLite library (bundled with `rusqlite`) does, and is built to read
+//! corrupted and malicious database files without crashing (page numbers, cell offsets,
+//! varints and overflow chains are checked against the file, with `SQLITE_CORRUPT` when they
+//! do not fit). On top of that rosync turns on SQLite's extra cell-size checks,
 //! limits a value to the file's size, bounds every query to a number of steps proportional
 //! to the file's size (so a page chain that loops back cannot hang a reader), and reads each
 //! value by its actual type. Required tables and columns missing, or a topic or definition
