@@ -30,11 +30,16 @@ pub(super) struct Database {
 impl Database {
     /// Opens `path` read-only, with value sizes limited to the file's and a step budget
     /// proportional to it.
+    ///
+    /// A WAL-mode file with no pending WAL beside it is opened as immutable, so reading
+    /// creates no `-wal` and `-shm` files in the bag folder (and works in a read-only one).
     pub(super) fn open(path: &Path, file_size: u64) -> Result<Self> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = if wal_without_log(path) {
+            Connection::open_with_flags(immutable_uri(path), flags | OpenFlags::SQLITE_OPEN_URI)
+        } else {
+            Connection::open_with_flags(path, flags)
+        }
         .map_err(|e| driver_error(path, "the file", e))?;
         // No value can be larger than the file holding it.
         let max_value = i32::try_from(file_size.max(1 << 20)).unwrap_or(i32::MAX);
@@ -85,6 +90,33 @@ impl Database {
         }
         Ok(())
     }
+}
+
+/// Whether the file at `path` is in WAL mode (header bytes 18 and 19 are 2) with no
+/// non-empty `-wal` file beside it.
+fn wal_without_log(path: &Path) -> bool {
+    let mut header = [0u8; 20];
+    let wal_mode = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
+        .is_ok_and(|()| header[18] == 2 && header[19] == 2);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    wal_mode && std::fs::metadata(wal).map_or(true, |m| m.len() == 0)
+}
+
+/// `path` as an SQLite URI opening it immutable (every byte but unreserved ones and `/`
+/// percent-encoded).
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for &byte in path.as_os_str().as_encoded_bytes() {
+        if byte.is_ascii_alphanumeric() || b"/._-~".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
 }
 
 /// A failed query: the error to report, and whether it failed on a damaged page (or was
