@@ -22,8 +22,8 @@ const PAGE_ROWS: usize = 256;
 /// A page stops early once it holds this many payload bytes.
 const PAGE_BYTES: usize = 16 << 20;
 
-/// Streams a [`SqliteReader`]'s messages a page at a time; see [`SqliteReader::messages`] and
-/// the [module docs](self).
+/// Streams a [`SqliteReader`]'s messages a page at a time, going on past damaged pages (each
+/// skipped stretch is one [`BagError::SkippedRows`] item); see [`SqliteReader::messages`].
 pub struct SqliteMessages<'a> {
     reader: &'a SqliteReader,
     db: Option<Database>,

@@ -29,8 +29,9 @@
 //! `messages` row whose id, topic id, timestamp or data has another type, whose timestamp is
 //! negative or whose topic the `topics` table does not define is skipped and counted
 //! ([`SqliteReader::damage`], [`SqliteReader::skipped_messages`]), like a damaged MCAP chunk;
-//! so are the rows on damaged pages of the file, which SQLite finds (see [`census`] and
-//! [`messages`]).
+//! so are the rows on damaged pages of the file, which SQLite finds: at open the table is
+//! counted again around the damage, and [`SqliteMessages`] reads a damaged stretch key by key,
+//! reporting what it skips where it meets it.
 
 mod census;
 mod database;
