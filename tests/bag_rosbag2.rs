@@ -450,6 +450,44 @@ fn bag_info_and_cat_read_both_storages() {
     assert!(stderr.contains("metadata.yaml"), "{stderr}");
 }
 
+/// The names in `folder`, sorted.
+fn names(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(folder)
+        .expect("folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn reading_a_wal_mode_db3_leaves_its_folder_as_it_was() {
+    let dir = scratch("wal");
+    let folder = dir.join("bag");
+    let written = write_rosbags(&folder, "sqlite3");
+    let db3 = folder.join("bag.db3");
+    // As `ros2 bag record --storage-preset-profile resilient` leaves it: WAL mode, closed.
+    let conn = rusqlite::Connection::open(&db3).expect("open");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))
+        .expect("WAL");
+    assert_eq!(mode, "wal");
+    drop(conn);
+    let before = (names(&folder), std::fs::read(&db3).expect("db3"));
+    assert_eq!(before.0, ["bag.db3", "metadata.yaml"]);
+
+    let log = Log::open(&folder).expect("opens");
+    assert_eq!(all_rows(&log), written);
+    drop(log);
+    let out = run_rosync(&["bag", "info", folder.to_str().expect("path")]);
+    assert!(out.status.success());
+    assert_eq!(names(&folder), before.0, "reading created files");
+    assert!(
+        std::fs::read(&db3).expect("db3") == before.1,
+        "reading changed the .db3"
+    );
+}
+
 #[test]
 fn logs_can_move_between_threads() {
     fn assert_send<T: Send>() {}

@@ -141,6 +141,21 @@ pub enum BagError {
         /// What is wrong.
         reason: String,
     },
+    /// Rows of a rosbag2 sqlite3 file's table could not be read (values of other types, a
+    /// negative timestamp, an undefined topic) and were skipped; every other row is read.
+    #[error("{}: skipped {skipped} of the {total} rows of the {table} table: {reason}", path.display())]
+    SkippedRows {
+        /// The file.
+        path: PathBuf,
+        /// The table (`messages`).
+        table: String,
+        /// Rows skipped.
+        skipped: u64,
+        /// Rows in the table.
+        total: u64,
+        /// Why, by kind of damage.
+        reason: String,
+    },
     /// A rosbag2 folder's `metadata.yaml` is missing, unparsable, names an unsupported
     /// storage or lists a file that does not exist.
     #[error("{}: invalid rosbag2 metadata: {reason}", path.display())]
@@ -176,6 +191,7 @@ impl BagError {
             | BagError::TopicConflict { path, .. }
             | BagError::Decode { path, .. }
             | BagError::Sqlite { path, .. }
+            | BagError::SkippedRows { path, .. }
             | BagError::Metadata { path, .. }
             | BagError::Write { path, .. } => path,
         }

@@ -61,7 +61,7 @@ impl Source {
     fn damage(&self) -> Option<&BagError> {
         match self {
             Self::Mcap(reader) => reader.damage(),
-            Self::Sqlite(_) => None,
+            Self::Sqlite(reader) => reader.damage(),
         }
     }
 
@@ -125,7 +125,8 @@ impl Log {
         let path = path.as_ref();
         let metadata = std::fs::metadata(path).map_err(|e| io_error(path, e))?;
         let yaml = path.join("metadata.yaml");
-        if metadata.is_dir() && yaml.is_file() {
+        // A metadata.yaml that is there but not a regular file is refused, not skipped.
+        if metadata.is_dir() && std::fs::symlink_metadata(&yaml).is_ok() {
             let bag = rosbag2::Metadata::open(&yaml)?;
             let sources = bag
                 .file_paths()?

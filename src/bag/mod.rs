@@ -47,6 +47,7 @@ pub mod rosbag2;
 mod selection;
 pub mod sqlite;
 mod types;
+mod untrusted;
 pub mod writer;
 
 pub use error::{BagError, Result};

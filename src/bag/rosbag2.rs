@@ -12,11 +12,12 @@
 //! into [`QosProfile`]s ([`offered_qos_profiles`]), and written as a list.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::error::{BagError, Result};
+use super::untrusted::{self, quoted};
 use crate::node::QosProfile;
 
 /// The newest `metadata.yaml` version rosync reads.
@@ -24,6 +25,9 @@ pub const MAX_VERSION: u32 = 9;
 
 /// The `metadata.yaml` version rosync writes.
 pub const WRITE_VERSION: u32 = 9;
+
+/// The largest `metadata.yaml` rosync reads (a bag with thousands of topics needs a few MiB).
+pub const MAX_METADATA_BYTES: u64 = 64 << 20;
 
 /// A topic as `topic_metadata` describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -216,9 +220,24 @@ pub mod offered_qos_profiles {
 
 impl Metadata {
     /// Reads and checks `path` (a `metadata.yaml`).
+    ///
+    /// Only a regular file is read (a FIFO would block), of at most [`MAX_METADATA_BYTES`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        use std::io::Read;
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| BagError::io(path, e))?;
+        let size = untrusted::regular_file(path)?.len();
+        if size > MAX_METADATA_BYTES {
+            return Err(BagError::Metadata {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "the file holds {size} bytes, more than the {MAX_METADATA_BYTES} a metadata.yaml may have"
+                ),
+            });
+        }
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_METADATA_BYTES).read_to_string(&mut text))
+            .map_err(|e| BagError::io(path, e))?;
         Self::parse(path, &text)
     }
 
@@ -229,7 +248,9 @@ impl Metadata {
             path: path.to_path_buf(),
             reason,
         };
-        let doc: Document<Self> = serde_yaml::from_str(text).map_err(|e| fail(e.to_string()))?;
+        // serde_yaml quotes the file's text in its messages: escape and cap it.
+        let doc: Document<Self> =
+            serde_yaml::from_str(text).map_err(|e| fail(untrusted::message(&e.to_string())))?;
         let mut metadata = doc.rosbag2_bagfile_information;
         metadata.path = path.to_path_buf();
         if metadata.version == 0 || metadata.version > MAX_VERSION {
@@ -245,17 +266,19 @@ impl Metadata {
         }
         if !matches!(metadata.storage_identifier.as_str(), "sqlite3" | "mcap") {
             return Err(fail(format!(
-                "rosbag2_bagfile_information.storage_identifier: {:?} is not supported (rosync reads \"sqlite3\" and \"mcap\")",
-                metadata.storage_identifier
+                "rosbag2_bagfile_information.storage_identifier: {} is not supported (rosync reads \"sqlite3\" and \"mcap\")",
+                quoted(&metadata.storage_identifier)
             )));
         }
         if metadata.is_compressed() {
             return Err(fail(format!(
                 "rosbag2_bagfile_information.compression_mode: compressed bags ({} compression of each {}) are not supported; decompress with `ros2 bag convert`",
-                metadata.compression_format,
-                metadata.compression_mode.to_lowercase()
+                quoted(&metadata.compression_format),
+                quoted(&metadata.compression_mode.to_lowercase())
             )));
         }
+        metadata.check_paths().map_err(fail)?;
+        metadata.check_times().map_err(fail)?;
         Ok(metadata)
     }
 
@@ -286,33 +309,113 @@ impl Metadata {
 
     /// The folder holding the bag (the one holding `metadata.yaml`).
     pub fn folder(&self) -> &Path {
-        self.path.parent().unwrap_or(Path::new("."))
+        match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        }
     }
 
-    /// The bag's files as paths, each checked to exist; a missing one is an error naming it.
+    /// Checks that every file the bag lists is a plain relative path (not empty, not absolute,
+    /// no `..`), so the bag cannot name a file outside its folder.
+    fn check_paths(&self) -> std::result::Result<(), String> {
+        let listed = self
+            .relative_file_paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("relative_file_paths[{i}]"), p))
+            .chain(
+                self.files
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (format!("files[{i}].path"), &f.path)),
+            );
+        for (field, relative) in listed {
+            let path = Path::new(relative);
+            let why = if relative.is_empty() {
+                "is empty"
+            } else if path.has_root() || path.is_absolute() {
+                "is an absolute path"
+            } else if path.components().any(|c| c == Component::ParentDir) {
+                "leaves the bag folder (it has a `..` component)"
+            } else if path
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+            {
+                "is not a plain relative path"
+            } else {
+                continue;
+            };
+            return Err(format!(
+                "rosbag2_bagfile_information.{field}: {} {why}; a bag's files must be inside its folder",
+                quoted(relative)
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks that times and durations are not negative and the end time is representable.
+    fn check_times(&self) -> std::result::Result<(), String> {
+        let spans = std::iter::once((String::new(), self.starting_time_ns, self.duration_ns))
+            .chain(
+                self.files
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| (format!("files[{i}]."), f.starting_time_ns, f.duration_ns)),
+            );
+        for (field, start, duration) in spans {
+            let why = if start < 0 {
+                format!("starting_time: {start} ns is before 1970")
+            } else if duration < 0 {
+                format!("duration: {duration} ns is negative")
+            } else if start.checked_add(duration).is_none() {
+                format!(
+                    "duration: {duration} ns after a starting_time of {start} ns ends after the year 2262"
+                )
+            } else {
+                continue;
+            };
+            return Err(format!("rosbag2_bagfile_information.{field}{why}"));
+        }
+        Ok(())
+    }
+
+    /// The bag's files as paths, each checked to exist inside the bag folder (a symlink that
+    /// resolves outside it is refused) and to be a regular file; a missing or refused one is
+    /// an error naming it.
     pub fn file_paths(&self) -> Result<Vec<PathBuf>> {
         let folder = self.folder();
+        let fail = |reason: String| BagError::Metadata {
+            path: self.path.clone(),
+            reason,
+        };
+        let inside = std::fs::canonicalize(folder).map_err(|e| BagError::io(folder, e))?;
         self.relative_file_paths
             .iter()
             .map(|relative| {
                 let direct = folder.join(relative);
-                if direct.is_file() {
-                    return Ok(direct);
-                }
                 // Before version 4, rosbag2 wrote paths relative to the folder's parent.
-                if let Some(parent) = folder.parent() {
-                    let legacy = parent.join(relative);
-                    if self.version < 4 && legacy.is_file() {
-                        return Ok(legacy);
-                    }
+                let legacy = folder
+                    .parent()
+                    .map(|parent| parent.join(relative))
+                    .filter(|legacy| self.version < 4 && !direct.exists() && legacy.exists());
+                let file = legacy.unwrap_or(direct);
+                let Ok(resolved) = std::fs::canonicalize(&file) else {
+                    return Err(fail(format!(
+                        "rosbag2_bagfile_information.relative_file_paths lists {}, which does not exist in {}",
+                        quoted(relative),
+                        folder.display()
+                    )));
+                };
+                if !resolved.starts_with(&inside) {
+                    return Err(fail(format!(
+                        "rosbag2_bagfile_information.relative_file_paths lists {}, which resolves to {}, outside the bag folder {} (through a symbolic link); rosync reads only files inside a bag's folder",
+                        quoted(relative),
+                        quoted(&resolved.to_string_lossy()),
+                        inside.display()
+                    )));
                 }
-                Err(BagError::Metadata {
-                    path: self.path.clone(),
-                    reason: format!(
-                        "rosbag2_bagfile_information.relative_file_paths lists {relative}, but {} does not exist",
-                        direct.display()
-                    ),
-                })
+                untrusted::regular_file(&file)?;
+                Ok(file)
             })
             .collect()
     }
@@ -394,6 +497,86 @@ mod tests {
 
         let err = Metadata::parse("b/metadata.yaml", "{{{ not yaml").expect_err("garbage");
         assert!(err.to_string().contains("b/metadata.yaml"), "{err}");
+    }
+
+    #[test]
+    fn times_counts_and_versions_near_integer_limits_are_checked_not_trusted() {
+        let field = |from: &str, to: &str| V4.replace(from, to);
+        for (text, named) in [
+            (
+                field("nanoseconds: 5", "nanoseconds: -5"),
+                "duration: -5 ns is negative",
+            ),
+            (
+                field("nanoseconds_since_epoch: 10", "nanoseconds_since_epoch: -1"),
+                "starting_time: -1 ns is before 1970",
+            ),
+            (
+                field(
+                    "nanoseconds_since_epoch: 10",
+                    "nanoseconds_since_epoch: 9223372036854775807",
+                ),
+                "ends after the year 2262",
+            ),
+            (
+                field("nanoseconds: 5", "nanoseconds: 9223372036854775808"),
+                "duration",
+            ),
+            (
+                field("message_count: 2\n  topics", "message_count: -2\n  topics"),
+                "message_count",
+            ),
+            (
+                field(
+                    "message_count: 2\n  topics",
+                    "message_count: 18446744073709551616\n  topics",
+                ),
+                "message_count",
+            ),
+            (field("version: 4", "version: 4294967296"), "version"),
+            (field("version: 4", "version: -4"), "version"),
+            (field("nanoseconds: 5", "nanoseconds: 1e300"), "duration"),
+        ] {
+            let err = Metadata::parse("b/metadata.yaml", &text).expect_err(named);
+            let message = err.to_string();
+            assert!(
+                message.contains("b/metadata.yaml") && message.contains(named),
+                "{named}: {message}"
+            );
+        }
+        // The largest values that fit are read as they are.
+        let m = Metadata::parse(
+            "b/metadata.yaml",
+            &field(
+                "message_count: 2\n  topics",
+                "message_count: 18446744073709551615\n  topics",
+            )
+            .replace("nanoseconds: 5", "nanoseconds: 9223372036854775797"),
+        )
+        .expect("parses");
+        assert_eq!((m.message_count, m.duration_ns), (u64::MAX, i64::MAX - 10));
+    }
+
+    #[test]
+    fn listed_files_must_be_plain_relative_paths() {
+        for (path, why) in [
+            ("/etc/passwd", "absolute"),
+            ("../x.db3", "`..`"),
+            ("a/../../x.db3", "`..`"),
+            ("", "empty"),
+        ] {
+            let text = V4.replace("    - bag_0.db3", &format!("    - {path:?}"));
+            let err = Metadata::parse("b/metadata.yaml", &text).expect_err(path);
+            let message = err.to_string();
+            assert!(
+                message.contains("relative_file_paths[0]") && message.contains(why),
+                "{path}: {message}"
+            );
+        }
+        for path in ["bag_0.db3", "./sub/bag_0.db3", "b/bag_0.db3"] {
+            let text = V4.replace("    - bag_0.db3", &format!("    - {path:?}"));
+            Metadata::parse("b/metadata.yaml", &text).expect(path);
+        }
     }
 
     const V9: &str = "rosbag2_bagfile_information:
