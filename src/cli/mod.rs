@@ -4,6 +4,7 @@
 //! and libc; a node that depends on rosync with `default-features = false` builds none of it.
 
 mod bag;
+mod damage;
 mod interface;
 mod node;
 mod output;
@@ -66,7 +67,8 @@ enum Command {
     Record(record::RecordArgs),
 }
 
-/// Parses the command line, runs the command, and turns any error into one line and exit 1.
+/// Parses the command line, runs the command, and turns any error into one line and exit 1
+/// (exit 2: the command used everything readable in a damaged log, see `damage`).
 pub fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
@@ -96,6 +98,10 @@ pub fn main() -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<damage::Damaged>() => {
+            eprintln!("error: {e}");
+            ExitCode::from(damage::DAMAGED_EXIT)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

@@ -313,7 +313,8 @@ fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: boo
     }
     let selected: Vec<&str> = topics.iter().map(String::as_str).collect();
     let started = Instant::now();
-    for message in log.messages_on(&selected) {
+    let mut messages = log.messages_on(&selected);
+    for message in &mut messages {
         let message = message?;
         let Some(channel) = topics.iter().position(|t| **t == *message.topic) else {
             continue;
@@ -329,11 +330,13 @@ fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: boo
             }
         }
     }
-    for damage in log.damage() {
-        tracing::warn!("{damage} (the messages before the damage were used)");
-    }
     print_summary(&sync, &names, &delays, started.elapsed());
-    Ok(())
+    super::damage::finish(
+        path,
+        &log.damage(),
+        messages.skipped(),
+        "every readable message was used",
+    )
 }
 
 async fn live(
