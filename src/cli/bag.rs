@@ -13,13 +13,13 @@ use crate::bag::{recover, recover_folder, BagInfo, Log, RecoveryReport};
 ///
 /// A damaged log is read the same way by every command: each damaged chunk is skipped with a
 /// warning naming the file, the offset and the messages lost; everything else is used; and the
-/// command exits with status 2 saying what was lost.
+/// command exits with status 3 saying what was lost.
 #[derive(Debug, Subcommand)]
 pub enum BagCommand {
     /// Summarize a log: duration, start and end, size, and per topic its type, count and rate.
     ///
     /// Counts come from each file's summary, which is not checked against the chunks unless
-    /// --verify is given (the output says which). Exit status 2: the log is damaged.
+    /// --verify is given (the output says which). Exit status 3: the log is damaged.
     Info {
         /// The log: an MCAP file, a rosbag2 sqlite3 file (.db3) or a rosbag2 folder.
         file: PathBuf,
@@ -30,7 +30,7 @@ pub enum BagCommand {
     },
     /// Print a log's messages in log-time order, as YAML (or JSON lines with --json).
     ///
-    /// Exit status 2: the log is damaged; every readable message was printed.
+    /// Exit status 3: the log is damaged; every readable message was printed.
     Cat {
         /// The log: an MCAP file, a rosbag2 sqlite3 file (.db3) or a rosbag2 folder.
         file: PathBuf,
@@ -47,7 +47,7 @@ pub enum BagCommand {
     /// Rewrite every readable message of a damaged log (e.g. a recorder killed with SIGKILL)
     /// into a clean, indexed MCAP file, or a rosbag2 folder into a new folder.
     ///
-    /// Exit status 0: everything was saved; 2: saved with losses (each damaged part is
+    /// Exit status 0: everything was saved; 3: saved with losses (each damaged part is
     /// printed, with the messages lost where known); 1: nothing could be written.
     Recover {
         /// The damaged log: an MCAP file, or a rosbag2 folder of MCAP files (its
@@ -78,8 +78,8 @@ pub fn run(cmd: BagCommand) -> CliResult {
             }
             let report = recover(&input, &output)?;
             match print_recovery(&report) {
-                Some(lost) => Err(Box::new(Damaged(format!(
-                    "{lost}; everything else was saved into {}",
+                Some(_) => Err(Box::new(Damaged(format!(
+                    "saved with losses (see above): everything readable is in {}",
                     output.display()
                 )))),
                 None => Ok(()),
@@ -100,7 +100,7 @@ fn info(file: &Path, verify: bool) -> CliResult {
             file,
             &damage,
             &verification.damaged,
-            "the summary above counts them",
+            "the counts above are the summary's and include the lost messages",
         );
     }
     println!(
@@ -146,8 +146,8 @@ fn recover_bag_folder(input: &Path, output: &Path) -> CliResult {
         return Ok(());
     }
     Err(Box::new(Damaged(format!(
-        "{}; everything else was saved into {}",
-        lost_parts.join("; "),
+        "saved with losses ({} damaged files, see above): everything readable is in {}",
+        lost_parts.len(),
         output.display()
     ))))
 }

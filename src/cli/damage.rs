@@ -1,15 +1,16 @@
 //! How every command ends on a damaged log: everything readable was used, each skipped chunk
 //! was warned about as it was met (naming the file, offset and messages lost), and the command
-//! exits with status 2 and one line saying what was lost.
+//! exits with status 3 and one line saying what was lost.
 
 use std::path::Path;
 
 use crate::bag::{BagError, Damage};
 
-/// Exit status of a command that finished on a damaged log, having used everything readable.
-pub(crate) const DAMAGED_EXIT: u8 = 2;
+/// Exit status of a command that finished on a damaged log, having used everything readable
+/// (not 2, which clap gives a bad command line).
+pub(crate) const DAMAGED_EXIT: u8 = 3;
 
-/// A command finished on a damaged log (exit status 2); the message says what was lost.
+/// A command finished on a damaged log (exit status 3); the message says what was lost.
 #[derive(Debug)]
 pub(crate) struct Damaged(pub(crate) String);
 
@@ -49,7 +50,7 @@ pub(crate) fn lost(log: &Path, damage: &[&BagError], skipped: &[Damage]) -> Opti
     (!parts.is_empty()).then(|| format!("{}: damaged log: {}", log.display(), parts.join("; ")))
 }
 
-/// Ends a command: status 2 with what was lost and what was done anyway, else success.
+/// Ends a command: status 3 with what was lost and what was done anyway, else success.
 pub(crate) fn finish(
     log: &Path,
     damage: &[&BagError],

@@ -62,13 +62,16 @@ enum Command {
     #[command(subcommand)]
     Sync(sync::SyncCommand),
     /// Replay an MCAP log onto the network with its recorded timing (rate, loop, clock, ...).
+    ///
+    /// Exit status 3: the log is damaged (each damaged chunk is skipped with a warning naming
+    /// the file and offset); every readable message was played.
     Play(play::PlayArgs),
     /// Record topics into a rosbag2 folder of MCAP files until Ctrl-C.
     Record(record::RecordArgs),
 }
 
 /// Parses the command line, runs the command, and turns any error into one line and exit 1
-/// (exit 2: the command used everything readable in a damaged log, see `damage`).
+/// (exit 3: the command used everything readable in a damaged log, see `damage`).
 pub fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();

@@ -20,6 +20,9 @@ use crate::sync::{
 pub enum SyncCommand {
     /// Replay a sync script and print its sets as `SET id id ...` (like the ROS oracle), or
     /// with --bag run a policy over topics of a recorded log and show its sets and drops.
+    ///
+    /// With --bag, exit status 3: the log is damaged (each damaged chunk is skipped with a
+    /// warning naming the file and offset); every readable message was used.
     Simulate {
         /// The script file, or `-` (the default) for standard input; unused with --bag.
         #[arg(default_value = "-", value_name = "FILE|-")]
