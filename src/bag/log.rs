@@ -180,7 +180,10 @@ impl Log {
 
     /// The total size of the files in bytes.
     pub fn size(&self) -> u64 {
-        self.sources.iter().map(Source::file_size).sum()
+        self.sources
+            .iter()
+            .map(Source::file_size)
+            .fold(0, u64::saturating_add)
     }
 
     /// The storage of the files: `mcap` or `sqlite3` (`mcap+sqlite3` for a folder of both).
@@ -206,7 +209,11 @@ impl Log {
         let mut merged: Vec<LogTopic> = Vec::new();
         for topic in self.sources.iter().flat_map(Source::topics) {
             match merged.iter_mut().find(|t| t.topic == topic.topic) {
-                Some(existing) => existing.message_count += topic.message_count,
+                // Counts come from the files' summaries: saturate, never overflow.
+                Some(existing) => {
+                    existing.message_count =
+                        existing.message_count.saturating_add(topic.message_count)
+                }
                 None => merged.push(topic),
             }
         }
@@ -226,7 +233,10 @@ impl Log {
 
     /// Messages in all files.
     pub fn message_count(&self) -> u64 {
-        self.sources.iter().map(Source::message_count).sum()
+        self.sources
+            .iter()
+            .map(Source::message_count)
+            .fold(0, u64::saturating_add)
     }
 
     /// Log time of the first message, ns since the epoch.
