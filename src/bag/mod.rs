@@ -54,6 +54,7 @@ mod types;
 pub mod writer;
 
 pub use damage::{Damage, Verification};
+#[cfg(feature = "cli")]
 pub(crate) use error::shown;
 pub use error::{BagError, Result};
 pub use info::{BagInfo, TopicSummary};
