@@ -329,7 +329,11 @@ fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: boo
                 sync.add(channel, stamp, (log_time, stamp));
             }
             None => {
-                tracing::warn!(topic = %message.topic, log_time, "message too short for a header")
+                tracing::warn!(
+                    "{}: topic {}: message at log time {log_time} is too short for a header",
+                    path.display(),
+                    crate::bag::shown(&message.topic)
+                )
             }
         }
     }
