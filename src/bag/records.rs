@@ -412,15 +412,16 @@ pub(crate) fn chunk_records(body: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, S
 }
 
 /// Decompresses a chunk's records (at most [`MAX_RECORD`] bytes); `uncompressed` is only a
-/// size hint, capped by what the compressed data could hold.
+/// size hint, capped (a damaged size must not allocate much more than the chunk can hold).
 fn decompress<'a>(
     compression: &str,
     data: &'a [u8],
     uncompressed: u64,
 ) -> Result<std::borrow::Cow<'a, [u8]>, String> {
     use std::io::Read;
+    const HINT_FLOOR: u64 = 8 << 20;
     let hint = uncompressed
-        .min((data.len() as u64).saturating_mul(16))
+        .min((data.len() as u64).saturating_mul(16).max(HINT_FLOOR))
         .min(MAX_RECORD) as usize;
     let mut out = Vec::with_capacity(hint);
     let read = match compression {
