@@ -402,6 +402,16 @@ fn recover_rewrites_a_rosbag2_folder_with_its_metadata() {
         d.dir.join("third").to_str().expect("utf-8"),
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // A sqlite3 file among MCAP files is not rewritten, and the report says so.
+    let mixed = d.dir.join("mixed");
+    std::fs::create_dir_all(&mixed).expect("dir");
+    write_log(&mixed.join("a.mcap"));
+    std::fs::write(mixed.join("b.db3"), b"").expect("write");
+    let report = recover_folder(&mixed, d.dir.join("mixed-out")).expect("recover");
+    assert!(!report.is_complete());
+    assert_eq!(report.unreadable.len(), 1, "{report:?}");
+    assert!(report.unreadable[0].to_string().contains("b.db3"));
     let _ = std::fs::remove_dir_all(&d.dir);
 }
 

@@ -326,6 +326,13 @@ impl<'a, T> Typed<'a, T> {
     }
 }
 
+impl<T> Typed<'_, T> {
+    /// The damaged chunks skipped so far; see [`Messages::skipped`].
+    pub fn skipped(&self) -> &[Damage] {
+        self.inner.skipped()
+    }
+}
+
 impl<T: Message> Iterator for Typed<'_, T> {
     type Item = Result<(u64, T)>;
 

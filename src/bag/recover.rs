@@ -103,7 +103,7 @@ pub struct FolderRecovery {
     pub output: PathBuf,
     /// One report per file recovered, in the bag's order.
     pub files: Vec<RecoveryReport>,
-    /// Files that could not be opened at all (nothing of them was saved).
+    /// Files that could not be opened at all, or are not MCAP (nothing of them was saved).
     pub unreadable: Vec<BagError>,
 }
 
@@ -120,7 +120,8 @@ impl FolderRecovery {
 /// with their QoS profiles and type hashes, files with their counts and times). A file that
 /// cannot be opened at all is reported in [`FolderRecovery::unreadable`].
 ///
-/// Fails if `input` is not a folder of MCAP files, or `output` exists or cannot be written.
+/// Fails if `input` is not a folder of MCAP files, none of them can be opened, or `output`
+/// exists or cannot be written.
 pub fn recover_folder(input: impl AsRef<Path>, output: impl AsRef<Path>) -> Result<FolderRecovery> {
     let (input, output) = (input.as_ref(), output.as_ref());
     let yaml = input.join("metadata.yaml");
@@ -144,12 +145,16 @@ pub fn recover_folder(input: impl AsRef<Path>, output: impl AsRef<Path>) -> Resu
             let mut files: Vec<PathBuf> = std::fs::read_dir(input)
                 .map_err(|e| BagError::io(input, e))?
                 .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "mcap"))
+                .filter(|p| p.extension().is_some_and(|x| x == "mcap" || x == "db3"))
                 .collect();
             files.sort();
             files
         }
     };
+    // A sqlite3 file in a folder of MCAP files is not rewritten: say so, never drop it silently.
+    let (files, sqlite): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|p| p.extension().is_none_or(|x| x != "db3"));
     if files.is_empty() {
         return Err(BagError::NotMcap {
             path: input.to_path_buf(),
@@ -166,7 +171,13 @@ pub fn recover_folder(input: impl AsRef<Path>, output: impl AsRef<Path>) -> Resu
     let mut report = FolderRecovery {
         output: output.to_path_buf(),
         files: Vec::new(),
-        unreadable: Vec::new(),
+        unreadable: sqlite
+            .into_iter()
+            .map(|path| BagError::NotMcap {
+                path,
+                reason: "a rosbag2 sqlite3 file: recover rewrites MCAP files only".into(),
+            })
+            .collect(),
     };
     for file in &files {
         let Some(name) = file.file_name() else {
@@ -177,6 +188,10 @@ pub fn recover_folder(input: impl AsRef<Path>, output: impl AsRef<Path>) -> Resu
             Err(e) if e.path() == file.as_path() => report.unreadable.push(e),
             Err(e) => return Err(e),
         }
+    }
+    if report.files.is_empty() && !report.unreadable.is_empty() {
+        // Nothing could be read: there is no bag to describe.
+        return Err(report.unreadable.swap_remove(0));
     }
     folder_metadata(output, &report.files, old.as_ref())?.write()?;
     Ok(report)
