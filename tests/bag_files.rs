@@ -444,7 +444,7 @@ fn a_killed_recorder_process_loses_only_its_open_chunk() {
 }
 
 #[test]
-fn a_corrupt_chunk_is_skipped_with_an_error_and_the_rest_is_read() {
+fn a_corrupt_chunk_is_skipped_reported_and_the_rest_is_read() {
     let dir = scratch("corrupt");
     let full = dir.join("full.mcap");
     let written = write_sample(&full, small_chunks(Compression::None));
@@ -456,15 +456,21 @@ fn a_corrupt_chunk_is_skipped_with_an_error_and_the_rest_is_read() {
     let path = dir.join("corrupt.mcap");
     std::fs::write(&path, &bytes).expect("write");
 
-    // Through the summary: one error for the damaged chunk, every other message.
+    // Through the summary: the damaged chunk is skipped and reported with the messages its
+    // message index lists; every other message is read.
     let bag = BagReader::open(&path).expect("open");
     assert!(bag.is_indexed());
-    let items: Vec<_> = bag.messages().collect();
-    let errors: Vec<_> = items.iter().filter_map(|i| i.as_ref().err()).collect();
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(matches!(errors[0], BagError::Corrupt { offset, .. } if *offset == start));
-    assert!(errors[0].to_string().contains("corrupt.mcap"));
-    assert_eq!(items.len() - 1, written.len() - lost);
+    let mut messages = bag.messages();
+    let items: Vec<_> = messages
+        .by_ref()
+        .collect::<Result<_, _>>()
+        .expect("no error item");
+    assert_eq!(items.len(), written.len() - lost);
+    let skipped = messages.skipped();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0].offset, start);
+    assert_eq!(skipped[0].messages_lost, Some(lost as u64));
+    assert!(skipped[0].to_string().contains("corrupt.mcap"));
 
     // Without the summary (scan): the chunk is skipped and reported as the damage.
     let data_end = chunks.last().expect("chunks").1 as usize;
@@ -473,7 +479,11 @@ fn a_corrupt_chunk_is_skipped_with_an_error_and_the_rest_is_read() {
     let bag = BagReader::open(&path).expect("open");
     assert!(matches!(bag.damage(), Some(BagError::Corrupt { offset, .. }) if *offset == start));
     assert_eq!(bag.message_count() as usize, written.len() - lost);
-    assert!(bag.messages().all(|m| m.is_ok()));
+    assert_eq!(bag.skipped().len(), 1);
+    assert_eq!(bag.skipped()[0].messages_lost, Some(lost as u64));
+    let mut messages = bag.messages();
+    assert!(messages.by_ref().all(|m| m.is_ok()));
+    assert_eq!(messages.skipped(), bag.skipped());
 }
 
 #[test]

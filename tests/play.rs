@@ -485,7 +485,11 @@ async fn a_cut_log_with_unknown_types_plays_what_it_can() {
         );
         assert_eq!(raw.payload.to_bytes().as_ref(), point.as_slice());
     }
-    let stderr = finished(player).await;
+    // Everything readable played; the cut end is reported with exit status 3.
+    let out = player.await.expect("joins");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("truncated"), "{stderr}");
     assert!(stderr.contains("/weird"), "{stderr}");
     assert!(stderr.contains("my_pkg/msg/Mystery"), "{stderr}");
     assert!(stderr.contains("cut.mcap"), "{stderr}");

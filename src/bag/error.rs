@@ -51,8 +51,17 @@ pub enum BagError {
         /// Messages readable before the damage.
         recovered_messages: u64,
     },
+    /// The path is not a regular file (a FIFO, a device, a socket, or a folder where a file is
+    /// expected): rosync refuses it rather than block on it or read without end.
+    #[error("{}: not a regular file but {kind}; logs are read from regular files (or a rosbag2 folder)", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead (`a FIFO`, `a folder`, ...).
+        kind: String,
+    },
     /// A channel refers to a schema the file does not contain.
-    #[error("{}: topic {topic}: channel {channel_id} refers to schema {schema_id}, which the file does not define", path.display())]
+    #[error("{}: topic {}: channel {channel_id} refers to schema {schema_id}, which the file does not define", path.display(), shown(topic))]
     MissingSchema {
         /// The file.
         path: PathBuf,
@@ -64,7 +73,7 @@ pub enum BagError {
         schema_id: u16,
     },
     /// A topic is not CDR with a `ros2msg` schema, so rosync cannot decode it.
-    #[error("{}: topic {topic}: message encoding {message_encoding:?} with schema encoding {schema_encoding:?} is not supported (rosync decodes \"cdr\" messages with \"ros2msg\" schemas)", path.display())]
+    #[error("{}: topic {}: message encoding {} with schema encoding {} is not supported (rosync decodes \"cdr\" messages with \"ros2msg\" schemas)", path.display(), shown(topic), quoted(message_encoding), quoted(schema_encoding))]
     UnsupportedEncoding {
         /// The file.
         path: PathBuf,
@@ -76,7 +85,7 @@ pub enum BagError {
         schema_encoding: String,
     },
     /// A topic's type is not one rosync knows, so it cannot be decoded by name.
-    #[error("{}: topic {topic}: unknown message type {type_name}", path.display())]
+    #[error("{}: topic {}: unknown message type {}", path.display(), shown(topic), shown(type_name))]
     UnknownType {
         /// The file.
         path: PathBuf,
@@ -86,7 +95,7 @@ pub enum BagError {
         type_name: String,
     },
     /// A topic was asked for as one type but holds another.
-    #[error("{}: topic {topic} holds {actual}, not {expected}", path.display())]
+    #[error("{}: topic {} holds {}, not {expected}", path.display(), shown(topic), shown(actual))]
     TypeMismatch {
         /// The file.
         path: PathBuf,
@@ -98,7 +107,7 @@ pub enum BagError {
         actual: String,
     },
     /// The file has no such topic.
-    #[error("{}: no topic {topic} in the log", path.display())]
+    #[error("{}: no topic {} in the log", path.display(), shown(topic))]
     NoSuchTopic {
         /// The file.
         path: PathBuf,
@@ -106,7 +115,7 @@ pub enum BagError {
         topic: String,
     },
     /// A topic was added twice with different types.
-    #[error("{}: topic {topic} already has type {existing}, cannot add it as {requested}", path.display())]
+    #[error("{}: topic {} already has type {}, cannot add it as {}", path.display(), shown(topic), shown(existing), shown(requested))]
     TopicConflict {
         /// The file.
         path: PathBuf,
@@ -118,7 +127,7 @@ pub enum BagError {
         requested: String,
     },
     /// A message payload is not valid CDR for its type (or could not be encoded).
-    #[error("{}: topic {topic}: message at log time {log_time} is not a valid {type_name}: {source}", path.display())]
+    #[error("{}: topic {}: message at log time {log_time} is not a valid {}: {source}", path.display(), shown(topic), shown(type_name))]
     Decode {
         /// The file.
         path: PathBuf,
@@ -183,6 +192,7 @@ impl BagError {
             | BagError::NotMcap { path, .. }
             | BagError::Corrupt { path, .. }
             | BagError::Truncated { path, .. }
+            | BagError::NotAFile { path, .. }
             | BagError::MissingSchema { path, .. }
             | BagError::UnsupportedEncoding { path, .. }
             | BagError::UnknownType { path, .. }
@@ -221,6 +231,31 @@ impl BagError {
             },
         }
     }
+}
+
+/// Longest name an error shows (longer ones are cut, with `...`).
+const SHOWN_MAX: usize = 80;
+
+/// A name read from a file (topic, type, encoding), as a message shows it: as is when it is a
+/// plain name (letters, digits, `/_~-.:`), else quoted with escapes; cut at 80 characters. So
+/// an error never prints raw bytes of a file (control characters, terminal escapes).
+pub(crate) fn shown(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_~-.:".contains(c));
+    if plain && name.len() <= SHOWN_MAX {
+        name.to_string()
+    } else {
+        quoted(name)
+    }
+}
+
+/// A text read from a file, always quoted with escapes and cut at 80 characters.
+pub(crate) fn quoted(text: &str) -> String {
+    let cut: String = text.chars().take(SHOWN_MAX).collect();
+    let more = if cut.len() < text.len() { "..." } else { "" };
+    format!("\"{}\"{more}", cut.escape_debug())
 }
 
 /// Results of log operations.

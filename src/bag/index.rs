@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::records::{self, op, MAGIC, MAX_RECORD, PREFIX};
-use crate::bag::{BagError, LogTopic, Result};
+use super::regular_file::open_regular_file;
+use crate::bag::{BagError, Damage, LogTopic, Result};
 
 /// A channel of the file: its topic, with the names messages share (no copy per message).
 #[derive(Debug, Clone)]
@@ -37,6 +38,11 @@ pub(super) struct Block {
     pub(super) start: u64,
     /// Channels with messages in it; empty if unknown.
     pub(super) channels: Vec<u16>,
+    /// Whether it is a chunk (else one message outside chunks).
+    pub(super) is_chunk: bool,
+    /// Offset and length of the chunk's Message Index records (from the chunk index), which
+    /// say how many messages are lost if the chunk is damaged.
+    pub(super) message_index: Option<(u64, u64)>,
 }
 
 /// What opening an MCAP file learned: header, channels, blocks, counts, times and damage.
@@ -66,6 +72,8 @@ pub(super) struct Index {
     pub(super) indexed: bool,
     /// What is wrong with the file, if anything.
     pub(super) damage: Option<BagError>,
+    /// Chunks skipped while scanning (damaged, with intact framing around them).
+    pub(super) skipped: Vec<Damage>,
 }
 
 impl Index {
@@ -75,7 +83,7 @@ impl Index {
     /// its header is damaged. Damage further on is kept in [`damage`](Self::damage).
     pub(super) fn open(path: &Path) -> Result<Self> {
         let path = path.to_path_buf();
-        let mut file = File::open(&path).map_err(|e| BagError::io(&path, e))?;
+        let mut file = open_regular_file(&path)?;
         let file_size = file.metadata().map_err(|e| BagError::io(&path, e))?.len();
         let mut magic = [0u8; 8];
         let got = read_up_to(&mut file, &mut magic).map_err(|e| BagError::io(&path, e))?;
@@ -88,10 +96,7 @@ impl Index {
         if got < 8 || &magic != MAGIC {
             return Err(BagError::NotMcap {
                 path,
-                reason: format!(
-                    "it does not start with the MCAP magic bytes (found {:02x?})",
-                    &magic[..got]
-                ),
+                reason: "it does not start with the MCAP magic bytes".into(),
             });
         }
         let mut index = Index {
@@ -107,6 +112,7 @@ impl Index {
             end: None,
             indexed: false,
             damage: None,
+            skipped: Vec::new(),
         };
         index.read_header(&mut file)?;
         match index.read_summary(&mut file) {
@@ -121,7 +127,8 @@ impl Index {
         let mut prefix = [0u8; 9];
         let got = read_up_to(file, &mut prefix).map_err(|e| BagError::io(&self.path, e))?;
         let len = u64::from_le_bytes(prefix[1..9].try_into().unwrap_or_default());
-        if got < 9 || 17 + len > self.file_size {
+        // Checked against the file's size before anything is allocated for it.
+        if got < 9 || len > self.file_size.saturating_sub(17) {
             return Err(BagError::Truncated {
                 path: self.path.clone(),
                 offset: 8,
@@ -136,7 +143,14 @@ impl Index {
                 format!("first record has opcode {:#04x}, not a header", prefix[0]),
             ));
         }
-        let mut body = vec![0u8; len as usize];
+        if len > MAX_RECORD {
+            return Err(BagError::corrupt(
+                &self.path,
+                8,
+                format!("header record claims {len} bytes"),
+            ));
+        }
+        let mut body = vec![0u8; usize::try_from(len).unwrap_or(0)];
         file.read_exact(&mut body)
             .map_err(|e| BagError::io(&self.path, e))?;
         let header = records::header(&body).map_err(|r| BagError::corrupt(&self.path, 8, r))?;
@@ -192,7 +206,7 @@ impl Index {
                 format!("footer claims a summary of {summary_len} bytes"),
             ));
         }
-        let mut summary = vec![0u8; summary_len as usize];
+        let mut summary = vec![0u8; usize::try_from(summary_len).unwrap_or(0)];
         file.seek(SeekFrom::Start(footer.summary_start))
             .and_then(|_| file.read_exact(&mut summary))
             .map_err(|e| BagError::io(&path, e))?;
@@ -217,7 +231,7 @@ impl Index {
         for record in records::split_records(&summary) {
             let (at, opcode, body) =
                 record.map_err(|r| BagError::corrupt(&path, footer.summary_start, r))?;
-            let at = footer.summary_start + at as u64;
+            let at = footer.summary_start.saturating_add(at as u64);
             let bad = |r: String| BagError::corrupt(&path, at, r);
             match opcode {
                 op::SCHEMA => {
@@ -242,6 +256,8 @@ impl Index {
                         length: c.length,
                         start: c.start,
                         channels: c.channels,
+                        is_chunk: true,
+                        message_index: c.message_index,
                     });
                 }
                 _ => {}
@@ -327,8 +343,10 @@ impl Index {
         let mut damage: Option<BagError> = None;
         let mut saw_end = false;
         let mut body = Vec::new();
+        // The skipped chunk whose Message Index records (which follow it) are being counted.
+        let mut counting: Option<usize> = None;
         loop {
-            let remaining = self.file_size - offset;
+            let remaining = self.file_size.saturating_sub(offset);
             if remaining == 0 {
                 break;
             }
@@ -356,10 +374,15 @@ impl Index {
                 ));
                 break;
             }
-            let wanted = matches!(opcode, op::SCHEMA | op::CHANNEL | op::MESSAGE | op::CHUNK);
+            if opcode != op::MESSAGE_INDEX {
+                counting = None;
+            }
+            let wanted = matches!(opcode, op::SCHEMA | op::CHANNEL | op::MESSAGE | op::CHUNK)
+                || (opcode == op::MESSAGE_INDEX && counting.is_some());
             if !wanted {
+                // `len` fits in the file, so in an i64.
                 input
-                    .seek_relative(len as i64)
+                    .seek_relative(i64::try_from(len).unwrap_or(i64::MAX))
                     .map_err(|e| BagError::io(&path, e))?;
                 let record_offset = offset;
                 offset += PREFIX + len;
@@ -387,7 +410,8 @@ impl Index {
             }
             body.clear();
             body.extend_from_slice(&prefix);
-            body.resize(PREFIX as usize + len as usize, 0);
+            // `len` was checked against the bytes left in the file and MAX_RECORD.
+            body.resize(PREFIX as usize + usize::try_from(len).unwrap_or(0), 0);
             input
                 .read_exact(&mut body[PREFIX as usize..])
                 .map_err(|e| BagError::io(&path, e))?;
@@ -410,12 +434,34 @@ impl Index {
                         length: PREFIX + len,
                         start: h.log_time,
                         channels: vec![h.channel_id],
+                        is_chunk: false,
+                        message_index: None,
                     });
                 }),
+                op::MESSAGE_INDEX => {
+                    if let (Some(i), Ok(n)) =
+                        (counting, records::message_index_entries(&body, |_| true))
+                    {
+                        let lost = &mut self.skipped[i].messages_lost;
+                        *lost = Some(lost.unwrap_or(0).saturating_add(n));
+                    }
+                    Ok(())
+                }
                 _ => self.scan_chunk(record_offset, &body, &mut schemas),
             };
             if let Err(reason) = result {
                 // The framing is intact, so later records can still be read.
+                if matches!(opcode, op::CHUNK | op::MESSAGE) {
+                    self.skipped.push(Damage {
+                        file: path.clone(),
+                        offset: record_offset,
+                        messages_lost: (opcode == op::MESSAGE).then_some(1),
+                        reason: reason.clone(),
+                    });
+                }
+                if opcode == op::CHUNK {
+                    counting = Some(self.skipped.len() - 1);
+                }
                 if damage.is_none() {
                     damage = Some(BagError::corrupt(&path, record_offset, reason));
                 }
@@ -509,6 +555,8 @@ impl Index {
                 length: record.len() as u64,
                 start,
                 channels,
+                is_chunk: true,
+                message_index: None,
             });
         }
         Ok(())

@@ -12,9 +12,12 @@
 
 use std::path::{Path, PathBuf};
 
+use super::regular_file::check_regular_file;
 use super::rosbag2::{self, Metadata};
-use super::sqlite as sqlite_storage;
-use crate::bag::{BagError, BagMessage, BagReader, LogTopic, Result, SqliteReader};
+use super::sqlite::{self as sqlite_storage, SqliteMessages};
+use crate::bag::{
+    BagError, BagMessage, BagReader, Damage, LogTopic, Messages, Result, SqliteReader, Verification,
+};
 use crate::msg::Message;
 
 /// One file of a log.
@@ -32,15 +35,12 @@ impl Source {
         }
     }
 
-    fn messages<'a>(
-        &'a self,
-        topics: &[&str],
-    ) -> Box<dyn Iterator<Item = Result<BagMessage>> + 'a> {
+    fn messages<'a>(&'a self, topics: &[&str]) -> SourceMessages<'a> {
         match self {
-            Self::Mcap(reader) if topics.is_empty() => Box::new(reader.messages()),
-            Self::Mcap(reader) => Box::new(reader.messages_on(topics)),
-            Self::Sqlite(reader) if topics.is_empty() => Box::new(reader.messages()),
-            Self::Sqlite(reader) => Box::new(reader.messages_on(topics)),
+            Self::Mcap(reader) if topics.is_empty() => SourceMessages::Mcap(reader.messages()),
+            Self::Mcap(reader) => SourceMessages::Mcap(reader.messages_on(topics)),
+            Self::Sqlite(reader) if topics.is_empty() => SourceMessages::Sqlite(reader.messages()),
+            Self::Sqlite(reader) => SourceMessages::Sqlite(reader.messages_on(topics)),
         }
     }
 
@@ -87,7 +87,9 @@ impl Source {
     }
 
     /// Opens one file: sqlite3 if it says so (or starts with the SQLite magic), else MCAP.
+    /// Refuses what is not a regular file (a FIFO would block, a device never end).
     fn open(file: &Path, storage: Option<&str>) -> Result<Self> {
+        check_regular_file(file)?;
         let sqlite = match storage {
             Some(id) => id == "sqlite3",
             None => file.extension().is_some_and(|x| x == "db3") || sqlite_storage::is_sqlite(file),
@@ -179,7 +181,10 @@ impl Log {
 
     /// The total size of the files in bytes.
     pub fn size(&self) -> u64 {
-        self.sources.iter().map(Source::file_size).sum()
+        self.sources
+            .iter()
+            .map(Source::file_size)
+            .fold(0, u64::saturating_add)
     }
 
     /// The storage of the files: `mcap` or `sqlite3` (`mcap+sqlite3` for a folder of both).
@@ -205,7 +210,11 @@ impl Log {
         let mut merged: Vec<LogTopic> = Vec::new();
         for topic in self.sources.iter().flat_map(Source::topics) {
             match merged.iter_mut().find(|t| t.topic == topic.topic) {
-                Some(existing) => existing.message_count += topic.message_count,
+                // Counts come from the files' summaries: saturate, never overflow.
+                Some(existing) => {
+                    existing.message_count =
+                        existing.message_count.saturating_add(topic.message_count)
+                }
                 None => merged.push(topic),
             }
         }
@@ -225,7 +234,10 @@ impl Log {
 
     /// Messages in all files.
     pub fn message_count(&self) -> u64 {
-        self.sources.iter().map(Source::message_count).sum()
+        self.sources
+            .iter()
+            .map(Source::message_count)
+            .fold(0, u64::saturating_add)
     }
 
     /// Log time of the first message, ns since the epoch.
@@ -243,6 +255,27 @@ impl Log {
         self.sources.iter().filter_map(Source::damage).collect()
     }
 
+    /// Reads every chunk of every file (decompression, CRC, records) instead of trusting the
+    /// files' summaries, and reports what is damaged (sqlite3 files are read through).
+    pub fn verify(&self) -> Result<Verification> {
+        let mut messages = self.messages();
+        let mut count = 0u64;
+        for item in &mut messages {
+            item?;
+            count += 1;
+        }
+        let chunks_ok = messages
+            .streams
+            .iter()
+            .map(|s| s.messages.blocks_ok())
+            .sum();
+        Ok(Verification {
+            chunks_ok,
+            messages: count,
+            damaged: messages.skipped().to_vec(),
+        })
+    }
+
     /// Every message, in log-time order across files.
     pub fn messages(&self) -> LogMessages<'_> {
         self.messages_on(&[])
@@ -254,8 +287,13 @@ impl Log {
             streams: self
                 .sources
                 .iter()
-                .map(|s| s.messages(topics).peekable())
+                .map(|s| Stream {
+                    messages: s.messages(topics),
+                    next: None,
+                    reported: 0,
+                })
                 .collect(),
+            skipped: Vec::new(),
         }
     }
 
@@ -296,11 +334,75 @@ impl Log {
     }
 }
 
-type Stream<'a> = std::iter::Peekable<Box<dyn Iterator<Item = Result<BagMessage>> + 'a>>;
+/// One file's messages.
+enum SourceMessages<'a> {
+    Mcap(Messages<'a>),
+    Sqlite(SqliteMessages<'a>),
+}
+
+impl SourceMessages<'_> {
+    fn next(&mut self) -> Option<Result<BagMessage>> {
+        match self {
+            Self::Mcap(m) => m.next(),
+            Self::Sqlite(m) => m.next(),
+        }
+    }
+
+    fn skipped(&self) -> &[Damage] {
+        match self {
+            Self::Mcap(m) => m.skipped(),
+            Self::Sqlite(_) => &[],
+        }
+    }
+
+    fn blocks_ok(&self) -> u64 {
+        match self {
+            Self::Mcap(m) => m.blocks_ok(),
+            Self::Sqlite(_) => 0,
+        }
+    }
+}
+
+/// One file's messages, with the next one looked at.
+struct Stream<'a> {
+    messages: SourceMessages<'a>,
+    next: Option<Result<BagMessage>>,
+    /// How many of the file's skipped chunks were copied into [`LogMessages::skipped`].
+    reported: usize,
+}
+
+impl Stream<'_> {
+    /// The next message, read if needed; what the read skipped is added to `skipped`.
+    fn peek(&mut self, skipped: &mut Vec<Damage>) -> Option<&Result<BagMessage>> {
+        if self.next.is_none() {
+            self.next = self.messages.next();
+            let new = self
+                .messages
+                .skipped()
+                .get(self.reported..)
+                .unwrap_or_default();
+            skipped.extend_from_slice(new);
+            self.reported += new.len();
+        }
+        self.next.as_ref()
+    }
+}
 
 /// The messages of a [`Log`] in log-time order (ties keep file order).
+///
+/// Like [`Messages`], it skips a damaged chunk and goes on; [`skipped`](Self::skipped) lists
+/// what was skipped in every file.
 pub struct LogMessages<'a> {
     streams: Vec<Stream<'a>>,
+    skipped: Vec<Damage>,
+}
+
+impl LogMessages<'_> {
+    /// The damaged chunks skipped so far, in every file (each naming its file, its offset and
+    /// the messages lost where known), in the order they were met.
+    pub fn skipped(&self) -> &[Damage] {
+        &self.skipped
+    }
 }
 
 impl Iterator for LogMessages<'_> {
@@ -309,9 +411,9 @@ impl Iterator for LogMessages<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         let mut best: Option<(usize, u64)> = None;
         for (index, stream) in self.streams.iter_mut().enumerate() {
-            match stream.peek() {
+            match stream.peek(&mut self.skipped) {
                 // Report an error as soon as a file yields one.
-                Some(Err(_)) => return stream.next(),
+                Some(Err(_)) => return stream.next.take(),
                 Some(Ok(message)) if best.is_none_or(|(_, t)| message.log_time < t) => {
                     best = Some((index, message.log_time));
                 }
@@ -320,6 +422,6 @@ impl Iterator for LogMessages<'_> {
             }
         }
         let (index, _) = best?;
-        self.streams[index].next()
+        self.streams[index].next.take()
     }
 }

@@ -9,9 +9,10 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::index::Index;
+use super::index::{Block, Index};
 use super::records::{self, op, MAX_RECORD, PREFIX};
-use crate::bag::{BagError, BagMessage, Result};
+use super::regular_file::open_regular_file;
+use crate::bag::{BagError, BagMessage, Damage, Result};
 use crate::msg::Message;
 use crate::node::buffer_pool::BufferPool;
 
@@ -40,6 +41,10 @@ impl Ord for Pending {
 
 /// Iterator over a log's messages in log-time order; see
 /// [`BagReader::messages`](crate::bag::BagReader::messages).
+///
+/// A damaged chunk is skipped: iteration goes on with the next one, a warning is logged and
+/// a [`Damage`] is added to [`skipped`](Self::skipped). An item is an error only when the
+/// file cannot be read at all (it is then the last item).
 pub struct Messages<'a> {
     index: &'a Index,
     file: Option<BufReader<File>>,
@@ -51,6 +56,12 @@ pub struct Messages<'a> {
     failed_open: bool,
     /// Buffers for the blocks being read, reused once their messages are dropped.
     pool: Arc<BufferPool>,
+    /// What was skipped: damage found when the file was opened, then while reading.
+    skipped: Vec<Damage>,
+    /// Blocks read without damage.
+    blocks_ok: u64,
+    /// Whether the damage found at open was warned about (on the first item).
+    warned_known: bool,
 }
 
 impl<'a> Messages<'a> {
@@ -76,7 +87,61 @@ impl<'a> Messages<'a> {
             filter,
             failed_open: false,
             pool: Arc::default(),
+            skipped: index.skipped.clone(),
+            blocks_ok: 0,
+            warned_known: false,
         }
+    }
+
+    /// The damaged chunks skipped so far (those found when the file was opened first), each
+    /// naming the file, the offset and the messages lost where known.
+    pub fn skipped(&self) -> &[Damage] {
+        &self.skipped
+    }
+
+    /// Chunks (and messages outside chunks) read without damage so far.
+    pub(super) fn blocks_ok(&self) -> u64 {
+        self.blocks_ok
+    }
+
+    /// Records a damaged block as skipped, with the messages its Message Index lists.
+    fn skip(&mut self, rank: usize, err: BagError) {
+        let block = &self.index.blocks[self.order[rank]];
+        let reason = match err {
+            BagError::Corrupt { reason, .. } => reason,
+            other => other.to_string(),
+        };
+        let damage = Damage {
+            file: self.index.path.clone(),
+            offset: block.offset,
+            messages_lost: self.messages_in(block),
+            reason,
+        };
+        tracing::warn!("{damage}");
+        self.skipped.push(damage);
+    }
+
+    /// How many selected messages a block holds, from its Message Index records (`None`:
+    /// unknown, or the index is unreadable).
+    fn messages_in(&mut self, block: &Block) -> Option<u64> {
+        if !block.is_chunk {
+            return Some(1);
+        }
+        let (offset, length) = block.message_index?;
+        let end = offset.checked_add(length)?;
+        if length > MAX_RECORD || end > self.index.file_size {
+            return None;
+        }
+        let file = self.file.as_mut()?;
+        let mut bytes = vec![0u8; usize::try_from(length).ok()?];
+        file.seek(SeekFrom::Start(offset))
+            .and_then(|_| file.read_exact(&mut bytes))
+            .ok()?;
+        let filter = &self.filter;
+        records::message_index_entries(&bytes, |channel| {
+            filter.as_ref().is_none_or(|ids| ids.contains(&channel))
+        })
+        .ok()
     }
 
     /// Reads one block's messages into the heap; an error names what was lost.
@@ -85,7 +150,7 @@ impl<'a> Messages<'a> {
         let path = &index.path;
         let block = &index.blocks[self.order[rank]];
         if self.file.is_none() {
-            let file = File::open(path).map_err(|e| BagError::io(path, e))?;
+            let file = open_regular_file(path)?;
             self.file = Some(BufReader::with_capacity(1 << 16, file));
         }
         let Some(file) = self.file.as_mut() else {
@@ -132,8 +197,12 @@ impl<'a> Messages<'a> {
             }
             _ => BagError::io(path, e),
         })?;
-        let declared = u64::from_le_bytes(record[1..9].try_into().unwrap_or_default());
-        if declared.checked_add(PREFIX) != Some(block.length) {
+        let declared = record
+            .get(1..9)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes);
+        // A chunk the index points at is read by the index's length (its CRC decides).
+        if !block.is_chunk && declared.checked_add(PREFIX) != Some(block.length) {
             return Err(BagError::corrupt(
                 path,
                 block.offset,
@@ -142,52 +211,57 @@ impl<'a> Messages<'a> {
         }
         let mut position = 0usize;
         let block_offset = block.offset;
-        let mut push = |body: &[u8],
-                        heap: &mut BinaryHeap<Reverse<Pending>>|
-         -> std::result::Result<(), String> {
-            let (h, data) = records::message(body)?;
-            position += 1;
-            if self
-                .filter
-                .as_ref()
-                .is_some_and(|ids| !ids.contains(&h.channel_id))
-            {
-                return Ok(());
-            }
-            let Some(channel) = index.channels.get(&h.channel_id) else {
-                return Err(format!(
-                    "a message refers to unknown channel {}",
-                    h.channel_id
-                ));
+        let mut push =
+            |body: &[u8], found: &mut Vec<Reverse<Pending>>| -> std::result::Result<(), String> {
+                let (h, data) = records::message(body)?;
+                position += 1;
+                if self
+                    .filter
+                    .as_ref()
+                    .is_some_and(|ids| !ids.contains(&h.channel_id))
+                {
+                    return Ok(());
+                }
+                let Some(channel) = index.channels.get(&h.channel_id) else {
+                    return Err(format!(
+                        "a message refers to unknown channel {}",
+                        h.channel_id
+                    ));
+                };
+                found.push(Reverse(Pending {
+                    key: (h.log_time, block_offset, position),
+                    message: BagMessage {
+                        topic: channel.topic.clone(),
+                        type_name: channel.type_name.clone(),
+                        channel_id: h.channel_id,
+                        sequence: h.sequence,
+                        log_time: h.log_time,
+                        publish_time: h.publish_time,
+                        data: share(record, data),
+                    },
+                }));
+                Ok(())
             };
-            heap.push(Reverse(Pending {
-                key: (h.log_time, block_offset, position),
-                message: BagMessage {
-                    topic: channel.topic.clone(),
-                    type_name: channel.type_name.clone(),
-                    channel_id: h.channel_id,
-                    sequence: h.sequence,
-                    log_time: h.log_time,
-                    publish_time: h.publish_time,
-                    data: share(record, data),
-                },
-            }));
-            Ok(())
-        };
-        let heap = &mut self.heap;
-        let result = match record[0] {
-            op::CHUNK => records::for_each_in_chunk(record, |opcode, body| {
+        // All or nothing: a block's messages join the merge only once all of it was read.
+        let mut found = Vec::new();
+        let result = match record.first().copied().unwrap_or_default() {
+            _ if block.is_chunk => records::for_each_in_chunk(record, |opcode, body| {
                 if opcode == op::MESSAGE {
-                    push(body, heap)?;
+                    push(body, &mut found)?;
                 }
                 Ok(())
             }),
-            op::MESSAGE => push(&record[PREFIX as usize..], heap),
+            op::MESSAGE => push(
+                record.get(PREFIX as usize..).unwrap_or_default(),
+                &mut found,
+            ),
             other => Err(format!(
-                "the index points at a record with opcode {other:#04x}, not a chunk"
+                "the index points at a record with opcode {other:#04x}, not a message"
             )),
         };
-        result.map_err(|reason| BagError::corrupt(path, block.offset, reason))
+        result.map_err(|reason| BagError::corrupt(path, block.offset, reason))?;
+        self.heap.extend(found);
+        Ok(())
     }
 }
 
@@ -209,6 +283,12 @@ impl Iterator for Messages<'_> {
         if self.failed_open {
             return None;
         }
+        if !self.warned_known {
+            self.warned_known = true;
+            for damage in &self.skipped {
+                tracing::warn!("{damage}");
+            }
+        }
         while self.next_block < self.order.len() {
             let start = self.index.blocks[self.order[self.next_block]].start;
             if self.heap.peek().is_some_and(|Reverse(p)| p.key.0 < start) {
@@ -216,11 +296,14 @@ impl Iterator for Messages<'_> {
             }
             let rank = self.next_block;
             self.next_block += 1;
-            if let Err(err) = self.load(rank) {
-                if matches!(err, BagError::Io { .. }) && self.file.is_none() {
+            match self.load(rank) {
+                Ok(()) => self.blocks_ok += 1,
+                Err(err) if self.file.is_none() => {
+                    // The file cannot be opened (any more): nothing else can be read.
                     self.failed_open = true;
+                    return Some(Err(err));
                 }
-                return Some(Err(err));
+                Err(err) => self.skip(rank, err),
             }
         }
         self.heap.pop().map(|Reverse(p)| Ok(p.message))
@@ -240,6 +323,13 @@ impl<'a, T> Typed<'a, T> {
             inner,
             _type: PhantomData,
         }
+    }
+}
+
+impl<T> Typed<'_, T> {
+    /// The damaged chunks skipped so far; see [`Messages::skipped`].
+    pub fn skipped(&self) -> &[Damage] {
+        self.inner.skipped()
     }
 }
 

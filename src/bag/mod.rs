@@ -6,7 +6,9 @@
 //!   killed recorder loses at most its open chunk (see [`writer`]).
 //! - [`BagReader`] plays: topics, counts, times, messages in log-time order, raw
 //!   ([`BagReader::messages`]) or typed ([`BagReader::typed`]). A file whose writer was killed,
-//!   a cut or corrupted file is read up to the damage, which [`BagReader::damage`] describes.
+//!   a cut or corrupted file is read up to the damage, which [`BagReader::damage`] describes;
+//!   a damaged chunk is skipped and reported as a [`Damage`] ([`Messages::skipped`]), and
+//!   [`BagReader::verify`] reads every chunk.
 //! - [`recover`] rewrites what is readable in a damaged file into a clean one.
 //! - [`BagInfo`] prints a summary like `ros2 bag info`.
 //! - [`Log`] reads a file or a rosbag2 folder of several files as one log-time-ordered stream.
@@ -33,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+mod damage;
 mod error;
 mod index;
 pub mod info;
@@ -43,6 +46,7 @@ pub mod reader;
 pub mod recorder;
 mod records;
 mod recover;
+mod regular_file;
 pub mod rosbag2;
 mod selection;
 pub mod sqlite;
@@ -50,6 +54,9 @@ mod types;
 mod untrusted;
 pub mod writer;
 
+pub use damage::{Damage, Verification};
+#[cfg(feature = "cli")]
+pub(crate) use error::shown;
 pub use error::{BagError, Result};
 pub use info::{BagInfo, TopicSummary};
 pub use log::{Log, LogMessages};
@@ -59,7 +66,7 @@ pub use player::{
 };
 pub use reader::BagReader;
 pub use recorder::{RecordError, RecordOptions, RecordReport, Recorder, TopicReport};
-pub use recover::{recover, recover_with, RecoveryReport};
+pub use recover::{recover, recover_folder, recover_with, FolderRecovery, RecoveryReport};
 pub use selection::{PatternError, SkippedTopic, TopicPattern, TopicSelection};
 pub use sqlite::SqliteReader;
 pub use types::{BagMessage, LogTopic};

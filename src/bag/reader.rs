@@ -10,14 +10,15 @@
 //! Iteration streams: chunks are read from the file and decompressed on demand, and only
 //! chunks whose time ranges overlap are held in memory at once (a k-way merge), so memory is
 //! bounded by the chunk size, not the file size. A chunk that turns out to be corrupt while
-//! iterating yields one error (naming the file and offset) and iteration continues with the
-//! next chunk.
+//! iterating is skipped: iteration continues with the next chunk, and the skip is logged and
+//! reported as a [`Damage`] by [`Messages::skipped`] (naming the file, the offset and the
+//! messages lost).
 
 use std::collections::HashSet;
 use std::path::Path;
 
 use super::index::Index;
-use crate::bag::{BagError, LogTopic, Messages, Result, Typed};
+use crate::bag::{BagError, Damage, LogTopic, Messages, Result, Typed, Verification};
 use crate::msg::{Message, TypeName};
 
 /// An open MCAP log; see the [module docs](self).
@@ -66,6 +67,29 @@ impl BagReader {
     /// (or, for [`BagError::Corrupt`] with intact framing, the damaged record was skipped).
     pub fn damage(&self) -> Option<&BagError> {
         self.index.damage.as_ref()
+    }
+
+    /// The damaged chunks skipped when the file was scanned (it had no usable summary). A file
+    /// opened through its summary is checked only as it is read: see [`verify`](Self::verify)
+    /// and [`Messages::skipped`].
+    pub fn skipped(&self) -> &[Damage] {
+        &self.index.skipped
+    }
+
+    /// Reads every chunk (decompression, CRC, records) instead of trusting the summary, and
+    /// reports what is damaged. Fails only if the file cannot be read at all.
+    pub fn verify(&self) -> Result<Verification> {
+        let mut messages = self.messages();
+        let mut count = 0u64;
+        for item in &mut messages {
+            item?;
+            count += 1;
+        }
+        Ok(Verification {
+            chunks_ok: messages.blocks_ok(),
+            messages: count,
+            damaged: messages.skipped().to_vec(),
+        })
     }
 
     /// Consumes the reader, returning its [`damage`](Self::damage).

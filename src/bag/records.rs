@@ -2,12 +2,12 @@
 //!
 //! The `mcap` crate's record parser trusts string lengths (it reserves what a corrupt length
 //! claims) and can panic on a malformed attachment, so the reader parses record bodies here:
-//! every length is checked against the bytes that remain, nothing panics. Chunks are
-//! decompressed and CRC-checked by `mcap`'s sans-io [`LinearReader`], fed one chunk record.
+//! every length is checked against the bytes that remain, nothing panics, and nothing is
+//! allocated by a length read from the file before it is checked. Chunks are decompressed
+//! (zstd, lz4) and CRC-checked here too, so that a chunk whose header is damaged but whose
+//! records pass the CRC is still read ([`chunk_records`]).
 
 use std::collections::BTreeMap;
-
-use mcap::sans_io::{LinearReadEvent, LinearReader, LinearReaderOptions};
 
 /// The 8 bytes every MCAP file starts and ends with.
 pub(crate) const MAGIC: &[u8; 8] = b"\x89MCAP0\r\n";
@@ -24,6 +24,7 @@ pub(crate) mod op {
     pub const CHANNEL: u8 = 0x04;
     pub const MESSAGE: u8 = 0x05;
     pub const CHUNK: u8 = 0x06;
+    pub const MESSAGE_INDEX: u8 = 0x07;
     pub const CHUNK_INDEX: u8 = 0x08;
     pub const STATISTICS: u8 = 0x0B;
     pub const DATA_END: u8 = 0x0F;
@@ -101,7 +102,7 @@ impl<'a> Cur<'a> {
         Ok(map)
     }
 
-    /// A `map<u16, u64>`; returns the keys.
+    /// A `map<u16, u64>`.
     pub fn u16_u64_map(&mut self, what: &str) -> Result<BTreeMap<u16, u64>, String> {
         let len = self.u32(what)? as usize;
         let mut inner = Cur::new(self.take(len, what)?);
@@ -217,23 +218,6 @@ pub(crate) struct ChunkHeader {
 pub(crate) fn chunk_header(body: &[u8]) -> Result<ChunkHeader, String> {
     let mut c = Cur::new(body);
     let start = c.u64("chunk start time")?;
-    let _end = c.u64("chunk end time")?;
-    let uncompressed = c.u64("chunk uncompressed size")?;
-    let _crc = c.u32("chunk CRC")?;
-    let compression = c.string("chunk compression")?;
-    let compressed = c.u64("chunk compressed size")?;
-    if uncompressed > MAX_RECORD {
-        return Err(format!("chunk claims {uncompressed} uncompressed bytes"));
-    }
-    if compressed > c.rest().len() as u64 {
-        return Err(format!(
-            "chunk claims {compressed} compressed bytes but its record holds {}",
-            c.rest().len()
-        ));
-    }
-    if !matches!(compression.as_str(), "" | "zstd" | "lz4") {
-        return Err(format!("unsupported chunk compression {compression:?}"));
-    }
     Ok(ChunkHeader { start })
 }
 
@@ -243,6 +227,8 @@ pub(crate) struct ChunkIndex {
     pub offset: u64,
     pub length: u64,
     pub channels: Vec<u16>,
+    /// Offset and length of the chunk's Message Index records, if it has any.
+    pub message_index: Option<(u64, u64)>,
 }
 
 pub(crate) fn chunk_index(body: &[u8]) -> Result<ChunkIndex, String> {
@@ -251,15 +237,18 @@ pub(crate) fn chunk_index(body: &[u8]) -> Result<ChunkIndex, String> {
     let _end = c.u64("chunk index end time")?;
     let offset = c.u64("chunk index chunk offset")?;
     let length = c.u64("chunk index chunk length")?;
-    let channels = c
-        .u16_u64_map("chunk index message index offsets")?
-        .into_keys()
-        .collect();
+    let offsets = c.u16_u64_map("chunk index message index offsets")?;
+    let message_index_length = c.u64("chunk index message index length")?;
+    let message_index = offsets
+        .values()
+        .min()
+        .map(|&first| (first, message_index_length));
     Ok(ChunkIndex {
         start,
         offset,
         length,
-        channels,
+        channels: offsets.into_keys().collect(),
+        message_index,
     })
 }
 
@@ -297,6 +286,28 @@ pub(crate) fn statistics(body: &[u8]) -> Result<Statistics, String> {
     })
 }
 
+/// How many messages the Message Index records in `bytes` list, counting only the channels
+/// `keep` accepts (each entry is a log time and an offset: 16 bytes).
+pub(crate) fn message_index_entries(
+    bytes: &[u8],
+    keep: impl Fn(u16) -> bool,
+) -> Result<u64, String> {
+    let mut count = 0u64;
+    for record in split_records(bytes) {
+        let (_, opcode, body) = record?;
+        if opcode != op::MESSAGE_INDEX {
+            continue;
+        }
+        let mut c = Cur::new(body);
+        let channel = c.u16("message index channel id")?;
+        let entries = c.u32("message index entries")?;
+        if keep(channel) {
+            count = count.saturating_add(u64::from(entries) / 16);
+        }
+    }
+    Ok(count)
+}
+
 /// Splits `bytes` into records `(offset in bytes, opcode, body)`; stops with an error at the
 /// first record that does not fit.
 pub(crate) fn split_records(
@@ -330,66 +341,108 @@ pub(crate) fn split_records(
 /// first error.
 pub(crate) fn for_each_in_chunk(
     record: &[u8],
-    mut each: impl FnMut(u8, &[u8]) -> Result<(), String>,
+    each: impl FnMut(u8, &[u8]) -> Result<(), String>,
 ) -> Result<(), String> {
     let body = record.get(PREFIX as usize..).unwrap_or_default();
-    chunk_header(body)?;
-    if let Some(records) = uncompressed_records(body)? {
-        // Records of an uncompressed chunk are handed out in place: no copy.
-        return for_each_record(records, each);
-    }
-    let mut reader = LinearReader::new_with_options(
-        LinearReaderOptions::default()
-            .with_skip_start_magic(true)
-            .with_skip_end_magic(true)
-            .with_prevalidate_chunk_crcs(true)
-            .with_record_length_limit(MAX_RECORD as usize),
-    );
-    let mut pos = 0usize;
-    while let Some(event) = reader.next_event() {
-        match event {
-            Ok(LinearReadEvent::ReadRequest(need)) => {
-                let n = need.min(record.len() - pos);
-                reader.insert(n).copy_from_slice(&record[pos..pos + n]);
-                reader.notify_read(n);
-                pos += n;
-            }
-            Ok(LinearReadEvent::Record { opcode, data }) => {
-                if opcode == op::CHUNK {
-                    return Err("chunk nested in a chunk".into());
-                }
-                each(opcode, data)?;
-            }
-            Err(err) => return Err(format!("chunk does not decode: {err}")),
-        }
-    }
-    Ok(())
+    let records = chunk_records(body)?;
+    for_each_record(&records, each)
 }
 
-/// The records of an uncompressed chunk, CRC-checked; `None` for a compressed chunk.
-fn uncompressed_records(body: &[u8]) -> Result<Option<&[u8]>, String> {
+/// Compressions a chunk may use, with the length of their name.
+const COMPRESSIONS: [&str; 3] = ["", "zstd", "lz4"];
+
+/// The records of a chunk body, decompressed and checked.
+///
+/// With a CRC, the CRC decides: when the header as written does not lead to records that pass
+/// it (a damaged size, compression name or time field), the records are looked for where an
+/// intact header would put them, with each known compression, and data that passes the CRC is
+/// trusted. Without a CRC (0), the header must be consistent.
+pub(crate) fn chunk_records(body: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
     let mut c = Cur::new(body);
     c.u64("chunk start time")?;
     c.u64("chunk end time")?;
     let uncompressed = c.u64("chunk uncompressed size")?;
     let crc = c.u32("chunk CRC")?;
-    if !c.string("chunk compression")?.is_empty() {
-        return Ok(None);
+    let as_written = (|| {
+        let compression = c.string("chunk compression")?;
+        let compressed = c.u64("chunk compressed size")?;
+        let data = c
+            .rest()
+            .get(..usize::try_from(compressed).unwrap_or(usize::MAX))
+            .ok_or_else(|| {
+                format!(
+                    "chunk claims {compressed} compressed bytes but its record holds {}",
+                    c.rest().len()
+                )
+            })?;
+        let records = decompress(&compression, data, uncompressed)?;
+        if crc == 0 {
+            if records.len() as u64 != uncompressed {
+                return Err(format!(
+                    "chunk holds {} bytes of records but declares {uncompressed}",
+                    records.len()
+                ));
+            }
+        } else if crc32(0, &records) != crc {
+            return Err("chunk CRC mismatch".to_string());
+        }
+        Ok(records)
+    })();
+    let problem = match as_written {
+        Ok(records) => return Ok(records),
+        Err(problem) => problem,
+    };
+    if crc == 0 {
+        return Err(problem);
     }
-    let size = c.u64("chunk records size")?;
-    let records = c
-        .rest()
-        .get(..usize::try_from(size).unwrap_or(usize::MAX))
-        .ok_or_else(|| format!("chunk claims {size} bytes of records"))?;
-    if size != uncompressed {
+    // Where an intact header would put the records: after the 28 fixed bytes, the
+    // compression name (4-byte length and text) and the 8-byte compressed size.
+    for name in COMPRESSIONS {
+        let Some(data) = body.get(28 + 4 + name.len() + 8..) else {
+            continue;
+        };
+        if let Ok(records) = decompress(name, data, uncompressed) {
+            if crc32(0, &records) == crc {
+                tracing::debug!("chunk header damaged ({problem}); its records pass the CRC");
+                return Ok(records);
+            }
+        }
+    }
+    Err(problem)
+}
+
+/// Decompresses a chunk's records (at most [`MAX_RECORD`] bytes); `uncompressed` is only a
+/// size hint, capped (a damaged size must not allocate much more than the chunk can hold).
+fn decompress<'a>(
+    compression: &str,
+    data: &'a [u8],
+    uncompressed: u64,
+) -> Result<std::borrow::Cow<'a, [u8]>, String> {
+    use std::io::Read;
+    const HINT_FLOOR: u64 = 8 << 20;
+    let hint = uncompressed
+        .min((data.len() as u64).saturating_mul(16).max(HINT_FLOOR))
+        .min(MAX_RECORD) as usize;
+    let mut out = Vec::with_capacity(hint);
+    let read = match compression {
+        "" => return Ok(std::borrow::Cow::Borrowed(data)),
+        "zstd" => zstd::stream::read::Decoder::with_buffer(data)
+            .and_then(|d| d.take(MAX_RECORD + 1).read_to_end(&mut out)),
+        "lz4" => lz4::Decoder::new(data).and_then(|d| d.take(MAX_RECORD + 1).read_to_end(&mut out)),
+        other => {
+            return Err(format!(
+                "unsupported chunk compression {}",
+                crate::bag::error::shown(other)
+            ))
+        }
+    };
+    read.map_err(|e| format!("chunk does not decompress ({compression}): {e}"))?;
+    if out.len() as u64 > MAX_RECORD {
         return Err(format!(
-            "uncompressed chunk holds {size} bytes of records but declares {uncompressed}"
+            "chunk decompresses to more than {MAX_RECORD} bytes"
         ));
     }
-    if crc != 0 && crc32(0, records) != crc {
-        return Err("chunk CRC mismatch".into());
-    }
-    Ok(Some(records))
+    Ok(std::borrow::Cow::Owned(out))
 }
 
 /// Calls `each` with the opcode and body of every record in `records`.

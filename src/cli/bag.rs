@@ -1,22 +1,36 @@
 //! `rosync bag`: inspect, print and repair MCAP message logs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
+use super::damage::{finish, lost, Damaged};
 use super::output::to_yaml;
 use super::{fail, CliResult};
-use crate::bag::{recover, BagInfo, Log};
+use crate::bag::{recover, recover_folder, BagInfo, Log, RecoveryReport};
 
 /// Subcommands of `rosync bag`.
+///
+/// A damaged log is read the same way by every command: each damaged chunk is skipped with a
+/// warning naming the file, the offset and the messages lost; everything else is used; and the
+/// command exits with status 3 saying what was lost.
 #[derive(Debug, Subcommand)]
 pub enum BagCommand {
     /// Summarize a log: duration, start and end, size, and per topic its type, count and rate.
+    ///
+    /// Counts come from each file's summary, which is not checked against the chunks unless
+    /// --verify is given (the output says which). Exit status 3: the log is damaged.
     Info {
         /// The log: an MCAP file, a rosbag2 sqlite3 file (.db3) or a rosbag2 folder.
         file: PathBuf,
+        /// Read every chunk (decompression and CRC) and report the damaged ones and the
+        /// messages they hold; takes as long as reading the whole log.
+        #[arg(long)]
+        verify: bool,
     },
     /// Print a log's messages in log-time order, as YAML (or JSON lines with --json).
+    ///
+    /// Exit status 3: the log is damaged; every readable message was printed.
     Cat {
         /// The log: an MCAP file, a rosbag2 sqlite3 file (.db3) or a rosbag2 folder.
         file: PathBuf,
@@ -31,11 +45,16 @@ pub enum BagCommand {
         json: bool,
     },
     /// Rewrite every readable message of a damaged log (e.g. a recorder killed with SIGKILL)
-    /// into a clean, indexed MCAP file.
+    /// into a clean, indexed MCAP file, or a rosbag2 folder into a new folder.
+    ///
+    /// Exit status 0: everything was saved; 3: saved with losses (each damaged part is
+    /// printed, with the messages lost where known); 1: nothing could be written.
     Recover {
-        /// The damaged MCAP file.
+        /// The damaged log: an MCAP file, or a rosbag2 folder of MCAP files (its
+        /// metadata.yaml lists them; without one, every .mcap file in it).
         input: PathBuf,
-        /// Where to write the recovered file.
+        /// Where to write: a new MCAP file for a file; for a folder, a new folder that gets
+        /// the recovered files under their names and a metadata.yaml (rosbag2 version 9).
         output: PathBuf,
     },
 }
@@ -43,11 +62,7 @@ pub enum BagCommand {
 /// Runs a bag subcommand.
 pub fn run(cmd: BagCommand) -> CliResult {
     match cmd {
-        BagCommand::Info { file } => {
-            let info = BagInfo::from_log(&Log::open(&file)?);
-            print!("{info}");
-            Ok(())
-        }
+        BagCommand::Info { file, verify } => info(&file, verify),
         BagCommand::Cat {
             file,
             topics,
@@ -58,23 +73,86 @@ pub fn run(cmd: BagCommand) -> CliResult {
             if input == output {
                 return fail("the recovered file must not overwrite the damaged one");
             }
-            let report = recover(&input, &output)?;
-            eprintln!(
-                "recovered {} messages on {} topics from {} into {}",
-                report.messages_recovered,
-                report.topics,
-                input.display(),
-                output.display()
-            );
-            if let Some(damage) = &report.damage {
-                eprintln!("damage: {damage}");
+            if input.is_dir() {
+                return recover_bag_folder(&input, &output);
             }
-            Ok(())
+            let report = recover(&input, &output)?;
+            match print_recovery(&report) {
+                Some(_) => Err(Box::new(Damaged(format!(
+                    "saved with losses (see above): everything readable is in {}",
+                    output.display()
+                )))),
+                None => Ok(()),
+            }
         }
     }
 }
 
-fn cat(file: &PathBuf, topics: &[String], truncate: usize, json: bool) -> CliResult {
+/// `bag info`: the summary, then what was verified.
+fn info(file: &Path, verify: bool) -> CliResult {
+    let log = Log::open(file)?;
+    print!("{}", BagInfo::from_log(&log));
+    let damage = log.damage();
+    if verify {
+        let verification = log.verify()?;
+        println!("Verified:          {verification}");
+        return finish(
+            file,
+            &damage,
+            &verification.damaged,
+            "the counts above are the summary's and include the lost messages",
+        );
+    }
+    println!(
+        "Verified:          no (counts are from the files' summaries; --verify reads every chunk)"
+    );
+    finish(
+        file,
+        &damage,
+        &[],
+        "the summary above counts what is readable",
+    )
+}
+
+/// Prints what a recovery saved, and returns what it could not save.
+fn print_recovery(report: &RecoveryReport) -> Option<String> {
+    eprintln!(
+        "recovered {} messages on {} topics from {} into {}",
+        report.messages_recovered,
+        report.topics,
+        report.input.display(),
+        report.output.display()
+    );
+    let damage: Vec<_> = report.damage.iter().collect();
+    let lost = lost(&report.input, &damage, &report.skipped)?;
+    eprintln!("could not save: {lost}");
+    Some(lost)
+}
+
+/// `bag recover` on a rosbag2 folder: each file into a new folder, with a metadata.yaml.
+fn recover_bag_folder(input: &Path, output: &Path) -> CliResult {
+    let report = recover_folder(input, output)?;
+    let mut lost_parts: Vec<String> = report.files.iter().filter_map(print_recovery).collect();
+    for unreadable in &report.unreadable {
+        eprintln!("could not save: {unreadable}");
+        lost_parts.push(unreadable.to_string());
+    }
+    eprintln!(
+        "wrote {} with {} files",
+        output.join("metadata.yaml").display(),
+        report.files.len()
+    );
+    if report.is_complete() {
+        return Ok(());
+    }
+    Err(Box::new(Damaged(format!(
+        "saved with losses ({} damaged files, see above): everything readable is in {}",
+        lost_parts.len(),
+        output.display()
+    ))))
+}
+
+fn cat(file: &Path, topics: &[String], truncate: usize, json: bool) -> CliResult {
     let reader = Log::open(file)?;
     let known: Vec<String> = reader.topics().into_iter().map(|t| t.topic).collect();
     if let Some(missing) = topics.iter().find(|t| !known.contains(t)) {
@@ -85,19 +163,22 @@ fn cat(file: &PathBuf, topics: &[String], truncate: usize, json: bool) -> CliRes
         ));
     }
     let selected: Vec<&str> = topics.iter().map(String::as_str).collect();
-    let messages = if selected.is_empty() {
+    let mut messages = if selected.is_empty() {
         reader.messages()
     } else {
         reader.messages_on(&selected)
     };
-    for message in messages {
+    for message in &mut messages {
         let message = message?;
         let value = match message.decode_json() {
             Some(Ok(value)) => value,
             Some(Err(e)) => {
-                eprintln!(
-                    "{}: skipping undecodable {} message: {e}",
-                    message.topic, message.type_name
+                tracing::warn!(
+                    "{}: topic {}: skipping an undecodable {} message at log time {}: {e}",
+                    file.display(),
+                    crate::bag::shown(&message.topic),
+                    crate::bag::shown(&message.type_name),
+                    message.log_time
                 );
                 continue;
             }
@@ -128,16 +209,10 @@ fn cat(file: &PathBuf, topics: &[String], truncate: usize, json: bool) -> CliRes
             println!("---");
         }
     }
-    let damage = reader.damage();
-    if !damage.is_empty() {
-        let damage = damage
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join("; ");
-        return fail(format!(
-            "{damage} (every message before the damage was printed; `rosync bag recover` repairs the file)"
-        ));
-    }
-    Ok(())
+    finish(
+        file,
+        &reader.damage(),
+        messages.skipped(),
+        "every readable message was printed (`rosync bag recover` rewrites them into a clean log)",
+    )
 }

@@ -4,6 +4,7 @@
 //! and libc; a node that depends on rosync with `default-features = false` builds none of it.
 
 mod bag;
+mod damage;
 mod interface;
 mod node;
 mod output;
@@ -75,12 +76,16 @@ enum Command {
     #[command(subcommand)]
     Sync(sync::SyncCommand),
     /// Replay an MCAP log onto the network with its recorded timing (rate, loop, clock, ...).
+    ///
+    /// Exit status 3: the log is damaged (each damaged chunk is skipped with a warning naming
+    /// the file and offset); every readable message was played.
     Play(play::PlayArgs),
     /// Record topics into a rosbag2 folder of MCAP files until Ctrl-C.
     Record(record::RecordArgs),
 }
 
-/// Parses the command line, runs the command, and turns any error into one line and exit 1.
+/// Parses the command line, runs the command, and turns any error into one line and exit 1
+/// (exit 3: the command used everything readable in a damaged log, see `damage`).
 pub fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
@@ -110,6 +115,10 @@ pub fn main() -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<damage::Damaged>() => {
+            eprintln!("error: {e}");
+            ExitCode::from(damage::DAMAGED_EXIT)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::FAILURE

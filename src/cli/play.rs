@@ -160,7 +160,16 @@ pub async fn run(args: PlayArgs, net: &NetworkArgs) -> CliResult {
     eprintln!("{report}");
     // Give the last samples time to leave before the session closes.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    Ok(())
+    let skipped = super::damage::lost(&args.file, &[], &report.skipped);
+    let mut lost: Vec<String> = skipped.into_iter().collect();
+    lost.extend(report.damage.iter().map(|d| format!("damaged log: {d}")));
+    if lost.is_empty() {
+        return Ok(());
+    }
+    Err(Box::new(super::damage::Damaged(format!(
+        "{}; every readable message was played",
+        lost.join("; ")
+    ))))
 }
 
 /// Puts the terminal in non-canonical, no-echo mode, and restores it when dropped (also on

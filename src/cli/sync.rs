@@ -20,6 +20,9 @@ use crate::sync::{
 pub enum SyncCommand {
     /// Replay a sync script and print its sets as `SET id id ...` (like the ROS oracle), or
     /// with --bag run a policy over topics of a recorded log and show its sets and drops.
+    ///
+    /// With --bag, exit status 3: the log is damaged (each damaged chunk is skipped with a
+    /// warning naming the file and offset); every readable message was used.
     Simulate {
         /// The script file, or `-` (the default) for standard input; unused with --bag.
         #[arg(default_value = "-", value_name = "FILE|-")]
@@ -313,7 +316,8 @@ fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: boo
     }
     let selected: Vec<&str> = topics.iter().map(String::as_str).collect();
     let started = Instant::now();
-    for message in log.messages_on(&selected) {
+    let mut messages = log.messages_on(&selected);
+    for message in &mut messages {
         let message = message?;
         let Some(channel) = topics.iter().position(|t| **t == *message.topic) else {
             continue;
@@ -325,15 +329,21 @@ fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: boo
                 sync.add(channel, stamp, (log_time, stamp));
             }
             None => {
-                tracing::warn!(topic = %message.topic, log_time, "message too short for a header")
+                tracing::warn!(
+                    "{}: topic {}: message at log time {log_time} is too short for a header",
+                    path.display(),
+                    crate::bag::shown(&message.topic)
+                )
             }
         }
     }
-    for damage in log.damage() {
-        tracing::warn!("{damage} (the messages before the damage were used)");
-    }
     print_summary(&sync, &names, &delays, started.elapsed());
-    Ok(())
+    super::damage::finish(
+        path,
+        &log.damage(),
+        messages.skipped(),
+        "every readable message was used",
+    )
 }
 
 async fn live(

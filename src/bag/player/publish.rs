@@ -64,8 +64,10 @@ impl Publishing<'_> {
                 Action::Fetch => match self.queue.pop(FETCH_WAIT) {
                     Pop::Empty => {}
                     Pop::Closed => break,
-                    Pop::Item(Item::Damage(damage)) => {
-                        tracing::warn!("damaged log: {damage}; playing everything readable");
+                    // The reader logged the skip; the report lists it.
+                    Pop::Item(Item::Skipped(damage)) => self.report.skipped.push(damage),
+                    Pop::Item(Item::Unreadable(damage)) => {
+                        tracing::warn!("damaged log: {damage}; played everything readable");
                         self.report.damage.push(damage);
                     }
                     Pop::Item(Item::EndOfPass) => self.schedule.end_pass(),

@@ -7,7 +7,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::window::{Placement, Window};
-use crate::bag::{BagMessage, Log};
+use crate::bag::{BagMessage, Damage, Log};
 use crate::lock::{lock, wait, wait_timeout};
 
 /// Read-ahead bound: bytes of payload queued between the reader and the player.
@@ -19,8 +19,10 @@ const QUEUE_MESSAGES: usize = 8192;
 pub(crate) enum Item {
     /// The next message to play.
     Message(BagMessage),
-    /// Damage found while reading (naming its file).
-    Damage(String),
+    /// A damaged chunk skipped while reading (naming its file and offset).
+    Skipped(Damage),
+    /// Why the log cannot be read any more (naming its file).
+    Unreadable(String),
     /// The end of one pass over the window.
     EndOfPass,
 }
@@ -114,7 +116,16 @@ pub(crate) fn read_passes(
     let names: Vec<&str> = topics.iter().map(String::as_str).collect();
     loop {
         let mut played = 0u64;
-        for item in log.messages_on(&names) {
+        let mut messages = log.messages_on(&names);
+        let mut reported = 0;
+        while let Some(item) = messages.next() {
+            let skipped = messages.skipped().get(reported..).unwrap_or_default();
+            reported += skipped.len();
+            for damage in skipped {
+                if !queue.push(Item::Skipped(damage.clone())) {
+                    return;
+                }
+            }
             let item = match item {
                 Ok(m) => match window.place(m.log_time) {
                     Placement::Before => continue,
@@ -124,9 +135,15 @@ pub(crate) fn read_passes(
                         Item::Message(m)
                     }
                 },
-                Err(e) => Item::Damage(e.to_string()),
+                // The file cannot be read any more: the last item of the pass.
+                Err(e) => Item::Unreadable(e.to_string()),
             };
             if !queue.push(item) {
+                return;
+            }
+        }
+        for damage in messages.skipped().get(reported..).unwrap_or_default() {
+            if !queue.push(Item::Skipped(damage.clone())) {
                 return;
             }
         }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::bag::SkippedTopic;
+use crate::bag::{Damage, SkippedTopic};
 
 /// Percentiles of the schedule error: publish instant minus scheduled instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +58,8 @@ pub struct PlayReport {
     pub skipped_topics: Vec<SkippedTopic>,
     /// Damage found in the log (each naming its file); what was readable was played.
     pub damage: Vec<String>,
+    /// Damaged chunks skipped while playing (each naming its file, offset and messages lost).
+    pub skipped: Vec<Damage>,
     /// `/clock` messages published.
     pub clock_messages: u64,
     /// Messages that zenoh refused to publish.
@@ -116,6 +118,9 @@ impl std::fmt::Display for PlayReport {
         }
         for damage in &self.damage {
             write!(f, "\ndamaged log: {damage}")?;
+        }
+        for damage in &self.skipped {
+            write!(f, "\n{damage}")?;
         }
         Ok(())
     }

@@ -37,8 +37,8 @@ pub struct PlayTopic {
 pub(crate) fn resolve_type(info: &LogTopic) -> Result<(TypeIdentity, HashSource), String> {
     if info.message_encoding != "cdr" {
         return Err(format!(
-            "its messages are encoded as {:?}, not cdr",
-            info.message_encoding
+            "its messages are encoded as {}, not cdr",
+            crate::bag::error::quoted(&info.message_encoding)
         ));
     }
     if info.type_name.is_empty() {
@@ -49,8 +49,8 @@ pub(crate) fn resolve_type(info: &LogTopic) -> Result<(TypeIdentity, HashSource)
         .filter(|t| t.kind == TypeKind::Msg)
         .ok_or_else(|| {
             format!(
-                "its type `{}` is not of the form pkg/msg/Type",
-                info.type_name
+                "its type {} is not of the form pkg/msg/Type",
+                crate::bag::error::quoted(&info.type_name)
             )
         })?
         .to_string();
@@ -66,8 +66,8 @@ pub(crate) fn resolve_type(info: &LogTopic) -> Result<(TypeIdentity, HashSource)
     }
     if info.schema_encoding != "ros2msg" {
         return Err(format!(
-            "type {type_name} is unknown to rosync and its schema is {:?}, not ros2msg",
-            info.schema_encoding
+            "type {type_name} is unknown to rosync and its schema is {}, not ros2msg",
+            crate::bag::error::quoted(&info.schema_encoding)
         ));
     }
     let hash = hash_from_definition(&type_name, &info.definition).map_err(|e| {
