@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::untrusted::{quoted, shown};
 use crate::cdr::CdrError;
 
 /// Why a log could not be written, opened or read. Every variant names the file.
@@ -231,31 +232,6 @@ impl BagError {
             },
         }
     }
-}
-
-/// Longest name an error shows (longer ones are cut, with `...`).
-const SHOWN_MAX: usize = 80;
-
-/// A name read from a file (topic, type, encoding), as a message shows it: as is when it is a
-/// plain name (letters, digits, `/_~-.:`), else quoted with escapes; cut at 80 characters. So
-/// an error never prints raw bytes of a file (control characters, terminal escapes).
-pub(crate) fn shown(name: &str) -> String {
-    let plain = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/_~-.:".contains(c));
-    if plain && name.len() <= SHOWN_MAX {
-        name.to_string()
-    } else {
-        quoted(name)
-    }
-}
-
-/// A text read from a file, always quoted with escapes and cut at 80 characters.
-pub(crate) fn quoted(text: &str) -> String {
-    let cut: String = text.chars().take(SHOWN_MAX).collect();
-    let more = if cut.len() < text.len() { "..." } else { "" };
-    format!("\"{}\"{more}", cut.escape_debug())
 }
 
 /// Results of log operations.

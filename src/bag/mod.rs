@@ -56,7 +56,7 @@ pub mod writer;
 
 pub use damage::{Damage, Verification};
 #[cfg(feature = "cli")]
-pub(crate) use error::shown;
+pub(crate) use untrusted::shown;
 pub use error::{BagError, Result};
 pub use info::{BagInfo, TopicSummary};
 pub use log::{Log, LogMessages};

@@ -432,7 +432,7 @@ fn decompress<'a>(
         other => {
             return Err(format!(
                 "unsupported chunk compression {}",
-                crate::bag::error::shown(other)
+                crate::bag::untrusted::shown(other)
             ))
         }
     };

@@ -136,7 +136,7 @@ pub fn recover_folder(input: impl AsRef<Path>, output: impl AsRef<Path>) -> Resu
                 path: yaml,
                 reason: format!(
                     "storage_identifier {}: recover rewrites MCAP bags only",
-                    super::error::quoted(&m.storage_identifier)
+                    super::untrusted::quoted(&m.storage_identifier)
                 ),
             })
         }

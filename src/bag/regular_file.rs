@@ -6,12 +6,12 @@ use std::path::Path;
 
 use crate::bag::{BagError, Result};
 
-/// Checks that `path` is a regular file (after symlinks), without opening it: opening a FIFO
-/// for reading blocks until a writer appears.
-pub(crate) fn check_regular_file(path: &Path) -> Result<()> {
+/// Checks that `path` is a regular file (after symlinks), without opening it (opening a FIFO
+/// for reading blocks until a writer appears), and returns its metadata.
+pub(crate) fn check_regular_file(path: &Path) -> Result<std::fs::Metadata> {
     let metadata = std::fs::metadata(path).map_err(|e| BagError::io(path, e))?;
     if metadata.is_file() {
-        return Ok(());
+        return Ok(metadata);
     }
     Err(BagError::NotAFile {
         path: path.to_path_buf(),

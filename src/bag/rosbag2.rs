@@ -17,6 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::error::{BagError, Result};
+use super::regular_file::check_regular_file;
 use super::untrusted::{self, quoted};
 use crate::node::QosProfile;
 
@@ -225,7 +226,7 @@ impl Metadata {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         use std::io::Read;
         let path = path.as_ref();
-        let size = untrusted::regular_file(path)?.len();
+        let size = check_regular_file(path)?.len();
         if size > MAX_METADATA_BYTES {
             return Err(BagError::Metadata {
                 path: path.to_path_buf(),
@@ -414,7 +415,7 @@ impl Metadata {
                         inside.display()
                     )));
                 }
-                untrusted::regular_file(&file)?;
+                check_regular_file(&file)?;
                 Ok(file)
             })
             .collect()

@@ -1,10 +1,6 @@
-//! Care for what comes from logs written by others: only regular files are opened (a FIFO
-//! would block forever, a device never ends), and text from a file or from a parser that
-//! quotes it is escaped and capped before it goes into an error message.
-
-use std::path::Path;
-
-use crate::bag::{BagError, Result};
+//! Text from logs written by others (names, or a parser's message that may quote the file):
+//! escaped and cut short before it goes into an error message, so an error never prints raw
+//! bytes of a file. Files themselves are opened through [`regular_file`](super::regular_file).
 
 /// Longest text from a file quoted in an error, in characters.
 const QUOTE_CHARS: usize = 80;
@@ -40,66 +36,17 @@ fn escaped(text: &str, max_chars: usize) -> String {
     out
 }
 
-/// Checks that `path` (following symlinks) is a regular file, not a FIFO, socket, device or
-/// folder, before anything opens it.
-pub(crate) fn regular_file(path: &Path) -> Result<std::fs::Metadata> {
-    let metadata = std::fs::metadata(path).map_err(|e| BagError::io(path, e))?;
-    if metadata.is_file() {
-        return Ok(metadata);
-    }
-    let kind = file_kind(&metadata.file_type());
-    Err(BagError::io(
-        path,
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("is {kind}, not a regular file; rosync reads logs only from regular files"),
-        ),
-    ))
-}
-
-fn file_kind(file_type: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if file_type.is_fifo() {
-            return "a named pipe (FIFO)";
-        }
-        if file_type.is_socket() {
-            return "a socket";
-        }
-        if file_type.is_char_device() || file_type.is_block_device() {
-            return "a device";
-        }
-    }
-    if file_type.is_dir() {
-        "a folder"
+/// A name read from a file (topic, type, encoding), as a message shows it: as is when it is a
+/// plain name (letters, digits, `/_~-.:`) of at most [`QUOTE_CHARS`] characters, else
+/// [`quoted`].
+pub(crate) fn shown(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_~-.:".contains(c));
+    if plain && name.len() <= QUOTE_CHARS {
+        name.to_string()
     } else {
-        "not a regular file"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quotes_escape_control_characters_and_cap_the_length() {
-        assert_eq!(quoted("a\"b\x1b[31m\n"), "\"a\\\"b\\u{1b}[31m\\n\"");
-        let long = "x".repeat(1000);
-        let q = quoted(&long);
-        assert!(q.len() < 120 && q.contains("1000 bytes in all"), "{q}");
-        assert_eq!(message("ok"), "ok");
-    }
-
-    #[test]
-    fn only_regular_files_pass() {
-        let dir = std::env::temp_dir().join(format!("rosync-untrusted-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let file = dir.join("f");
-        std::fs::write(&file, b"x").expect("write");
-        assert!(regular_file(&file).is_ok());
-        let err = regular_file(&dir).expect_err("a folder");
-        assert!(err.to_string().contains("a folder"), "{err}");
-        let _ = std::fs::remove_dir_all(&dir);
+        quoted(name)
     }
 }

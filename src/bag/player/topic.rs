@@ -38,7 +38,7 @@ pub(crate) fn resolve_type(info: &LogTopic) -> Result<(TypeIdentity, HashSource)
     if info.message_encoding != "cdr" {
         return Err(format!(
             "its messages are encoded as {}, not cdr",
-            crate::bag::error::quoted(&info.message_encoding)
+            crate::bag::untrusted::quoted(&info.message_encoding)
         ));
     }
     if info.type_name.is_empty() {
@@ -50,7 +50,7 @@ pub(crate) fn resolve_type(info: &LogTopic) -> Result<(TypeIdentity, HashSource)
         .ok_or_else(|| {
             format!(
                 "its type {} is not of the form pkg/msg/Type",
-                crate::bag::error::quoted(&info.type_name)
+                crate::bag::untrusted::quoted(&info.type_name)
             )
         })?
         .to_string();
@@ -67,7 +67,7 @@ pub(crate) fn resolve_type(info: &LogTopic) -> Result<(TypeIdentity, HashSource)
     if info.schema_encoding != "ros2msg" {
         return Err(format!(
             "type {type_name} is unknown to rosync and its schema is {}, not ros2msg",
-            crate::bag::error::quoted(&info.schema_encoding)
+            crate::bag::untrusted::quoted(&info.schema_encoding)
         ));
     }
     let hash = hash_from_definition(&type_name, &info.definition).map_err(|e| {

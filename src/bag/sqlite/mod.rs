@@ -42,7 +42,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::bag::untrusted;
+use crate::bag::regular_file::check_regular_file;
 use crate::bag::{BagError, LogTopic, Result};
 use census::Census;
 use database::{columns, table_exists, Database};
@@ -113,14 +113,14 @@ impl SqliteReader {
     /// Unreadable `messages` rows are skipped and reported by [`damage`](Self::damage).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let file_size = untrusted::regular_file(&path)?.len();
+        let file_size = check_regular_file(&path)?.len();
         // SQLite also opens these beside the file when they exist: a FIFO there would block.
         for suffix in SIDE_FILES {
             let mut side = path.clone().into_os_string();
             side.push(suffix);
             let side = PathBuf::from(side);
             if std::fs::symlink_metadata(&side).is_ok() {
-                untrusted::regular_file(&side)?;
+                check_regular_file(&side)?;
             }
         }
         if !is_sqlite(&path) {
