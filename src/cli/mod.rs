@@ -3,6 +3,7 @@
 //! Built only with the default-on `cli` feature, the one that needs clap, tracing-subscriber
 //! and libc; a node that depends on rosync with `default-features = false` builds none of it.
 
+pub mod args;
 mod bag;
 mod interface;
 mod node;
