@@ -112,7 +112,8 @@ fn bounded_fields_are_enforced_when_encoding_and_decoding() {
     );
     assert_eq!(cdr::decode::<Tags>(&bytes).expect("decodes"), full);
 
-    let over: [(&str, fn(&mut Tags)); 7] = [
+    type Grow = fn(&mut Tags);
+    let over: [(&str, Grow); 7] = [
         ("Tags.names", |t| t.names.push("x".into())),
         ("Tags.names", |t| t.names[0].push('9')),
         ("Tags.codes", |t| t.codes[4].push('e')),

@@ -340,7 +340,7 @@ fn emit_bound_checks(out: &mut String, spec: &MsgSpec, field: &Field, ctx: &Cont
     let serde = format!("{rt}::__private::serde");
     let _ = writeln!(
         out,
-        "    #[allow(non_snake_case)]\n    fn {ser}<S: {serde}::Serializer>(value: &{ty}, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {{\n        {check}.map_err(<S::Error as {serde}::ser::Error>::custom)?;\n        {inner_ser}(value, serializer)\n    }}\n"
+        "    #[allow(non_snake_case, clippy::ptr_arg)]\n    fn {ser}<S: {serde}::Serializer>(value: &{ty}, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {{\n        {check}.map_err(<S::Error as {serde}::ser::Error>::custom)?;\n        {inner_ser}(value, serializer)\n    }}\n"
     );
     let _ = writeln!(
         out,
