@@ -300,7 +300,7 @@ fn bad_numbers_are_refused_with_the_option_and_the_rule() {
             finite,
         ),
         (
-            vec!["record", "-a", "--channel-capacity", "0"],
+            vec!["record", "-a", "--channel-capacity", "2000000"],
             "--channel-capacity",
             whole,
         ),

@@ -65,13 +65,14 @@ pub struct RecordArgs {
         allow_hyphen_values = true
     )]
     max_chunk_age: Seconds,
-    /// Messages buffered between receiving and the disk writer; more are dropped and counted.
+    /// Messages buffered between receiving and the disk writer (0: none, each waits for the
+    /// writer); more are dropped and counted.
     #[arg(
         long,
         value_name = "N",
         default_value_t = 256,
         allow_hyphen_values = true,
-        value_parser = whole::<usize>(1, 1_000_000)
+        value_parser = whole::<usize>(0, 1_000_000)
     )]
     channel_capacity: usize,
     /// Payload bytes buffered between receiving and writing at most; beyond it messages are
