@@ -10,7 +10,8 @@
 //! - a string of length 0 (the length counts the NUL terminator), one whose last byte is not
 //!   NUL, or one that is not UTF-8 (an error, not a lossy conversion). A NUL *inside* a
 //!   string is accepted: C++ `std::string` may carry one and rosbags accepts it too;
-//! - a bool other than 0 or 1;
+//! - a bool other than 0 or 1 (a ROS `char` or `byte` is any octet: rosidl maps both to
+//!   `uint8`; ROS messages have no enums);
 //! - a fixed-size array of another length, padding or data past the end;
 //! - more than 3 bytes after the message ([`Deserializer::end`]): up to 3 bytes of padding
 //!   to a 4-byte boundary may follow (CycloneDDS writes them, rosbags allows them), more mean

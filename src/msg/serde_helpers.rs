@@ -77,7 +77,8 @@ pub mod array {
 /// after decoding and before encoding such a field, so that neither direction accepts a value
 /// longer than its bound. Each error names the field (`package/msg/Type.field`) and the bound.
 pub mod bounded {
-    /// Checks a `string<=bound` value: at most `bound` bytes (ROS counts the bytes of a string).
+    /// Checks a `string<=bound` value: at most `bound` bytes (as the C and C++ type support
+    /// count a string; the wire holds bytes).
     pub fn check_string(value: &str, bound: usize, field: &str) -> Result<(), String> {
         if value.len() > bound {
             return Err(format!(
