@@ -21,7 +21,14 @@ use crate::node::Node;
 
 /// rosync: ROS-style robotics nodes over zenoh, wire-compatible with ROS 2 (rmw_zenoh).
 #[derive(Debug, Parser)]
-#[command(name = "rosync", version, about, long_about = None)]
+#[command(
+    name = "rosync",
+    version,
+    about,
+    long_about = None,
+    after_help = "Numbers are plain decimals without a unit (0.5, 1e-3): the option names the unit \
+                  (seconds, Hz, bytes); out-of-range values are refused with the allowed range."
+)]
 pub struct Cli {
     #[command(flatten)]
     network: NetworkArgs,
