@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use clap::Parser;
 use rosync::bag::{BagWriter, Log, WriterOptions};
+use rosync::cli::args::{whole, Seconds};
 use rosync::msg::sensor_msgs::{CameraInfo, Image};
 use rosync::msg::Stamped;
 use rosync::sync::{ApproximateTime, Synchronizer};
@@ -27,11 +28,11 @@ struct Args {
     #[arg(long, default_value = "/camera/camera_info")]
     info_topic: String,
     /// ApproximateTime queue size.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_hyphen_values = true, value_parser = whole::<usize>(1, u32::MAX.into()))]
     queue: usize,
     /// ApproximateTime max interval duration, in seconds.
-    #[arg(long)]
-    max_interval: Option<f64>,
+    #[arg(long, allow_hyphen_values = true)]
+    max_interval: Option<Seconds>,
 }
 
 /// Ten seconds of a 30 Hz camera: stamps jittered by up to 3 ms, every 13th image missing,
@@ -82,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let mut policy = ApproximateTime::new(2, args.queue)?;
     if let Some(seconds) = args.max_interval {
-        policy = policy.max_interval_duration((seconds * 1e9) as i64)?;
+        policy = policy.max_interval_duration(seconds.as_nanos_i64())?;
     }
     let sync = Synchronizer::<(Image, CameraInfo)>::new(policy)?;
     let pairs = Arc::new(Mutex::new(Vec::new()));

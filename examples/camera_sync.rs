@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use rand::Rng;
+use rosync::cli::args::{whole, Factor, Hz};
 use rosync::filters::SubscriberFilter;
 use rosync::msg::sensor_msgs::{CameraInfo, Image};
 use rosync::msg::std_msgs::Header;
@@ -25,17 +26,17 @@ struct Args {
     #[command(flatten)]
     network: NetworkArgs,
     /// Run for this many seconds (0: until Ctrl-C).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, allow_hyphen_values = true, value_parser = whole::<u64>(0, u64::MAX))]
     seconds: u64,
     /// Frame rate of the simulated camera.
-    #[arg(long, default_value_t = 30.0)]
-    fps: f64,
+    #[arg(long, default_value = "30", allow_hyphen_values = true)]
+    fps: Hz,
     /// Drop every Nth image (never its CameraInfo) to show unmatched messages (0: never).
-    #[arg(long, default_value_t = 25)]
+    #[arg(long, default_value_t = 25, allow_hyphen_values = true, value_parser = whole::<u64>(0, u64::MAX))]
     drop_every: u64,
     /// Stamp jitter of the camera in milliseconds.
-    #[arg(long, default_value_t = 2.0)]
-    jitter_ms: f64,
+    #[arg(long, default_value = "2", allow_hyphen_values = true)]
+    jitter_ms: Factor,
 }
 
 /// The simulated camera: 640x480 rgb8 frames and their calibration, same stamps.
@@ -61,11 +62,12 @@ async fn run_camera(node: Node, args: &Args) -> Result<(), rosync::Error> {
         k: [525.0, 0.0, 320.0, 0.0, 525.0, 240.0, 0.0, 0.0, 1.0],
         ..Default::default()
     };
-    let period = Duration::from_secs_f64(1.0 / args.fps.max(1.0));
+    let period = args.fps.period();
     let mut tick = tokio::time::interval(period);
     for frame in 1u64.. {
         tick.tick().await;
-        let jitter = rand::thread_rng().gen_range(-args.jitter_ms..=args.jitter_ms) * 1e6;
+        let jitter =
+            rand::thread_rng().gen_range(-args.jitter_ms.get()..=args.jitter_ms.get()) * 1e6;
         let header = Header {
             stamp: Time::from_nanos(rosync::time::now_nanos() + jitter as i64),
             frame_id: "camera_optical".into(),

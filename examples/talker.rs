@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use clap::Parser;
+use rosync::cli::args::{whole, Hz};
 use rosync::msg::std_msgs;
 use rosync::node::NetworkArgs;
 
@@ -14,11 +15,11 @@ struct Args {
     #[command(flatten)]
     network: NetworkArgs,
     /// Stop after this many messages (default: run until Ctrl-C).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = whole::<u64>(1, u64::MAX))]
     count: Option<u64>,
     /// Messages per second.
-    #[arg(long, default_value_t = 5.0)]
-    rate: f64,
+    #[arg(long, default_value = "5", allow_hyphen_values = true)]
+    rate: Hz,
 }
 
 #[tokio::main]
@@ -31,7 +32,7 @@ async fn main() -> Result<(), rosync::Error> {
     let publisher = node.publisher::<std_msgs::String>("/chatter").await?;
     // Do not publish into the void: give a listener a few seconds to show up.
     publisher.wait_for_subscribers(Duration::from_secs(5)).await;
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate.max(0.01)));
+    let mut tick = tokio::time::interval(args.rate.period());
     for n in 1.. {
         if args.count.is_some_and(|count| n > count) {
             break;

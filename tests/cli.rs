@@ -171,3 +171,236 @@ fn bad_input_is_one_line_and_non_zero() {
         .expect("runs");
     assert!(String::from_utf8_lossy(&help.stdout).contains("--truncate-length"));
 }
+
+/// Bad numbers on the command line: each is refused by the parser (exit 2, before any network)
+/// with a message naming the option and the rule; none panics (exit 101 on today's main for
+/// huge durations) or is silently accepted (NaN).
+#[test]
+fn bad_numbers_are_refused_with_the_option_and_the_rule() {
+    const PUB: [&str; 4] = ["topic", "pub", "/x", "std_msgs/msg/String"];
+    const PLAY: [&str; 2] = ["play", "/nonexistent/rosync_args.mcap"];
+    const LIVE: [&str; 6] = ["sync", "live", "--topic", "/a", "--topic", "/b"];
+    let finite = "must be a finite";
+    let negative = "must not be negative";
+    let whole = "a whole number between";
+    let with = |head: &[&'static str], tail: &[&'static str]| -> Vec<&'static str> {
+        head.iter().chain(tail).copied().collect()
+    };
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (
+            vec!["node", "list", "--timeout", "nan"],
+            "--timeout",
+            finite,
+        ),
+        (
+            vec!["node", "list", "--timeout", "inf"],
+            "--timeout",
+            finite,
+        ),
+        (
+            vec!["node", "list", "--timeout", "-1"],
+            "--timeout",
+            negative,
+        ),
+        (
+            vec!["node", "list", "--timeout", "1e20"],
+            "--timeout",
+            "between 0 and 1000000000",
+        ),
+        (vec!["node", "list", "--timeout", ""], "--timeout", "empty"),
+        (
+            vec!["node", "list", "--timeout", "1s"],
+            "--timeout",
+            "without a unit",
+        ),
+        (vec!["node", "list", "--domain", "-1"], "--domain", negative),
+        (
+            vec!["topic", "echo", "/x", "--timeout", "1e300"],
+            "--timeout",
+            finite,
+        ),
+        (
+            vec!["topic", "echo", "/x", "--timeout", "-inf"],
+            "--timeout",
+            finite,
+        ),
+        (
+            vec!["topic", "echo", "/x", "--count", "-1"],
+            "--count",
+            negative,
+        ),
+        (
+            vec!["topic", "echo", "/x", "--count", "1.5"],
+            "--count",
+            whole,
+        ),
+        (
+            vec!["topic", "echo", "/x", "--truncate-length", "-1"],
+            "--truncate-length",
+            negative,
+        ),
+        (with(&PUB, &["--rate", "nan"]), "--rate", finite),
+        (with(&PUB, &["--rate", "0"]), "--rate", "greater than 0"),
+        (with(&PUB, &["--rate", "2e9"]), "--rate", "at most 1000000"),
+        (with(&PUB, &["--rate", "-1"]), "--rate", negative),
+        (with(&PUB, &["--wait", "1e20"]), "--wait", finite),
+        (with(&PUB, &["--wait", "-0.5"]), "--wait", negative),
+        (
+            with(&PUB, &["--count", "99999999999999999999999"]),
+            "--count",
+            whole,
+        ),
+        (
+            vec!["topic", "hz", "/x", "--window", "0"],
+            "--window",
+            whole,
+        ),
+        (
+            vec!["topic", "hz", "/x", "--window", "1e9"],
+            "--window",
+            whole,
+        ),
+        (with(&PLAY, &["--rate", "nan"]), "--rate", finite),
+        (
+            with(&PLAY, &["--rate", "1e300"]),
+            "--rate",
+            "between 0 and 1000000",
+        ),
+        (with(&PLAY, &["--rate", "-1"]), "--rate", negative),
+        (
+            with(&PLAY, &["--start-offset", "1e20"]),
+            "--start-offset",
+            finite,
+        ),
+        (with(&PLAY, &["--duration", "NaN"]), "--duration", finite),
+        (
+            with(&PLAY, &["--wait-for-subscribers", "1e20"]),
+            "--wait-for-subscribers",
+            finite,
+        ),
+        (with(&PLAY, &["--clock", "0"]), "--clock", "greater than 0"),
+        (
+            with(&PLAY, &["--clock", "2e9"]),
+            "--clock",
+            "at most 1000000",
+        ),
+        (
+            vec!["record", "-a", "--max-bag-duration", "1e20"],
+            "--max-bag-duration",
+            finite,
+        ),
+        (
+            vec!["record", "-a", "--max-chunk-age", "-1"],
+            "--max-chunk-age",
+            negative,
+        ),
+        (
+            vec!["record", "-a", "--discovery-interval", "nan"],
+            "--discovery-interval",
+            finite,
+        ),
+        (
+            vec!["record", "-a", "--channel-capacity", "2000000"],
+            "--channel-capacity",
+            whole,
+        ),
+        (
+            vec!["record", "-a", "--queue-size", "-3"],
+            "--queue-size",
+            negative,
+        ),
+        (
+            vec!["record", "-a", "--chunk-size", "0"],
+            "--chunk-size",
+            whole,
+        ),
+        (with(&LIVE, &["--queue", "0"]), "--queue", whole),
+        (with(&LIVE, &["--queue", "4294967296"]), "--queue", whole),
+        (
+            with(&LIVE, &["--max-interval", "1e300"]),
+            "--max-interval",
+            finite,
+        ),
+        (
+            with(&LIVE, &["--age-penalty", "nan"]),
+            "--age-penalty",
+            finite,
+        ),
+        (with(&LIVE, &["--epsilon", "-1"]), "--epsilon", negative),
+        (with(&LIVE, &["--count", "0"]), "--count", whole),
+    ];
+    let mut failures = Vec::new();
+    for (args, option, rule) in &cases {
+        let out = rosync().args(args).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let named =
+            stderr.contains(&format!("'{option} <")) || stderr.contains(&format!("'{option} ["));
+        if out.status.code() != Some(2)
+            || stderr.contains("panicked")
+            || !named
+            || !stderr.contains(rule)
+        {
+            failures.push(format!("{args:?} -> {:?}: {stderr}", out.status.code()));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad command lines:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+/// Good numbers at the edges of their ranges still parse: the commands fail later, on the
+/// missing log, with exit 1.
+#[test]
+fn good_numbers_at_the_edges_are_accepted() {
+    for args in [
+        vec![
+            "play",
+            "/nonexistent/rosync_args.mcap",
+            "--rate",
+            "0",
+            "--start-offset",
+            "1e9",
+        ],
+        vec![
+            "play",
+            "/nonexistent/rosync_args.mcap",
+            "--clock",
+            "--rate",
+            "1e6",
+            "--duration",
+            "0.001",
+        ],
+        vec![
+            "play",
+            "/nonexistent/rosync_args.mcap",
+            "--clock",
+            "1e-9",
+            "--wait-for-subscribers=0",
+        ],
+        vec![
+            "sync",
+            "simulate",
+            "--bag",
+            "/nonexistent/rosync_args.mcap",
+            "--topic",
+            "/a",
+            "--topic",
+            "/b",
+            "--queue",
+            "4294967295",
+            "--max-interval",
+            "0.005",
+            "--age-penalty",
+            "0",
+        ],
+    ] {
+        let out = rosync().args(&args).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(!stderr.contains("invalid value"), "{args:?}: {stderr}");
+    }
+}

@@ -445,3 +445,22 @@ async fn raw_try_recv_counts_delivered() {
     assert!(raw.try_recv().is_none());
     assert_eq!(raw.stats().delivered, 3);
 }
+
+/// A timeout past the end of the clock (`Duration::MAX`) waits, it does not panic adding it
+/// to the current instant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_for_subscribers_takes_an_unbounded_timeout() {
+    let (a, b, _) = node_pair(87).await;
+    let _sub = b
+        .subscriber::<std_msgs::String>("/unbounded_wait")
+        .await
+        .expect("subscriber");
+    let publisher = a
+        .publisher::<std_msgs::String>("/unbounded_wait")
+        .await
+        .expect("publisher");
+    let matched = tokio::time::timeout(PATIENCE, publisher.wait_for_subscribers(Duration::MAX))
+        .await
+        .expect("a subscriber matches within PATIENCE");
+    assert!(matched);
+}

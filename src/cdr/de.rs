@@ -1,7 +1,24 @@
 //! A serde deserializer for CDR payloads held in a byte slice.
 //!
 //! Every read is checked against the bytes that remain, so malformed input yields a
-//! [`CdrError`] naming the offset, never a panic or an oversized allocation.
+//! [`CdrError`] naming the offset, never a panic or an allocation for more than is there.
+//!
+//! What it refuses, as strictly as CDR is (and as Python `rosbags` does):
+//! - an encapsulation other than plain CDR (`00 00` big-endian, `00 01` little-endian); the
+//!   two options bytes are ignored (XCDR1 keeps the padding count there);
+//! - a sequence or string length larger than the bytes that remain, before allocating;
+//! - a string of length 0 (the length counts the NUL terminator), one whose last byte is not
+//!   NUL, or one that is not UTF-8 (an error, not a lossy conversion). A NUL *inside* a
+//!   string is accepted: C++ `std::string` may carry one and rosbags accepts it too;
+//! - a bool other than 0 or 1 (a ROS `char` or `byte` is any octet: rosidl maps both to
+//!   `uint8`; ROS messages have no enums);
+//! - a fixed-size array of another length, padding or data past the end;
+//! - more than 3 bytes after the message ([`Deserializer::end`]): up to 3 bytes of padding
+//!   to a 4-byte boundary may follow (CycloneDDS writes them, rosbags allows them), more mean
+//!   the payload is of another type.
+//!
+//! Bounded strings and sequences (`string<=N`, `T[<=N]`) are checked by the generated code
+//! ([`crate::msg::serde_helpers::bounded`]).
 
 use std::borrow::Cow;
 
@@ -98,6 +115,17 @@ impl<'de> Deserializer<'de> {
         };
         de.pos = 0;
         Ok(de)
+    }
+
+    /// Checks that at most 3 bytes of padding follow the message just read.
+    pub fn end(&self) -> Result<(), CdrError> {
+        if self.remaining > 3 {
+            return Err(CdrError::TrailingBytes {
+                offset: self.offset(),
+                extra: self.remaining,
+            });
+        }
+        Ok(())
     }
 
     /// Bytes consumed so far, header included.
@@ -425,7 +453,10 @@ impl<'de> SeqAccess<'de> for Elements<'_, 'de> {
         seed.deserialize(&mut *self.de).map(Some)
     }
 
+    /// What a `Vec` reserves up front: no more elements than 8-byte values the rest of the
+    /// payload could hold, so a claimed length never reserves more than the input's size in
+    /// numbers (a `Vec<f64>` at most the bytes that remain; larger elements grow as they come).
     fn size_hint(&self) -> Option<usize> {
-        Some(self.left)
+        Some(self.left.min(self.de.remaining() / 8))
     }
 }

@@ -11,6 +11,8 @@
 //! Both directions are checked byte for byte against Python `rosbags` in `tests/cdr_golden.rs`.
 
 pub mod de;
+#[cfg(test)]
+mod strict_tests;
 
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -65,6 +67,17 @@ pub enum CdrError {
         /// Bytes left in the payload.
         remaining: usize,
     },
+    /// More bytes follow the message than the at most 3 bytes of padding CDR allows.
+    #[error(
+        "{extra} bytes follow the message at byte {offset} (at most 3 bytes of padding may): \
+         the payload is not of this type"
+    )]
+    TrailingBytes {
+        /// Offset in the payload (header included) where the message ended.
+        offset: usize,
+        /// Bytes after it.
+        extra: usize,
+    },
     /// The value cannot be represented in CDR, or another error raised by serde.
     #[error("{0}")]
     Message(String),
@@ -94,10 +107,12 @@ pub fn encoded_len<T: Serialize + ?Sized>(msg: &T) -> usize {
     cdr::calc_serialized_size(msg) as usize
 }
 
-/// Decodes a CDR payload (header included) into a message.
+/// Decodes a CDR payload (header included) into a message; see [`de`] for what is refused.
 pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, CdrError> {
     let mut de = de::Deserializer::from_payload(payload)?;
-    T::deserialize(&mut de)
+    let msg = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(msg)
 }
 
 /// Decodes a payload that arrived in pieces, copying each byte once, straight into the message.
@@ -105,7 +120,9 @@ pub fn decode_segments<'a, T: DeserializeOwned>(
     segments: impl IntoIterator<Item = &'a [u8]>,
 ) -> Result<T, CdrError> {
     let mut de = de::Deserializer::from_segments(segments.into_iter().collect())?;
-    T::deserialize(&mut de)
+    let msg = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(msg)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! Built only with the default-on `cli` feature, the one that needs clap, tracing-subscriber
 //! and libc; a node that depends on rosync with `default-features = false` builds none of it.
 
+pub mod args;
 mod bag;
 mod damage;
 mod interface;
@@ -21,7 +22,14 @@ use crate::node::Node;
 
 /// rosync: ROS-style robotics nodes over zenoh, wire-compatible with ROS 2 (rmw_zenoh).
 #[derive(Debug, Parser)]
-#[command(name = "rosync", version, about, long_about = None)]
+#[command(
+    name = "rosync",
+    version,
+    about,
+    long_about = None,
+    after_help = "Numbers are plain decimals without a unit (0.5, 1e-3): the option names the unit \
+                  (seconds, Hz, bytes); out-of-range values are refused with the allowed range."
+)]
 pub struct Cli {
     #[command(flatten)]
     network: NetworkArgs,

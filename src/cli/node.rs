@@ -1,10 +1,9 @@
 //! `rosync node`: nodes in the graph.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
 use clap::Subcommand;
+use std::collections::BTreeSet;
 
+use super::args::Seconds;
 use super::{CliResult, NetworkArgs};
 use crate::node::EntityKind;
 
@@ -14,8 +13,13 @@ pub enum NodeCommand {
     /// List the nodes that announce themselves (rosync and ROS 2 rmw_zenoh nodes).
     List {
         /// How long to wait for answers from the network, in seconds.
-        #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
-        timeout: f64,
+        #[arg(
+            long,
+            default_value = "1",
+            value_name = "SECONDS",
+            allow_hyphen_values = true
+        )]
+        timeout: Seconds,
     },
 }
 
@@ -25,9 +29,7 @@ pub async fn run(cmd: NodeCommand, net: &NetworkArgs) -> CliResult {
         NodeCommand::List { timeout } => {
             let node = net.node("rosync_node_list").await?;
             let own_zid = node.session().zid().to_string();
-            let entities = node
-                .graph(Duration::from_secs_f64(timeout.max(0.0)))
-                .await?;
+            let entities = node.graph(timeout.duration()).await?;
             net.check_reached(&node).await?;
             let names: BTreeSet<String> = entities
                 .iter()

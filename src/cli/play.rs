@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::args::{Factor, Hz, Seconds};
 use super::{fail, CliResult, NetworkArgs};
 use crate::bag::{Log, PlayOptions, Player, PlayerControl, TopicSelection};
 
@@ -18,17 +19,27 @@ pub struct PlayArgs {
     /// The log: an MCAP file or a rosbag2 folder.
     file: PathBuf,
     /// Speed factor (2: twice as fast); 0 publishes as fast as possible.
-    #[arg(long, default_value_t = 1.0, value_name = "X")]
-    rate: f64,
+    #[arg(
+        long,
+        default_value = "1",
+        value_name = "X",
+        allow_hyphen_values = true
+    )]
+    rate: Factor,
     /// Play again from the start after the end, until Ctrl-C.
     #[arg(long = "loop")]
     loop_playback: bool,
     /// Skip the first S seconds of the log.
-    #[arg(long, default_value_t = 0.0, value_name = "S")]
-    start_offset: f64,
+    #[arg(
+        long,
+        default_value = "0",
+        value_name = "S",
+        allow_hyphen_values = true
+    )]
+    start_offset: Seconds,
     /// Play only S seconds of log time (from the start offset).
-    #[arg(long, value_name = "S")]
-    duration: Option<f64>,
+    #[arg(long, value_name = "S", allow_hyphen_values = true)]
+    duration: Option<Seconds>,
     /// Play only these topics (with --regex, a topic selected by either is played).
     #[arg(long, num_args = 1.., value_name = "TOPIC")]
     topics: Vec<String>,
@@ -42,24 +53,25 @@ pub struct PlayArgs {
     #[arg(long, value_name = "OLD:=NEW")]
     remap: Vec<String>,
     /// Publish rosgraph_msgs/msg/Clock on /clock with the playback time at HZ (100 if no value).
-    #[arg(long, value_name = "HZ", num_args = 0..=1, default_missing_value = "100")]
-    clock: Option<f64>,
+    #[arg(
+        long,
+        value_name = "HZ",
+        num_args = 0..=1,
+        default_missing_value = "100",
+        allow_negative_numbers = true
+    )]
+    clock: Option<Hz>,
     /// Start paused (space resumes, right arrow publishes the next message).
     #[arg(long)]
     start_paused: bool,
     /// Before playing, wait up to this many seconds for every topic to have a subscriber.
-    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
-    wait_for_subscribers: f64,
-}
-
-fn seconds(value: f64, what: &str) -> Result<Duration, Box<dyn std::error::Error + Send + Sync>> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(Duration::from_secs_f64(value))
-    } else {
-        fail(format!(
-            "{what} must be a number of seconds >= 0, not {value}"
-        ))
-    }
+    #[arg(
+        long,
+        default_value = "1",
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    wait_for_subscribers: Seconds,
 }
 
 impl PlayArgs {
@@ -75,13 +87,10 @@ impl PlayArgs {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(PlayOptions {
-            rate: self.rate,
+            rate: self.rate.get(),
             loop_playback: self.loop_playback,
-            start_offset: seconds(self.start_offset, "--start-offset")?,
-            duration: self
-                .duration
-                .map(|d| seconds(d, "--duration"))
-                .transpose()?,
+            start_offset: self.start_offset.duration(),
+            duration: self.duration.map(Seconds::duration),
             // No topic and no pattern: play every topic (but the excluded ones).
             selection: TopicSelection::from_options(
                 self.topics.clone(),
@@ -90,9 +99,9 @@ impl PlayArgs {
                 self.exclude.as_deref(),
             )?,
             remaps,
-            clock_hz: self.clock,
+            clock_hz: self.clock.map(Hz::get),
             start_paused: self.start_paused,
-            wait_for_subscribers: seconds(self.wait_for_subscribers, "--wait-for-subscribers")?,
+            wait_for_subscribers: self.wait_for_subscribers.duration(),
         })
     }
 }

@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, ValueEnum};
 
-use super::{fail, CliResult, NetworkArgs};
+use super::args::{whole, Seconds};
+use super::{CliResult, NetworkArgs};
 use crate::bag::recorder::default_bag_name;
 use crate::bag::{Compression, RecordOptions, Recorder, TopicSelection, DEFAULT_CHUNK_SIZE};
 
@@ -42,35 +43,65 @@ pub struct RecordArgs {
     #[arg(long, value_enum, default_value_t = CompressionArg::None)]
     compression: CompressionArg,
     /// Start a new file once a file reaches this many bytes.
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true, value_parser = whole::<u64>(1, u64::MAX))]
     max_bag_size: Option<u64>,
     /// Start a new file once a file spans this many seconds.
-    #[arg(long, value_name = "SECONDS")]
-    max_bag_duration: Option<f64>,
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    max_bag_duration: Option<Seconds>,
     /// Uncompressed bytes of messages per chunk (the most a killed recorder loses).
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_CHUNK_SIZE)]
+    #[arg(
+        long,
+        value_name = "BYTES",
+        default_value_t = DEFAULT_CHUNK_SIZE,
+        allow_hyphen_values = true,
+        value_parser = whole::<u64>(1, u32::MAX.into())
+    )]
     chunk_size: u64,
     /// Also write a chunk once it is this many seconds old (0: only when full).
-    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
-    max_chunk_age: f64,
-    /// Messages buffered between receiving and the disk writer; more are dropped and counted.
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "1",
+        allow_hyphen_values = true
+    )]
+    max_chunk_age: Seconds,
+    /// Messages buffered between receiving and the disk writer (0: none, each waits for the
+    /// writer); more are dropped and counted.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 256,
+        allow_hyphen_values = true,
+        value_parser = whole::<usize>(0, 1_000_000)
+    )]
     channel_capacity: usize,
     /// Payload bytes buffered between receiving and writing at most; beyond it messages are
     /// dropped and counted.
-    #[arg(long, default_value_t = 512 * 1024 * 1024, value_name = "BYTES")]
+    #[arg(
+        long,
+        default_value_t = 512 * 1024 * 1024,
+        value_name = "BYTES",
+        allow_hyphen_values = true,
+        value_parser = whole::<usize>(1, u64::MAX)
+    )]
     max_buffered_bytes: usize,
     /// Queue size of each subscriber.
-    #[arg(long, value_name = "N", default_value_t = 500)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 500,
+        allow_hyphen_values = true,
+        value_parser = whole::<usize>(1, u32::MAX.into())
+    )]
     queue_size: usize,
     /// How often to look for new topics, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
-    discovery_interval: f64,
-}
-
-fn seconds(name: &str, value: f64) -> Result<Duration, Box<dyn std::error::Error + Send + Sync>> {
-    Duration::try_from_secs_f64(value)
-        .or_else(|_| fail(format!("--{name} must be a non-negative number of seconds")))
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value = "0.5",
+        allow_hyphen_values = true
+    )]
+    discovery_interval: Seconds,
 }
 
 /// Runs `rosync record`.
@@ -78,7 +109,7 @@ pub async fn run(args: RecordArgs, net: &NetworkArgs) -> CliResult {
     let output = args
         .output
         .unwrap_or_else(|| PathBuf::from(default_bag_name(SystemTime::now())));
-    let max_chunk_age = seconds("max-chunk-age", args.max_chunk_age)?;
+    let max_chunk_age = args.max_chunk_age.duration();
     let mut options = RecordOptions::new(output);
     options.selection = TopicSelection::from_options(
         args.topics,
@@ -94,15 +125,14 @@ pub async fn run(args: RecordArgs, net: &NetworkArgs) -> CliResult {
     options.chunk_size = args.chunk_size;
     options.max_chunk_age = (!max_chunk_age.is_zero()).then_some(max_chunk_age);
     options.max_bag_size = args.max_bag_size;
-    options.max_bag_duration = args
-        .max_bag_duration
-        .map(|s| seconds("max-bag-duration", s))
-        .transpose()?;
+    options.max_bag_duration = args.max_bag_duration.map(Seconds::duration);
     options.channel_capacity = args.channel_capacity;
     options.max_buffered_bytes = args.max_buffered_bytes;
-    options.queue_size = args.queue_size.max(1);
-    options.discovery_interval =
-        seconds("discovery-interval", args.discovery_interval)?.max(Duration::from_millis(10));
+    options.queue_size = args.queue_size;
+    options.discovery_interval = args
+        .discovery_interval
+        .duration()
+        .max(Duration::from_millis(10));
 
     let node = net.node("rosync_record").await?;
     let recorder = Recorder::start(&node, options).await?;

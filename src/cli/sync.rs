@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::args::{whole, Factor, Seconds};
 use super::{fail, CliResult, NetworkArgs};
 use crate::bag::Log;
 use crate::msg::{definition_starts_with_header, header_stamp_from_cdr, lookup};
@@ -53,7 +54,7 @@ pub enum SyncCommand {
         #[command(flatten)]
         policy: PolicyArgs,
         /// Stop after this many sets (default: until Ctrl-C).
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = whole::<u64>(1, u64::MAX))]
         count: Option<u64>,
     },
 }
@@ -65,17 +66,28 @@ pub struct PolicyArgs {
     #[arg(long, value_enum, default_value_t = PolicyKind::Approx)]
     policy: PolicyKind,
     /// The policy's queue size per channel.
-    #[arg(long = "queue", default_value_t = 10, value_name = "N")]
+    #[arg(
+        long = "queue",
+        default_value_t = 10,
+        value_name = "N",
+        allow_hyphen_values = true,
+        value_parser = whole::<usize>(1, u32::MAX.into())
+    )]
     queue: usize,
     /// ApproximateTime: largest spread of stamps in a set, in seconds (default: unlimited).
-    #[arg(long, value_name = "SECONDS")]
-    max_interval: Option<f64>,
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    max_interval: Option<Seconds>,
     /// ApproximateTime: age penalty (ROS default 0.1).
-    #[arg(long, default_value_t = 0.1, value_name = "X")]
-    age_penalty: f64,
+    #[arg(
+        long,
+        default_value = "0.1",
+        value_name = "X",
+        allow_hyphen_values = true
+    )]
+    age_penalty: Factor,
     /// ApproximateEpsilonTime: largest stamp difference in a set, in seconds.
-    #[arg(long, value_name = "SECONDS")]
-    epsilon: Option<f64>,
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    epsilon: Option<Seconds>,
 }
 
 impl PolicyArgs {
@@ -87,11 +99,8 @@ impl PolicyArgs {
             },
             PolicyKind::Approx => PolicyConfig::ApproximateTime {
                 queue_size: self.queue,
-                max_interval_ns: self
-                    .max_interval
-                    .map(|s| secs_to_ns("max-interval", s))
-                    .transpose()?,
-                age_penalty: self.age_penalty,
+                max_interval_ns: self.max_interval.map(Seconds::as_nanos_i64),
+                age_penalty: self.age_penalty.get(),
                 inter_message_lower_bound_ns: None,
             },
             PolicyKind::Latest => PolicyConfig::LatestTime,
@@ -101,7 +110,7 @@ impl PolicyArgs {
                 };
                 PolicyConfig::ApproximateEpsilonTime {
                     queue_size: self.queue,
-                    epsilon_ns: secs_to_ns("epsilon", epsilon)?,
+                    epsilon_ns: epsilon.as_nanos_i64(),
                 }
             }
         })
@@ -208,15 +217,6 @@ fn simulate(file: &str, bench: bool, print_drops: bool) -> CliResult {
 
 /// What the live synchronizer carries per message: arrival time and stamp, in ns.
 type Arrival = (i64, i64);
-
-fn secs_to_ns(name: &str, s: f64) -> Result<i64, Box<dyn std::error::Error + Send + Sync>> {
-    if !(s.is_finite() && s >= 0.0) {
-        return fail(format!(
-            "--{name} must be a non-negative number of seconds, not {s}"
-        ));
-    }
-    Ok((s * 1e9).round() as i64)
-}
 
 #[derive(Default)]
 struct Delays {
@@ -503,16 +503,19 @@ mod tests {
             Err("--policy epsilon needs --epsilon SECONDS".to_string())
         );
         let err = config(&["--max-interval=-0.5"]).expect_err("negative");
-        assert!(err.contains("--max-interval"), "{err}");
-        let command = Command::try_parse_from(["rosync", "--queue", "0"]).expect("parses");
-        let err = command
-            .policy
-            .build::<Arrival>(2)
-            .err()
-            .map(|e| e.to_string());
-        assert_eq!(
-            err.as_deref(),
-            Some("invalid synchronizer setting: queue size 0 must be at least 1")
+        assert!(
+            err.contains("--max-interval") && err.contains("must not be negative"),
+            "{err}"
+        );
+        let err = config(&["--queue", "0"]).expect_err("queue 0");
+        assert!(
+            err.contains("--queue") && err.contains("between 1 and 4294967295"),
+            "{err}"
+        );
+        let err = config(&["--age-penalty", "nan"]).expect_err("NaN");
+        assert!(
+            err.contains("--age-penalty") && err.contains("finite"),
+            "{err}"
         );
     }
 }

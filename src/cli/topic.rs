@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use clap::Subcommand;
 
+use super::args::{whole, Hz, Seconds};
 use super::output::{parse_value, to_yaml};
 use super::{fail, CliResult, NetworkArgs};
 use crate::msg::{lookup, DynType};
@@ -30,13 +31,13 @@ pub enum TopicCommand {
         #[arg(long = "type", value_name = "TYPE")]
         type_name: Option<String>,
         /// Exit after this many messages.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = whole::<u64>(1, u64::MAX))]
         count: Option<u64>,
         /// Give up with an error if no message arrives for this many seconds.
-        #[arg(long, value_name = "SECONDS")]
-        timeout: Option<f64>,
+        #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+        timeout: Option<Seconds>,
         /// Print at most this many items of each array (0: all).
-        #[arg(long, default_value_t = 128, value_name = "N")]
+        #[arg(long, default_value = "128", value_name = "N", allow_hyphen_values = true, value_parser = whole::<usize>(0, u32::MAX.into()))]
         truncate_length: usize,
         /// Print each message as one line of JSON instead of YAML.
         #[arg(long)]
@@ -53,27 +54,37 @@ pub enum TopicCommand {
         #[arg(default_value = "{}")]
         value: String,
         /// Publishing rate in Hz.
-        #[arg(long, default_value_t = 1.0, value_name = "HZ")]
-        rate: f64,
+        #[arg(
+            long,
+            default_value = "1",
+            value_name = "HZ",
+            allow_hyphen_values = true
+        )]
+        rate: Hz,
         /// Publish this many messages, then exit (default: until Ctrl-C).
-        #[arg(long, value_name = "N", conflicts_with = "once")]
+        #[arg(long, value_name = "N", conflicts_with = "once", allow_hyphen_values = true, value_parser = whole::<u64>(1, u64::MAX))]
         count: Option<u64>,
         /// Publish one message and exit.
         #[arg(long)]
         once: bool,
         /// Before the first message, wait up to this many seconds for a subscriber to match.
-        #[arg(long, default_value_t = 2.0, value_name = "SECONDS")]
-        wait: f64,
+        #[arg(
+            long,
+            default_value = "2",
+            value_name = "SECONDS",
+            allow_hyphen_values = true
+        )]
+        wait: Seconds,
     },
     /// Measure the publishing rate of a topic (any type).
     Hz {
         /// The topic, e.g. /camera/image.
         topic: String,
         /// How many recent intervals the statistics cover.
-        #[arg(long, default_value_t = 10_000, value_name = "N")]
+        #[arg(long, default_value = "10000", value_name = "N", allow_hyphen_values = true, value_parser = whole::<usize>(2, 1_000_000))]
         window: usize,
         /// Exit after this many messages.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = whole::<u64>(1, u64::MAX))]
         count: Option<u64>,
     },
 }
@@ -119,11 +130,6 @@ pub async fn run(cmd: TopicCommand, net: &NetworkArgs) -> CliResult {
             let payload = ty
                 .encode_json(value)
                 .or_else(|e| fail(format!("the message does not fit {}: {e}", ty.type_name)))?;
-            if !(rate > 0.0 && rate.is_finite()) {
-                return fail(format!(
-                    "--rate must be a positive number of Hz, not {rate}"
-                ));
-            }
             let count = if once { Some(1) } else { count };
             let node = net.node("rosync_topic_pub").await?;
             publish(&node, &topic, ty, payload, rate, count, wait).await
@@ -221,7 +227,7 @@ async fn echo(
     topic: &str,
     ty: &'static DynType,
     count: Option<u64>,
-    timeout: Option<f64>,
+    timeout: Option<Seconds>,
     truncate: usize,
     json: bool,
 ) -> CliResult {
@@ -230,7 +236,7 @@ async fn echo(
         .queue_size(100)
         .await?;
     let mut printed = 0u64;
-    let timeout = timeout.map(|s| Duration::from_secs_f64(s.max(0.0)));
+    let timeout = timeout.map(Seconds::duration);
     loop {
         if count.is_some_and(|n| printed >= n) {
             return Ok(());
@@ -268,19 +274,17 @@ async fn publish(
     topic: &str,
     ty: &'static DynType,
     payload: Vec<u8>,
-    rate: f64,
+    rate: Hz,
     count: Option<u64>,
-    wait: f64,
+    wait: Seconds,
 ) -> CliResult {
     let publisher = node
         .raw_publisher(topic, ty.type_name, ty.type_hash)
         .await?;
-    if wait > 0.0 {
-        publisher
-            .wait_for_subscribers(Duration::from_secs_f64(wait))
-            .await;
+    if !wait.duration().is_zero() {
+        publisher.wait_for_subscribers(wait.duration()).await;
     }
-    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+    let mut ticker = tokio::time::interval(rate.period());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut sent = 0u64;
     while count.is_none_or(|n| sent < n) {

@@ -72,3 +72,54 @@ pub mod array {
         deserializer.deserialize_tuple(N, ArrayVisitor::<T, N>(PhantomData))
     }
 }
+
+/// Bounded strings and sequences (`string<=N`, `T[<=N]`): the checks the generated code runs
+/// after decoding and before encoding such a field, so that neither direction accepts a value
+/// longer than its bound. Each error names the field (`package/msg/Type.field`) and the bound.
+pub mod bounded {
+    /// Checks a `string<=bound` value: at most `bound` bytes (as the C and C++ type support
+    /// count a string; the wire holds bytes).
+    pub fn check_string(value: &str, bound: usize, field: &str) -> Result<(), String> {
+        if value.len() > bound {
+            return Err(format!(
+                "field {field} has a string of {} bytes, more than its bound string<={bound}",
+                value.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the length of a `T[<=bound]` sequence.
+    pub fn check_len(len: usize, bound: usize, field: &str) -> Result<(), String> {
+        if len > bound {
+            return Err(format!(
+                "field {field} has {len} elements, more than its bound [<={bound}]"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks every element of a sequence or an array of `string<=bound`.
+    pub fn check_strings(values: &[String], bound: usize, field: &str) -> Result<(), String> {
+        values
+            .iter()
+            .try_for_each(|value| check_string(value, bound, field))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn bounds_are_inclusive_and_errors_name_the_field() {
+            assert!(check_string("abcd", 4, "p/msg/T.f").is_ok());
+            let e = check_string("abcde", 4, "p/msg/T.f").expect_err("too long");
+            assert!(e.contains("p/msg/T.f") && e.contains("string<=4"), "{e}");
+            assert!(check_len(3, 3, "p/msg/T.f").is_ok());
+            assert!(check_len(4, 3, "p/msg/T.f")
+                .expect_err("too long")
+                .contains("[<=3]"));
+            assert!(check_strings(&["ab".into(), "abc".into()], 2, "p/msg/T.f").is_err());
+        }
+    }
+}

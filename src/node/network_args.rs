@@ -34,7 +34,9 @@ pub struct NetworkArgs {
         value_name = "ID",
         env = "ROS_DOMAIN_ID",
         default_value_t = 0,
-        global = true
+        global = true,
+        allow_hyphen_values = true,
+        value_parser = crate::cli::args::whole::<u32>(0, u32::MAX.into())
     )]
     domain: u32,
 }

@@ -192,12 +192,13 @@ impl RawPublisher {
 
     /// Waits until a subscriber matches, or `timeout` passes; returns whether one matched.
     pub async fn wait_for_subscribers(&self, timeout: std::time::Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
+        // No deadline past the end of the clock: Instant + Duration::MAX would panic.
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
         loop {
             if self.has_subscribers().await {
                 return true;
             }
-            if tokio::time::Instant::now() >= deadline {
+            if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                 return false;
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;

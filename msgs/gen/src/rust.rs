@@ -209,7 +209,13 @@ pub(crate) fn emit_message(out: &mut String, spec: &MsgSpec, ctx: &Context) -> R
             .clone()
             .unwrap_or_else(|| format!("`{}` field `{}`.", type_spelling(&field.ty), field.name));
         doc_line(out, "        ", &what);
-        if is_octet_sequence(&field.ty) {
+        if is_bounded(&field.ty) {
+            let (ser, de) = bounded_fn_names(name, &field.name);
+            let _ = writeln!(
+                out,
+                "        #[serde(serialize_with = \"{ser}\", deserialize_with = \"{de}\")]"
+            );
+        } else if is_octet_sequence(&field.ty) {
             let _ = writeln!(
                 out,
                 "        #[serde(with = \"{rt}::msg::serde_helpers::bytes\")]"
@@ -228,6 +234,9 @@ pub(crate) fn emit_message(out: &mut String, spec: &MsgSpec, ctx: &Context) -> R
         );
     }
     let _ = writeln!(out, "    }}\n");
+    for field in spec.fields.iter().filter(|f| is_bounded(&f.ty)) {
+        emit_bound_checks(out, spec, field, ctx);
+    }
 
     if !spec.constants.is_empty() {
         let _ = writeln!(out, "    impl {name} {{");
@@ -275,6 +284,68 @@ pub(crate) fn emit_message(out: &mut String, spec: &MsgSpec, ctx: &Context) -> R
         let _ = writeln!(out, "    }}\n");
     }
     Ok(())
+}
+
+/// True for `string<=N` fields (alone or in arrays) and `T[<=N]` sequences.
+fn is_bounded(ty: &FieldType) -> bool {
+    matches!(ty.base, BaseType::String { bound: Some(_) })
+        || matches!(ty.array, ArrayKind::Bounded(_))
+}
+
+/// The generated (de)serializer functions of a bounded field.
+fn bounded_fn_names(message: &str, field: &str) -> (String, String) {
+    (
+        format!("__serialize_bounded_{message}_{field}"),
+        format!("__deserialize_bounded_{message}_{field}"),
+    )
+}
+
+/// Emits the serializer and deserializer of a bounded field: the usual ones, with the bound
+/// checked before encoding and after decoding (an error naming the field either way).
+fn emit_bound_checks(out: &mut String, spec: &MsgSpec, field: &Field, ctx: &Context) {
+    let rt = ctx.runtime;
+    let ty = ctx.field_type(&field.ty);
+    let (ser, de) = bounded_fn_names(&spec.name, &field.name);
+    let helpers = format!("{rt}::msg::serde_helpers");
+    let (inner_ser, inner_de) = if is_octet_sequence(&field.ty) {
+        (
+            format!("{helpers}::bytes::serialize"),
+            format!("{helpers}::bytes::deserialize"),
+        )
+    } else if let ArrayKind::Fixed(_) = field.ty.array {
+        (
+            format!("{helpers}::array::serialize"),
+            format!("{helpers}::array::deserialize"),
+        )
+    } else {
+        (
+            format!("{rt}::__private::serde::Serialize::serialize"),
+            format!("<{ty} as {rt}::__private::serde::Deserialize>::deserialize"),
+        )
+    };
+    let name = format!("{}.{}", spec.full_name(), field.name);
+    let mut checks = Vec::new();
+    if let ArrayKind::Bounded(n) = field.ty.array {
+        checks.push(format!(
+            "{helpers}::bounded::check_len(value.len(), {n}, {name:?})"
+        ));
+    }
+    if let BaseType::String { bound: Some(m) } = field.ty.base {
+        checks.push(match field.ty.array {
+            ArrayKind::Single => format!("{helpers}::bounded::check_string(value, {m}, {name:?})"),
+            _ => format!("{helpers}::bounded::check_strings(&value[..], {m}, {name:?})"),
+        });
+    }
+    let check = checks.join(".and_then(|()| ") + &")".repeat(checks.len() - 1);
+    let serde = format!("{rt}::__private::serde");
+    let _ = writeln!(
+        out,
+        "    #[allow(non_snake_case, clippy::ptr_arg)]\n    fn {ser}<S: {serde}::Serializer>(value: &{ty}, serializer: S) -> ::core::result::Result<S::Ok, S::Error> {{\n        {check}.map_err(<S::Error as {serde}::ser::Error>::custom)?;\n        {inner_ser}(value, serializer)\n    }}\n"
+    );
+    let _ = writeln!(
+        out,
+        "    #[allow(non_snake_case)]\n    fn {de}<'de, D: {serde}::Deserializer<'de>>(deserializer: D) -> ::core::result::Result<{ty}, D::Error> {{\n        let value: {ty} = {inner_de}(deserializer)?;\n        {{\n            let value = &value;\n            {check}.map_err(<D::Error as {serde}::de::Error>::custom)?;\n        }}\n        ::core::result::Result::Ok(value)\n    }}\n"
+    );
 }
 
 /// The `.msg` spelling of a field type, for generated docs.

@@ -204,9 +204,12 @@ impl Player {
     pub async fn run(self) -> Result<PlayReport, PlayError> {
         let wait = self.options.wait_for_subscribers;
         if !wait.is_zero() {
-            let deadline = tokio::time::Instant::now() + wait;
+            // A wait past the end of the clock (Instant + Duration::MAX panics) waits unbounded.
+            let deadline = tokio::time::Instant::now().checked_add(wait);
             for publisher in &self.publishers {
-                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let left = deadline.map_or(wait, |d| {
+                    d.saturating_duration_since(tokio::time::Instant::now())
+                });
                 if !publisher.wait_for_subscribers(left).await {
                     tracing::info!("no subscriber on {} yet; playing anyway", publisher.topic());
                 }
