@@ -468,7 +468,7 @@ fn a_corrupt_chunk_is_skipped_reported_and_the_rest_is_read() {
     assert_eq!(items.len(), written.len() - lost);
     let skipped = messages.skipped();
     assert_eq!(skipped.len(), 1, "{skipped:?}");
-    assert_eq!(skipped[0].offset, start);
+    assert_eq!(skipped[0].offset(), Some(start));
     assert_eq!(skipped[0].messages_lost, Some(lost as u64));
     assert!(skipped[0].to_string().contains("corrupt.mcap"));
 

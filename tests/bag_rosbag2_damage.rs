@@ -728,22 +728,24 @@ fn check_damaged_page(
         "{damage:?}"
     );
 
-    // Iteration reads every other message in order and reports the skipped ones where it
-    // meets them.
-    let (mut read, mut reported) = (Vec::new(), 0u64);
-    for item in log.messages() {
-        match item {
-            Ok(m) => {
-                let msg: std_msgs::String = m.decode().expect("decodes");
-                read.push((m.log_time, msg.data));
-            }
-            Err(BagError::SkippedRows { path, skipped, .. }) => {
-                assert_eq!(path, db3);
-                reported += skipped;
-            }
-            Err(other) => panic!("{other}"),
-        }
+    // Iteration reads every other message in order, with no error item, and records the
+    // skipped ones as damage (as a damaged MCAP chunk) where it meets them.
+    let mut read = Vec::new();
+    let mut messages = log.messages();
+    for item in &mut messages {
+        let m = item.expect("no error item: the damaged rows are skipped");
+        let msg: std_msgs::String = m.decode().expect("decodes");
+        read.push((m.log_time, msg.data));
     }
+    let reported: u64 = messages
+        .skipped()
+        .iter()
+        .map(|d| {
+            assert_eq!(d.file, db3);
+            assert!(d.offset().is_none(), "rows, not a chunk: {d}");
+            d.messages_lost.expect("counted")
+        })
+        .sum();
     assert_eq!(reported, lost as u64);
     assert_eq!(read.len(), 2000 - lost);
     let expected: Vec<(u64, String)> = written
@@ -769,6 +771,14 @@ fn check_damaged_page(
             && text.contains(&format!("skipped {skipped} of the 2001 rows")),
         "{text}"
     );
+
+    // `bag cat` goes on past the damaged page, as past a damaged MCAP chunk, and ends with
+    // status 3 naming the file.
+    let out = run_bounded(&["bag", "cat", db3.to_str().expect("path"), "--json"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 2000 - lost, "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bag.db3"), "{}", stderr(&out));
 }
 
 /// Receives `n` messages of `T` on `topic` within `PATIENCE` each, as JSON values.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use super::records::{self, op, MAGIC, MAX_RECORD, PREFIX};
 use super::regular_file::open_regular_file;
-use crate::bag::{BagError, Damage, LogTopic, Result};
+use crate::bag::{BagError, Damage, DamagedPart, LogTopic, Result};
 
 /// A channel of the file: its topic, with the names messages share (no copy per message).
 #[derive(Debug, Clone)]
@@ -454,7 +454,9 @@ impl Index {
                 if matches!(opcode, op::CHUNK | op::MESSAGE) {
                     self.skipped.push(Damage {
                         file: path.clone(),
-                        offset: record_offset,
+                        part: DamagedPart::Chunk {
+                            offset: record_offset,
+                        },
                         messages_lost: (opcode == op::MESSAGE).then_some(1),
                         reason: reason.clone(),
                     });

@@ -351,7 +351,7 @@ impl SourceMessages<'_> {
     fn skipped(&self) -> &[Damage] {
         match self {
             Self::Mcap(m) => m.skipped(),
-            Self::Sqlite(_) => &[],
+            Self::Sqlite(m) => m.skipped(),
         }
     }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::index::{Block, Index};
 use super::records::{self, op, MAX_RECORD, PREFIX};
 use super::regular_file::open_regular_file;
-use crate::bag::{BagError, BagMessage, Damage, Result};
+use crate::bag::{BagError, BagMessage, Damage, DamagedPart, Result};
 use crate::msg::Message;
 use crate::node::buffer_pool::BufferPool;
 
@@ -113,7 +113,9 @@ impl<'a> Messages<'a> {
         };
         let damage = Damage {
             file: self.index.path.clone(),
-            offset: block.offset,
+            part: DamagedPart::Chunk {
+                offset: block.offset,
+            },
             messages_lost: self.messages_in(block),
             reason,
         };

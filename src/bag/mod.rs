@@ -54,9 +54,7 @@ mod types;
 mod untrusted;
 pub mod writer;
 
-pub use damage::{Damage, Verification};
-#[cfg(feature = "cli")]
-pub(crate) use untrusted::shown;
+pub use damage::{Damage, DamagedPart, Verification};
 pub use error::{BagError, Result};
 pub use info::{BagInfo, TopicSummary};
 pub use log::{Log, LogMessages};
@@ -70,6 +68,8 @@ pub use recover::{recover, recover_folder, recover_with, FolderRecovery, Recover
 pub use selection::{PatternError, SkippedTopic, TopicPattern, TopicSelection};
 pub use sqlite::SqliteReader;
 pub use types::{BagMessage, LogTopic};
+#[cfg(feature = "cli")]
+pub(crate) use untrusted::shown;
 pub use writer::{
     BagWriter, Compression, TopicId, WriteSummary, WriterOptions, DEFAULT_CHUNK_SIZE,
 };

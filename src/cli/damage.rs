@@ -28,12 +28,9 @@ pub(crate) fn lost(log: &Path, damage: &[&BagError], skipped: &[Damage]) -> Opti
     let mut parts = Vec::new();
     if !skipped.is_empty() {
         let (known, unknown) = Damage::total_lost(skipped);
-        let places: Vec<String> = skipped
-            .iter()
-            .map(|d| format!("{} at byte {}", d.file.display(), d.offset))
-            .collect();
+        let places: Vec<String> = skipped.iter().map(Damage::place).collect();
         parts.push(format!(
-            "skipped {} damaged chunk{} ({}; {}{known} messages lost)",
+            "skipped {} damaged part{} ({}; {}{known} messages lost)",
             skipped.len(),
             if skipped.len() == 1 { "" } else { "s" },
             places.join(", "),
@@ -42,7 +39,7 @@ pub(crate) fn lost(log: &Path, damage: &[&BagError], skipped: &[Damage]) -> Opti
     }
     for d in damage {
         let listed = matches!(d, BagError::Corrupt { path, offset, .. }
-            if skipped.iter().any(|s| s.file == *path && s.offset == *offset));
+            if skipped.iter().any(|s| s.file == *path && s.offset() == Some(*offset)));
         if !listed {
             parts.push(d.to_string());
         }

@@ -5,8 +5,9 @@
 //! are read (the others are counted at open, see [`SqliteReader::damage`]). When a page's query
 //! meets a damaged page of the file, the page is read again key by key: the keys come from
 //! the timestamp index alone, each row is then read by its id, and the rows that cannot be
-//! read are skipped and reported as one [`BagError::SkippedRows`] item; the stream goes on
-//! with the next page. Only a damaged timestamp index ends the stream, with one error.
+//! read are skipped and recorded as one [`Damage`] ([`SqliteMessages::skipped`]), as a reader
+//! of MCAP records a damaged chunk; the stream goes on with the next page. Only a damaged
+//! timestamp index ends the stream, with one error.
 
 use std::collections::VecDeque;
 
@@ -15,7 +16,7 @@ use rusqlite::types::ValueRef;
 use super::census::ROW_TYPES_OK;
 use super::database::{describe, Cells, Database, Failed};
 use super::SqliteReader;
-use crate::bag::{BagError, BagMessage, Result};
+use crate::bag::{BagError, BagMessage, Damage, DamagedPart, Result};
 
 /// Rows fetched per query while iterating.
 const PAGE_ROWS: usize = 256;
@@ -23,7 +24,8 @@ const PAGE_ROWS: usize = 256;
 const PAGE_BYTES: usize = 16 << 20;
 
 /// Streams a [`SqliteReader`]'s messages a page at a time, going on past damaged pages (each
-/// skipped stretch is one [`BagError::SkippedRows`] item); see [`SqliteReader::messages`].
+/// skipped stretch is one [`Damage`] in [`skipped`](Self::skipped)); see
+/// [`SqliteReader::messages`].
 pub struct SqliteMessages<'a> {
     reader: &'a SqliteReader,
     db: Option<Database>,
@@ -37,6 +39,8 @@ pub struct SqliteMessages<'a> {
     after: (i64, i64),
     page: VecDeque<Result<BagMessage>>,
     done: bool,
+    /// The stretches of rows skipped so far.
+    skipped: Vec<Damage>,
 }
 
 impl<'a> SqliteMessages<'a> {
@@ -64,7 +68,14 @@ impl<'a> SqliteMessages<'a> {
             after: (0, i64::MIN),
             page: VecDeque::new(),
             done: ids.is_empty(),
+            skipped: Vec::new(),
         }
+    }
+
+    /// The stretches of rows on damaged pages skipped so far (each naming the file, the keys
+    /// and the messages lost), in the order they were met.
+    pub fn skipped(&self) -> &[Damage] {
+        &self.skipped
     }
 
     /// Reads the next page into `self.page`; `false` at the end.
@@ -134,7 +145,6 @@ impl<'a> SqliteMessages<'a> {
             },
         )?;
         let mut lost: Vec<(i64, i64)> = Vec::new();
-        let mut position = None;
         let row_sql = self.row_sql.clone();
         for key in &keys {
             let read = db.rows(&path, "messages", &row_sql, [key.1], |cells| {
@@ -144,26 +154,24 @@ impl<'a> SqliteMessages<'a> {
             });
             match read {
                 Ok(()) => {}
-                Err(failed) if failed.damaged => {
-                    position.get_or_insert(self.page.len());
-                    lost.push(*key);
-                }
+                Err(failed) if failed.damaged => lost.push(*key),
                 Err(failed) => return Err(*failed.error),
             }
             self.after = *key;
         }
-        if let (Some(at), Some(first), Some(last)) = (position, lost.first(), lost.last()) {
-            let report = BagError::SkippedRows {
-                path,
-                table: "messages".into(),
-                skipped: lost.len() as u64,
-                total: self.reader.total_rows,
-                reason: format!(
-                    "stored on damaged pages of the file, with timestamps {} to {} (ids {} to {})",
-                    first.0, last.0, first.1, last.1
-                ),
+        if let (Some(&first), Some(&last)) = (lost.first(), lost.last()) {
+            let damage = Damage {
+                file: path,
+                part: DamagedPart::Rows {
+                    table: "messages".into(),
+                    first,
+                    last,
+                },
+                messages_lost: Some(lost.len() as u64),
+                reason: "the rows are stored on damaged pages of the file".into(),
             };
-            self.page.insert(at, Err(report));
+            tracing::warn!("{damage}");
+            self.skipped.push(damage);
         }
         Ok(keys.len() == PAGE_ROWS)
     }
