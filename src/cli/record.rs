@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, ValueEnum};
 
 use super::{fail, CliResult, NetworkArgs};
-use crate::bag::recorder::default_bag_name;
+use crate::bag::recorder::{default_bag_name, DEFAULT_MAX_BUFFERED_BYTES};
 use crate::bag::{Compression, RecordOptions, Recorder, TopicSelection, DEFAULT_CHUNK_SIZE};
 
 /// Chunk compression on the command line.
@@ -56,13 +56,11 @@ pub struct RecordArgs {
     /// Messages buffered between receiving and the disk writer; more are dropped and counted.
     #[arg(long, value_name = "N", default_value_t = 256)]
     channel_capacity: usize,
-    /// Payload bytes buffered between receiving and writing at most; beyond it messages are
-    /// dropped and counted.
-    #[arg(long, default_value_t = 512 * 1024 * 1024, value_name = "BYTES")]
+    /// Payload bytes buffered between receiving and the disk writer at most (the only buffer
+    /// before the open chunk); beyond it messages are dropped and counted. A killed recorder
+    /// loses at most --chunk-size + --max-buffered-bytes of messages (default 20 MiB).
+    #[arg(long, default_value_t = DEFAULT_MAX_BUFFERED_BYTES, value_name = "BYTES")]
     max_buffered_bytes: usize,
-    /// Queue size of each subscriber.
-    #[arg(long, value_name = "N", default_value_t = 500)]
-    queue_size: usize,
     /// How often to look for new topics, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 0.5)]
     discovery_interval: f64,
@@ -100,7 +98,6 @@ pub async fn run(args: RecordArgs, net: &NetworkArgs) -> CliResult {
         .transpose()?;
     options.channel_capacity = args.channel_capacity;
     options.max_buffered_bytes = args.max_buffered_bytes;
-    options.queue_size = args.queue_size.max(1);
     options.discovery_interval =
         seconds("discovery-interval", args.discovery_interval)?.max(Duration::from_millis(10));
 
@@ -116,6 +113,12 @@ pub async fn run(args: RecordArgs, net: &NetworkArgs) -> CliResult {
     eprint!("{report}");
     if report.dropped() > 0 {
         eprintln!("warning: {} messages dropped", report.dropped());
+    }
+    if report.lost() > 0 {
+        eprintln!(
+            "warning: {} messages lost on the way (never arrived)",
+            report.lost()
+        );
     }
     Ok(())
 }

@@ -15,12 +15,14 @@
 //!
 //! Every [`RecordOptions::discovery_interval`] the recorder lists the graph's publishers; each
 //! new selected topic gets a [`RawSubscriber`](crate::node::RawSubscriber) for the exact type
-//! and hash it is published with. Its receiving task pushes (topic, log time = receive time,
-//! publish time = the attachment's source timestamp, payload) into a bounded channel of
-//! [`RecordOptions::channel_capacity`] messages and [`RecordOptions::max_buffered_bytes`]
-//! payload bytes, read by one writer thread (a `std::thread`: disk I/O never blocks the async
-//! runtime). When the channel is full the message is dropped and counted for its topic; so is
-//! a message the subscriber's own queue dropped. Both appear in the [`RecordReport`].
+//! and hash it is published with. Its callback pushes (topic, log time = receive time,
+//! publish time = the attachment's source timestamp, payload) straight from zenoh's receive
+//! thread into a bounded channel of [`RecordOptions::channel_capacity`] messages and
+//! [`RecordOptions::max_buffered_bytes`] payload bytes (no subscriber queue in between), read
+//! by one writer thread (a `std::thread`: disk I/O never blocks the async runtime). When the
+//! channel is full the message is dropped and counted for its topic; messages that never
+//! arrived (gaps in the publishers' sequence numbers) are counted as lost. Both appear in the
+//! [`RecordReport`].
 //!
 //! # Types
 //!
@@ -38,9 +40,11 @@
 //! [`recover`](crate::bag::recover()). A chunk is closed when its messages reach
 //! [`RecordOptions::chunk_size`] bytes (default 4 MiB), or when it is older than
 //! [`RecordOptions::max_chunk_age`] (default 1 s): on the next message, or within 100 ms when
-//! no message comes. So what is lost is bounded by **at most `chunk_size` bytes of messages,
-//! and nothing received more than `max_chunk_age` + 100 ms before the kill** (plus what was
-//! still queued in the channel, at most `channel_capacity` messages). A power loss can also
+//! no message comes. Before the writer, messages wait only in the channel, bounded by
+//! [`RecordOptions::max_buffered_bytes`] (default 16 MiB). So what is lost is bounded by **at
+//! most `chunk_size` + `max_buffered_bytes` bytes of messages (default 4 + 16 = 20 MiB; one
+//! message more when a single message is larger than the buffer), and nothing received more
+//! than `max_chunk_age` + 100 ms before the kill**, at any message rate. A power loss can also
 //! lose what the OS had not written yet.
 //!
 //! # Topic selection
@@ -69,7 +73,9 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-pub use options::{default_bag_name, RecordOptions, RecordReport, TopicReport};
+pub use options::{
+    default_bag_name, RecordOptions, RecordReport, TopicReport, DEFAULT_MAX_BUFFERED_BYTES,
+};
 
 use crate::bag::{BagError, TopicSelection};
 use crate::lock::lock;
@@ -173,7 +179,6 @@ impl Recorder {
                 node: node.clone(),
                 selection,
                 interval: options.discovery_interval,
-                queue_size: options.queue_size,
                 topics: topics.clone(),
                 skipped: skipped.clone(),
                 outbox,
