@@ -285,7 +285,7 @@ async fn echo_until_done(
         drop(raw);
         match decoded {
             Ok(value) if json => println!("{value}"),
-            Ok(value) => println!("{}---", to_yaml(&value, 0)),
+            Ok(value) => println!("{}---", to_yaml(&value)),
             Err(e) => {
                 tracing::warn!(%topic, "skipping undecodable {} message: {e}", ty.type_name);
                 continue;

@@ -4,6 +4,9 @@ use super::abbreviate::to_abbreviated_json;
 use super::{Message, TypeIdentity, TypeName};
 use crate::cdr::{self, CdrError};
 
+/// Decodes CDR segments into JSON, abbreviating what is longer than the limit.
+type DecodeAbbreviated = fn(&[&[u8]], Option<usize>) -> Result<serde_json::Value, CdrError>;
+
 /// A message type known by name: its hash and definition, and conversions between CDR and JSON.
 #[derive(Clone, Copy)]
 pub struct DynType {
@@ -14,7 +17,7 @@ pub struct DynType {
     /// The full `ros2msg` definition.
     pub definition: &'static str,
     decode: fn(&[u8]) -> Result<serde_json::Value, CdrError>,
-    decode_abbreviated: fn(&[&[u8]], Option<usize>) -> Result<serde_json::Value, CdrError>,
+    decode_abbreviated: DecodeAbbreviated,
     encode: fn(serde_json::Value) -> Result<Vec<u8>, String>,
 }
 
