@@ -122,7 +122,7 @@ pub(crate) struct Discovery {
     pub topics: Topics,
     /// The topics skipped so far (shared with the recorder).
     pub skipped: Skipped,
-    /// Where the receiving tasks put messages.
+    /// Where the subscriber callbacks put messages.
     pub outbox: Outbox,
     /// Becomes true when the recording stops.
     pub stop: watch::Receiver<bool>,

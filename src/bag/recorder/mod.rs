@@ -55,7 +55,8 @@
 //! # Parts
 //!
 //! - `options`: [`RecordOptions`], [`RecordReport`], [`TopicReport`], [`default_bag_name`];
-//! - `discovery`: the graph polling, the per-topic decision and the receiving tasks (zenoh);
+//! - `discovery`: the graph polling, the per-topic decision and the subscribers, whose
+//!   callbacks fill the outbox (zenoh);
 //! - `outbox`: the channel to the writer thread, bounded in messages and bytes;
 //! - `writer`: the writer thread (files, splitting, chunk age), fed plain `Bytes`;
 //! - `metadata`: the `metadata.yaml` it writes, a
@@ -215,8 +216,9 @@ impl Recorder {
     /// index, writes `metadata.yaml`, and reports.
     pub async fn stop(self) -> Result<RecordReport, RecordError> {
         let _ = self.stop.send(true);
-        // Discovery waits for its receiving tasks, which drain their queues, then drops the
-        // last senders: the writer thread sees the channel close after the last message.
+        // Discovery closes its subscribers (zenoh then drops their callbacks, each holding a
+        // sender) and drops its own: the writer thread sees the channel close after the last
+        // message.
         let _ = self.discovery.await;
         let writer = self.writer;
         let outcome = tokio::task::spawn_blocking(move || writer.join())

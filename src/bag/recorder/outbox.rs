@@ -25,7 +25,7 @@ pub(crate) struct Item {
     _reservation: Reservation,
 }
 
-/// Bytes buffered between the receiving tasks and the writer thread, against a limit.
+/// Bytes buffered between the subscribers and the writer thread, against a limit.
 #[derive(Debug)]
 struct Budget {
     used: AtomicUsize,

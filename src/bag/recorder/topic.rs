@@ -1,4 +1,4 @@
-//! [`RecordedTopic`]: one subscribed topic, shared by its receiving task, the writer thread
+//! [`RecordedTopic`]: one subscribed topic, shared by its subscriber callback, the writer thread
 //! and the recorder, with its counters.
 
 use std::sync::atomic::{AtomicU64, Ordering};
