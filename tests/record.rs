@@ -531,7 +531,7 @@ fn buffered_message(line: &str) -> Option<(u64, u64)> {
 
 /// At the maximum publishing rate of large images, a SIGKILL loses at most what the README
 /// promises: the open chunk plus the recorder's buffer (`--chunk-size` + `--max-buffered-bytes`,
-/// 4 + 16 MiB by default).
+/// 4 + 32 MiB by default).
 ///
 /// What the recorder received is read from its trace log: one line per message, written after
 /// the message entered the buffer to the writer and before the next is taken, on an unbuffered

@@ -54,11 +54,11 @@ pub struct RecordArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
     max_chunk_age: f64,
     /// Messages buffered between receiving and the disk writer; more are dropped and counted.
-    #[arg(long, value_name = "N", default_value_t = 256)]
+    #[arg(long, value_name = "N", default_value_t = 1024)]
     channel_capacity: usize,
     /// Payload bytes buffered between receiving and the disk writer at most (the only buffer
     /// before the open chunk); beyond it messages are dropped and counted. A killed recorder
-    /// loses at most --chunk-size + --max-buffered-bytes of messages (default 20 MiB).
+    /// loses at most --chunk-size + --max-buffered-bytes of messages (default 36 MiB).
     #[arg(long, default_value_t = DEFAULT_MAX_BUFFERED_BYTES, value_name = "BYTES")]
     max_buffered_bytes: usize,
     /// How often to look for new topics, in seconds.

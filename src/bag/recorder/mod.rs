@@ -41,10 +41,11 @@
 //! [`RecordOptions::chunk_size`] bytes (default 4 MiB), or when it is older than
 //! [`RecordOptions::max_chunk_age`] (default 1 s): on the next message, or within 100 ms when
 //! no message comes. Before the writer, messages wait only in the channel, bounded by
-//! [`RecordOptions::max_buffered_bytes`] (default 16 MiB). So what is lost is bounded by **at
-//! most `chunk_size` + `max_buffered_bytes` bytes of messages (default 4 + 16 = 20 MiB; one
-//! message more when a single message is larger than the buffer), and nothing received more
-//! than `max_chunk_age` + 100 ms before the kill**, at any message rate. A power loss can also
+//! [`RecordOptions::max_buffered_bytes`] (default 32 MiB). So what is lost is bounded by **at
+//! most `chunk_size` + `max_buffered_bytes` bytes of messages (default 4 + 32 = 36 MiB; one
+//! message more when a single message is larger than the buffer) at any message rate, and,
+//! while the writer keeps up, nothing received more than `max_chunk_age` + 100 ms before the
+//! kill**. A power loss can also
 //! lose what the OS had not written yet.
 //!
 //! # Topic selection

@@ -6,10 +6,11 @@ use std::time::{Duration, SystemTime};
 
 use crate::bag::{Compression, SkippedTopic, TopicSelection, DEFAULT_CHUNK_SIZE};
 
-/// The recorder's default buffer between subscribers and the writer: 16 MiB, four default
-/// chunks. It absorbs a writer stall of tens of milliseconds at camera rates, and with the open
-/// chunk bounds a kill's loss to 20 MiB.
-pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 16 * 1024 * 1024;
+/// The recorder's default buffer between subscribers and the writer: 32 MiB, eight default
+/// chunks. It holds a burst of four 1920x1080 rgb8 frames arriving together (25 MB) with room,
+/// and absorbs a writer stall of tens of milliseconds at camera rates; with the open chunk it
+/// bounds a kill's loss to 36 MiB. Raise it to absorb longer stalls, lower it to lose less.
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 32 * 1024 * 1024;
 
 /// What to record and how; see the [module docs](super).
 #[derive(Debug, Clone)]
@@ -30,7 +31,7 @@ pub struct RecordOptions {
     pub max_bag_duration: Option<Duration>,
     /// How often the graph is polled for new topics (default 500 ms).
     pub discovery_interval: Duration,
-    /// Messages buffered between the subscribers and the writer thread (default 256).
+    /// Messages buffered between the subscribers and the writer thread (default 1024; before, each subscriber also queued up to 500).
     pub channel_capacity: usize,
     /// Payload bytes buffered between the subscribers and the writer thread at most (default
     /// [`DEFAULT_MAX_BUFFERED_BYTES`]); a message that would exceed it is dropped and counted
@@ -51,7 +52,7 @@ impl RecordOptions {
             max_bag_size: None,
             max_bag_duration: None,
             discovery_interval: Duration::from_millis(500),
-            channel_capacity: 256,
+            channel_capacity: 1024,
             max_buffered_bytes: DEFAULT_MAX_BUFFERED_BYTES,
         }
     }
