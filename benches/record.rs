@@ -146,8 +146,8 @@ async fn recorder_loopback<T: Message>(
     for t in &report.topics {
         if t.dropped() > 0 {
             println!(
-                "  {}: dropped {} in the subscriber queue, {} at the writer channel",
-                t.topic, t.dropped_queue, t.dropped_channel
+                "  {}: dropped {} (buffer full), lost {} (never arrived)",
+                t.topic, t.dropped_buffer_full, t.lost
             );
         }
     }
@@ -257,13 +257,12 @@ async fn four_cameras(pub_node: &Node, rec_node: &Node, dir: &Path, seconds: u64
     let written_bytes = report.messages * payload.len() as u64;
     for t in &report.topics {
         println!(
-            "  {}: received {}, written {}, dropped {} (queue {}, channel {})",
+            "  {}: received {}, written {}, dropped {} (buffer full), lost {} (never arrived)",
             t.topic,
             t.received,
             t.written,
             t.dropped(),
-            t.dropped_queue,
-            t.dropped_channel
+            t.lost
         );
     }
     println!(

@@ -226,3 +226,133 @@ async fn python_sees_rosync_liveliness_tokens() {
         )
     );
 }
+
+/// Runs `rosync ARGS` connecting to `ep` in `domain`, stdout and stderr captured.
+fn rosync_connected(ep: &str, domain: u32, args: &[&str]) -> std::process::Child {
+    common::rosync()
+        .args(["--connect", ep, "--domain", &domain.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("rosync starts")
+}
+
+/// Waits for a child started by [`rosync_connected`] (after `signal`, if any) and returns its
+/// stdout and stderr.
+fn finish(mut child: std::process::Child, signal: Option<i32>) -> (String, String) {
+    if let Some(signal) = signal {
+        // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+        unsafe { libc::kill(child.id() as libc::pid_t, signal) };
+    }
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A Python publisher whose sequence numbers have gaps (samples lost on the way): every rosync
+/// receiver counts them as `lost` — subscriber stats, `topic echo`, `topic hz`, and the
+/// recorder's report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gaps_in_a_publishers_sequence_numbers_are_counted_as_lost() {
+    let ep = endpoint();
+    let domain = 91;
+    let (count, skipped) = (20u64, [5u64, 6, 12]);
+    let delivered = count - skipped.len() as u64;
+    let dir = common::scratch("lost");
+    let bag = dir.join("lost_bag");
+    // The Python peer listens; every rosync receiver connects to it.
+    let python = peer()
+        .args(["--listen", &ep, "--domain", &domain.to_string(), "pub"])
+        .args(["--topic", "/py_gaps", "--type", "std_msgs/msg/String"])
+        .args(["--json", r#"{"data": "gap"}"#, "--announce"])
+        .args(["--count", &count.to_string(), "--rate", "20", "--wait", "5"])
+        .args(["--skip", "5,6,12"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let node = common::connected_node("lost_listener", domain, &ep).await;
+    let sub = node
+        .subscriber::<std_msgs::String>("/py_gaps")
+        .queue_size(100)
+        .await
+        .expect("sub");
+    let n = delivered.to_string();
+    let echo = rosync_connected(
+        &ep,
+        domain,
+        &[
+            "topic",
+            "echo",
+            "/py_gaps",
+            "--type",
+            "std_msgs/msg/String",
+            "--count",
+            &n,
+        ],
+    );
+    let hz = rosync_connected(&ep, domain, &["topic", "hz", "/py_gaps", "--count", &n]);
+    let record = rosync_connected(
+        &ep,
+        domain,
+        &[
+            "record",
+            "/py_gaps",
+            "--discovery-interval",
+            "0.1",
+            "-o",
+            bag.to_str().expect("path"),
+        ],
+    );
+    let out = tokio::task::spawn_blocking(move || python.wait_with_output())
+        .await
+        .expect("join")
+        .expect("python exits");
+    assert!(
+        out.status.success(),
+        "peer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for _ in 0..delivered {
+        tokio::time::timeout(PATIENCE, sub.recv())
+            .await
+            .expect("message arrives")
+            .expect("open");
+    }
+    let stats = sub.stats();
+    assert_eq!((stats.received, stats.lost), (delivered, 3), "{stats:?}");
+
+    let lost_line = format!("received {delivered}, dropped 0 (queue full), lost 3 (never arrived)");
+    let (stdout, stderr) = tokio::task::spawn_blocking(move || finish(echo, None))
+        .await
+        .expect("join");
+    assert_eq!(stdout.matches("---").count() as u64, delivered, "{stdout}");
+    assert!(stderr.contains(&lost_line), "topic echo: {stderr}");
+    let (_, stderr) = tokio::task::spawn_blocking(move || finish(hz, None))
+        .await
+        .expect("join");
+    assert!(stderr.contains(&lost_line), "topic hz: {stderr}");
+    let (_, stderr) = tokio::task::spawn_blocking(move || finish(record, Some(libc::SIGINT)))
+        .await
+        .expect("join");
+    assert!(
+        stderr.contains(&format!(
+            "/py_gaps (std_msgs/msg/String): received {delivered}, written {delivered}, dropped 0 (buffer full), lost 3 (never arrived)"
+        )),
+        "record: {stderr}"
+    );
+    assert!(stderr.contains("3 messages lost"), "record: {stderr}");
+}

@@ -151,6 +151,45 @@ async fn full_queue_drops_oldest_and_counts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_bounded_in_bytes_drops_oldest_and_counts() {
+    let (a, b, _) = node_pair(24).await;
+    // Each payload: 4-byte CDR header, 4-byte length, 1000 bytes: 1008 bytes.
+    let sub = b
+        .subscriber::<std_msgs::UInt8MultiArray>("/bytes_burst")
+        .queue_size(100)
+        .max_queued_bytes(2_500)
+        .await
+        .expect("sub");
+    let publisher = a
+        .publisher::<std_msgs::UInt8MultiArray>("/bytes_burst")
+        .block_when_congested(true)
+        .await
+        .expect("pub");
+    assert!(publisher.wait_for_subscribers(PATIENCE).await);
+    for i in 0..6u8 {
+        let msg = std_msgs::UInt8MultiArray {
+            data: vec![i; 1000],
+            ..Default::default()
+        };
+        publisher.publish(&msg).await.expect("publishes");
+    }
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while sub.stats().received < 6 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut got = Vec::new();
+    while let Some(msg) = sub.try_recv() {
+        got.push(msg.data[0]);
+    }
+    assert_eq!(got, [4, 5], "the newest two fit 2500 bytes");
+    let stats = sub.stats();
+    assert_eq!(
+        (stats.received, stats.dropped_queue_full, stats.lost),
+        (6, 4, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_and_wrong_types_are_counted_not_delivered() {
     let (a, b, _) = node_pair(13).await;
     let sub = b

@@ -37,10 +37,11 @@ pub enum BagCommand {
         /// Only these topics (repeatable; default: all).
         #[arg(long = "topics", value_name = "TOPIC", num_args = 1..)]
         topics: Vec<String>,
-        /// Print at most this many items of each array (0: all).
+        /// Arrays longer than this print as '<sequence type: T, length: N>', longer strings are
+        /// cut with '...' (0: everything in full).
         #[arg(long, default_value_t = 128, value_name = "N")]
         truncate_length: usize,
-        /// Print each message as one line of JSON with its topic and log time.
+        /// Print each message as one line of JSON with its topic and log time (in full).
         #[arg(long)]
         json: bool,
     },
@@ -170,7 +171,11 @@ fn cat(file: &Path, topics: &[String], truncate: usize, json: bool) -> CliResult
     };
     for message in &mut messages {
         let message = message?;
-        let value = match message.decode_json() {
+        // YAML abbreviates long arrays while converting (never holding them as JSON).
+        let limit = (!json && truncate > 0).then_some(truncate);
+        let decoded = crate::msg::lookup(&message.type_name)
+            .map(|t| t.decode_json_abbreviated(&[&message.data[..]], limit));
+        let value = match decoded {
             Some(Ok(value)) => value,
             Some(Err(e)) => {
                 tracing::warn!(
@@ -202,10 +207,7 @@ fn cat(file: &Path, topics: &[String], truncate: usize, json: bool) -> CliResult
                 message.log_time % 1_000_000_000,
                 message.type_name
             );
-            print!(
-                "{}",
-                to_yaml(&serde_json::json!({ "message": value }), truncate)
-            );
+            print!("{}", to_yaml(&serde_json::json!({ "message": value })));
             println!("---");
         }
     }

@@ -2,12 +2,12 @@
 
 use serde_json::Value;
 
-/// Renders a message (as JSON) in the block style of `ros2 topic echo`.
-///
-/// Arrays longer than `truncate` (when non-zero) are cut, with `'...'` as the last item.
-pub fn to_yaml(value: &Value, truncate: usize) -> String {
+/// Renders a message (as JSON) in the block style of `ros2 topic echo`; long arrays are
+/// abbreviated before, when the message is converted
+/// ([`DynType::decode_json_abbreviated`](crate::msg::DynType::decode_json_abbreviated)).
+pub fn to_yaml(value: &Value) -> String {
     let mut out = String::new();
-    write_value(&mut out, value, 0, truncate);
+    write_value(&mut out, value, 0);
     out
 }
 
@@ -36,7 +36,7 @@ fn scalar(value: &Value) -> String {
     }
 }
 
-fn write_value(out: &mut String, value: &Value, indent: usize, truncate: usize) {
+fn write_value(out: &mut String, value: &Value, indent: usize) {
     let pad = "  ".repeat(indent);
     match value {
         Value::Object(map) => {
@@ -44,7 +44,7 @@ fn write_value(out: &mut String, value: &Value, indent: usize, truncate: usize) 
                 match v {
                     Value::Object(inner) if !inner.is_empty() => {
                         out.push_str(&format!("{pad}{key}:\n"));
-                        write_value(out, v, indent + 1, truncate);
+                        write_value(out, v, indent + 1);
                     }
                     Value::Object(_) => out.push_str(&format!("{pad}{key}: {{}}\n")),
                     Value::Array(items) if items.is_empty() => {
@@ -52,29 +52,24 @@ fn write_value(out: &mut String, value: &Value, indent: usize, truncate: usize) 
                     }
                     Value::Array(items) => {
                         out.push_str(&format!("{pad}{key}:\n"));
-                        write_items(out, items, indent, truncate);
+                        write_items(out, items, indent);
                     }
                     _ => out.push_str(&format!("{pad}{key}: {}\n", scalar(v))),
                 }
             }
         }
-        Value::Array(items) => write_items(out, items, indent, truncate),
+        Value::Array(items) => write_items(out, items, indent),
         other => out.push_str(&format!("{pad}{}\n", scalar(other))),
     }
 }
 
-fn write_items(out: &mut String, items: &[Value], indent: usize, truncate: usize) {
+fn write_items(out: &mut String, items: &[Value], indent: usize) {
     let pad = "  ".repeat(indent);
-    let shown = if truncate > 0 {
-        items.len().min(truncate)
-    } else {
-        items.len()
-    };
-    for item in &items[..shown] {
+    for item in items {
         match item {
             Value::Object(_) => {
                 let mut inner = String::new();
-                write_value(&mut inner, item, indent + 1, truncate);
+                write_value(&mut inner, item, indent + 1);
                 // The first line of a mapping item starts after "- ".
                 let mut lines = inner.lines();
                 if let Some(first) = lines.next() {
@@ -87,9 +82,6 @@ fn write_items(out: &mut String, items: &[Value], indent: usize, truncate: usize
             }
             _ => out.push_str(&format!("{pad}- {}\n", scalar(item))),
         }
-    }
-    if shown < items.len() {
-        out.push_str(&format!("{pad}- '...'\n"));
     }
 }
 
@@ -116,13 +108,17 @@ mod tests {
     fn renders_like_ros2_echo() {
         let v: Value = serde_json::json!({
             "header": {"stamp": {"sec": 1, "nanosec": 2}, "frame_id": "cam"},
-            "d": [0.5, 1.0], "data": [1, 2, 3], "points": [{"x": 1.0}], "name": "", "e": []
+            "d": [0.5, 1.0], "data": "<sequence type: uint8, length: 300>",
+            "points": [{"x": 1.0}], "name": "", "e": []
         });
-        let text = to_yaml(&v, 2);
+        let text = to_yaml(&v);
         assert!(text.contains("header:\n  stamp:\n    sec: 1\n"), "{text}");
         assert!(text.contains("  frame_id: cam\n"), "{text}");
         assert!(text.contains("d:\n- 0.5\n- 1.0\n"), "{text}");
-        assert!(text.contains("data:\n- 1\n- 2\n- '...'\n"), "{text}");
+        assert!(
+            text.contains("data: '<sequence type: uint8, length: 300>'\n"),
+            "{text}"
+        );
         assert!(text.contains("points:\n- x: 1.0\n"), "{text}");
         assert!(text.contains("name: ''\n"), "{text}");
         assert!(text.contains("e: []\n"), "{text}");

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::args::{whole, Seconds};
 use super::{CliResult, NetworkArgs};
-use crate::bag::recorder::default_bag_name;
+use crate::bag::recorder::{default_bag_name, DEFAULT_MAX_BUFFERED_BYTES};
 use crate::bag::{Compression, RecordOptions, Recorder, TopicSelection, DEFAULT_CHUNK_SIZE};
 
 /// Chunk compression on the command line.
@@ -70,30 +70,22 @@ pub struct RecordArgs {
     #[arg(
         long,
         value_name = "N",
-        default_value_t = 256,
+        default_value_t = 1024,
         allow_hyphen_values = true,
         value_parser = whole::<usize>(0, 1_000_000)
     )]
     channel_capacity: usize,
-    /// Payload bytes buffered between receiving and writing at most; beyond it messages are
-    /// dropped and counted.
+    /// Payload bytes buffered between receiving and the disk writer at most (the only buffer
+    /// before the open chunk); beyond it messages are dropped and counted. A killed recorder
+    /// loses at most --chunk-size + --max-buffered-bytes of messages (default 36 MiB).
     #[arg(
         long,
-        default_value_t = 512 * 1024 * 1024,
+        default_value_t = DEFAULT_MAX_BUFFERED_BYTES,
         value_name = "BYTES",
         allow_hyphen_values = true,
         value_parser = whole::<usize>(1, u64::MAX)
     )]
     max_buffered_bytes: usize,
-    /// Queue size of each subscriber.
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 500,
-        allow_hyphen_values = true,
-        value_parser = whole::<usize>(1, u32::MAX.into())
-    )]
-    queue_size: usize,
     /// How often to look for new topics, in seconds.
     #[arg(
         long,
@@ -128,7 +120,6 @@ pub async fn run(args: RecordArgs, net: &NetworkArgs) -> CliResult {
     options.max_bag_duration = args.max_bag_duration.map(Seconds::duration);
     options.channel_capacity = args.channel_capacity;
     options.max_buffered_bytes = args.max_buffered_bytes;
-    options.queue_size = args.queue_size;
     options.discovery_interval = args
         .discovery_interval
         .duration()
@@ -146,6 +137,12 @@ pub async fn run(args: RecordArgs, net: &NetworkArgs) -> CliResult {
     eprint!("{report}");
     if report.dropped() > 0 {
         eprintln!("warning: {} messages dropped", report.dropped());
+    }
+    if report.lost() > 0 {
+        eprintln!(
+            "warning: {} messages lost on the way (never arrived)",
+            report.lost()
+        );
     }
     Ok(())
 }

@@ -365,12 +365,15 @@ async fn live(
         let _ = set_tx.send(());
     });
     let mut tasks = Vec::new();
+    let mut subscribers = Vec::new();
     for (channel, topic) in topics.iter().enumerate() {
         let topic = node.resolve_topic(topic)?;
-        let sub = node
-            .raw_subscriber(&topic, None)
-            .queue_size(c.queue.max(10))
-            .await?;
+        let sub = Arc::new(
+            node.raw_subscriber(&topic, None)
+                .queue_size(c.queue.max(10))
+                .await?,
+        );
+        subscribers.push(Arc::clone(&sub));
         let sync = sync.clone();
         tasks.push(tokio::spawn(async move {
             let mut warned = false;
@@ -404,6 +407,13 @@ async fn live(
         task.abort();
     }
     print_summary(&sync, &names, &delays, started.elapsed());
+    for (name, sub) in names.iter().zip(&subscribers) {
+        let stats = sub.stats();
+        eprintln!(
+            "{name} subscriber: received {}, dropped {} (queue full), lost {} (never arrived)",
+            stats.received, stats.dropped_queue_full, stats.lost
+        );
+    }
     Ok(())
 }
 

@@ -36,10 +36,14 @@ pub enum TopicCommand {
         /// Give up with an error if no message arrives for this many seconds.
         #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
         timeout: Option<Seconds>,
-        /// Print at most this many items of each array (0: all).
+        /// Arrays longer than this print as '<sequence type: T, length: N>', and longer strings
+        /// are cut with '...', as in `ros2 topic echo`.
         #[arg(long, default_value = "128", value_name = "N", allow_hyphen_values = true, value_parser = whole::<usize>(0, u32::MAX.into()))]
         truncate_length: usize,
-        /// Print each message as one line of JSON instead of YAML.
+        /// Print every array and string in full (memory and output grow with the message).
+        #[arg(long)]
+        full_length: bool,
+        /// Print each message as one line of JSON instead of YAML (abbreviated the same way).
         #[arg(long)]
         json: bool,
     },
@@ -99,6 +103,7 @@ pub async fn run(cmd: TopicCommand, net: &NetworkArgs) -> CliResult {
             count,
             timeout,
             truncate_length,
+            full_length,
             json,
         } => {
             let node = net.node("rosync_topic_echo").await?;
@@ -110,7 +115,8 @@ pub async fn run(cmd: TopicCommand, net: &NetworkArgs) -> CliResult {
                     return Err(e);
                 }
             };
-            echo(&node, &topic, ty, count, timeout, truncate_length, json).await
+            let limit = (!full_length).then_some(truncate_length);
+            echo(&node, &topic, ty, count, timeout, limit, json).await
         }
         TopicCommand::Pub {
             topic,
@@ -228,13 +234,45 @@ async fn echo(
     ty: &'static DynType,
     count: Option<u64>,
     timeout: Option<Seconds>,
-    truncate: usize,
+    limit: Option<usize>,
     json: bool,
 ) -> CliResult {
     let sub = node
         .raw_subscriber(topic, Some(ty.identity()))
-        .queue_size(100)
+        .queue_size(ECHO_QUEUE)
+        .max_queued_bytes(ECHO_QUEUE_BYTES)
         .await?;
+    let result = echo_until_done(&sub, topic, ty, count, timeout, limit, json).await;
+    report_losses("topic echo", topic, &sub.stats());
+    result
+}
+
+/// Messages `topic echo` and `topic hz` keep waiting at most.
+const ECHO_QUEUE: usize = 10;
+
+/// Payload bytes `topic echo` and `topic hz` keep waiting at most (the newest message is always
+/// kept): with the message being printed, memory stays a small multiple of the message size.
+const ECHO_QUEUE_BYTES: usize = 64 * 1024 * 1024;
+
+/// Tells on stderr what a command's subscriber dropped and what never arrived, if anything.
+fn report_losses(command: &str, topic: &str, stats: &crate::node::SubscriberStats) {
+    if stats.dropped_queue_full > 0 || stats.lost > 0 {
+        eprintln!(
+            "{command}: {topic}: received {}, dropped {} (queue full), lost {} (never arrived)",
+            stats.received, stats.dropped_queue_full, stats.lost
+        );
+    }
+}
+
+async fn echo_until_done(
+    sub: &crate::node::RawSubscriber,
+    topic: &str,
+    ty: &'static DynType,
+    count: Option<u64>,
+    timeout: Option<Seconds>,
+    limit: Option<usize>,
+    json: bool,
+) -> CliResult {
     let mut printed = 0u64;
     let timeout = timeout.map(Seconds::duration);
     loop {
@@ -257,9 +295,13 @@ async fn echo(
                 timeout.unwrap_or_default().as_secs_f64()
             ));
         };
-        match ty.decode_json(&raw.payload.to_bytes()) {
+        let segments: Vec<&[u8]> = raw.payload.slices().collect();
+        let decoded = ty.decode_json_abbreviated(&segments, limit);
+        drop(segments);
+        drop(raw);
+        match decoded {
             Ok(value) if json => println!("{value}"),
-            Ok(value) => println!("{}---", to_yaml(&value, truncate)),
+            Ok(value) => println!("{}---", to_yaml(&value)),
             Err(e) => {
                 tracing::warn!(%topic, "skipping undecodable {} message: {e}", ty.type_name);
                 continue;
@@ -302,7 +344,22 @@ async fn publish(
 }
 
 async fn hz(node: &Node, topic: &str, window: usize, count: Option<u64>) -> CliResult {
-    let sub = node.raw_subscriber(topic, None).queue_size(1000).await?;
+    let sub = node
+        .raw_subscriber(topic, None)
+        .queue_size(1000)
+        .max_queued_bytes(ECHO_QUEUE_BYTES)
+        .await?;
+    let result = hz_until_done(&sub, topic, window, count).await;
+    report_losses("topic hz", topic, &sub.stats());
+    result
+}
+
+async fn hz_until_done(
+    sub: &crate::node::RawSubscriber,
+    topic: &str,
+    window: usize,
+    count: Option<u64>,
+) -> CliResult {
     let mut stamps: std::collections::VecDeque<Instant> = std::collections::VecDeque::new();
     let mut received = 0u64;
     let mut report = tokio::time::interval(Duration::from_secs(1));
@@ -329,6 +386,7 @@ async fn hz(node: &Node, topic: &str, window: usize, count: Option<u64>) -> CliR
                 } else {
                     print_rate(&stamps);
                 }
+                report_losses("topic hz", topic, &sub.stats());
             }
             _ = tokio::signal::ctrl_c() => return Ok(()),
         }

@@ -42,7 +42,8 @@ impl<M: Message> SubscriberFilter<M> {
         Ok(Self { shared, task })
     }
 
-    /// The subscriber's counters of received, delivered and dropped messages.
+    /// The subscriber's counters of received, delivered and dropped messages, and of messages
+    /// lost on the way (gaps in the publishers' sequence numbers).
     pub fn stats(&self) -> SubscriberStats {
         self.shared.subscriber.stats()
     }

@@ -1,7 +1,11 @@
 //! Message types looked up by name at run time, for tools that learn the type from the graph.
 
+use super::abbreviate::to_abbreviated_json;
 use super::{Message, TypeIdentity, TypeName};
 use crate::cdr::{self, CdrError};
+
+/// Decodes CDR segments into JSON, abbreviating what is longer than the limit.
+type DecodeAbbreviated = fn(&[&[u8]], Option<usize>) -> Result<serde_json::Value, CdrError>;
 
 /// A message type known by name: its hash and definition, and conversions between CDR and JSON.
 #[derive(Clone, Copy)]
@@ -13,6 +17,7 @@ pub struct DynType {
     /// The full `ros2msg` definition.
     pub definition: &'static str,
     decode: fn(&[u8]) -> Result<serde_json::Value, CdrError>,
+    decode_abbreviated: DecodeAbbreviated,
     encode: fn(serde_json::Value) -> Result<Vec<u8>, String>,
 }
 
@@ -30,6 +35,14 @@ fn decode_json<T: Message>(bytes: &[u8]) -> Result<serde_json::Value, CdrError> 
     serde_json::to_value(&msg).map_err(|e| CdrError::Message(e.to_string()))
 }
 
+fn decode_abbreviated<T: Message>(
+    segments: &[&[u8]],
+    limit: Option<usize>,
+) -> Result<serde_json::Value, CdrError> {
+    let msg: T = cdr::decode_segments(segments.iter().copied())?;
+    to_abbreviated_json(&msg, limit).map_err(|e| CdrError::Message(e.to_string()))
+}
+
 fn encode_json<T: Message>(value: serde_json::Value) -> Result<Vec<u8>, String> {
     let msg: T = serde_json::from_value(value).map_err(|e| e.to_string())?;
     cdr::encode(&msg).map_err(|e| e.to_string())
@@ -43,6 +56,7 @@ impl DynType {
             type_hash: T::TYPE_HASH,
             definition: T::DEFINITION,
             decode: decode_json::<T>,
+            decode_abbreviated: decode_abbreviated::<T>,
             encode: encode_json::<T>,
         }
     }
@@ -58,6 +72,18 @@ impl DynType {
     /// Decodes a CDR payload into JSON with the ROS field names.
     pub fn decode_json(&self, payload: &[u8]) -> Result<serde_json::Value, CdrError> {
         (self.decode)(payload)
+    }
+
+    /// Decodes a CDR payload held in `segments` (as zenoh delivers it, without joining them)
+    /// into JSON with arrays and strings longer than `limit` abbreviated (see
+    /// [`to_abbreviated_json`]); `None` keeps everything. Memory: the message, and JSON for
+    /// what is shown.
+    pub fn decode_json_abbreviated(
+        &self,
+        segments: &[&[u8]],
+        limit: Option<usize>,
+    ) -> Result<serde_json::Value, CdrError> {
+        (self.decode_abbreviated)(segments, limit)
     }
 
     /// Encodes a JSON value (missing fields take their defaults) into a CDR payload.

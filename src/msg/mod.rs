@@ -17,6 +17,7 @@
 //! assert_eq!(image.stamp().as_nanos(), 0);
 //! ```
 
+pub mod abbreviate;
 pub(crate) mod definition;
 mod dynamic;
 mod identity;

@@ -31,6 +31,7 @@ mod network;
 mod network_args;
 mod publisher;
 pub mod qos;
+mod sequence_gaps;
 mod subscriber;
 
 use std::sync::atomic::{AtomicU32, Ordering};

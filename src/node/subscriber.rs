@@ -21,6 +21,7 @@ use super::attachment::Attachment;
 use super::graph::{
     qos_string, split_topic_key_expr, topic_key_expr_any_type, EntityKind, TopicInfo,
 };
+use super::sequence_gaps::SequenceGaps;
 use super::Node;
 use crate::cdr;
 use crate::error::{Error, Result};
@@ -34,8 +35,15 @@ pub struct SubscriberStats {
     pub received: u64,
     /// Messages handed to the application.
     pub delivered: u64,
-    /// Oldest samples dropped because the queue was full.
+    /// Oldest samples dropped because the queue was full (in messages or in bytes).
     pub dropped_queue_full: u64,
+    /// Samples that never arrived: gaps in their publishers' sequence numbers (see
+    /// [`MessageInfo::attachment`]); the first sample seen from a publisher is its baseline, a
+    /// sequence that goes back counts nothing.
+    pub lost: u64,
+    /// Publishers whose sequence was forgotten to keep at most 1024 per subscriber (the least
+    /// recently heard first); one heard from again starts a new baseline.
+    pub publishers_forgotten: u64,
     /// Samples whose payload failed to decode.
     pub decode_errors: u64,
     /// Samples on the topic with another type or type hash.
@@ -62,6 +70,9 @@ struct Counters {
     type_mismatches: AtomicU64,
     bad_attachments: AtomicU64,
 }
+
+/// Hands a sample to the application on zenoh's receive thread instead of queueing it.
+type Handler = Arc<dyn Fn(RawMessage) + Send + Sync>;
 
 /// Logs the first problem of a burst and counts the rest until the burst is over.
 struct BurstLog {
@@ -112,6 +123,8 @@ pub struct RawMessage {
 struct Queue {
     /// Samples with their reception times (ns since the epoch), oldest first.
     samples: VecDeque<(Sample, i64)>,
+    /// Payload bytes of `samples`.
+    bytes: usize,
     /// No sample is added any more: the subscriber was closed or its session closed.
     closed: bool,
 }
@@ -122,6 +135,12 @@ struct Shared {
     accepted: Option<TypeIdentity>,
     queue: Mutex<Queue>,
     capacity: usize,
+    /// Payload bytes queued at most (the newest sample is always kept).
+    max_bytes: usize,
+    /// When set, samples go to it instead of the queue.
+    handler: Option<Handler>,
+    /// Sequence gaps per publisher: what the network lost.
+    gaps: Mutex<SequenceGaps>,
     notify: Notify,
     counters: Counters,
     log: BurstLog,
@@ -151,24 +170,56 @@ impl Shared {
             return;
         }
         let received_at = crate::time::now_nanos();
+        self.count_gaps(&sample);
+        if let Some(handler) = &self.handler {
+            if lock(&self.queue).closed {
+                return;
+            }
+            self.counters.received.fetch_add(1, Ordering::Relaxed);
+            if let Some(raw) = self.to_raw(sample, received_at) {
+                self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                handler(raw);
+            }
+            return;
+        }
+        let size = sample.payload().len();
         let mut queue = lock(&self.queue);
         if queue.closed {
             return;
         }
         self.counters.received.fetch_add(1, Ordering::Relaxed);
-        if queue.samples.len() >= self.capacity {
-            queue.samples.pop_front();
+        while queue.samples.len() >= self.capacity
+            || (!queue.samples.is_empty() && queue.bytes.saturating_add(size) > self.max_bytes)
+        {
+            let Some((old, _)) = queue.samples.pop_front() else {
+                break;
+            };
+            queue.bytes = queue.bytes.saturating_sub(old.payload().len());
             self.counters
                 .dropped_queue_full
                 .fetch_add(1, Ordering::Relaxed);
         }
+        queue.bytes = queue.bytes.saturating_add(size);
         queue.samples.push_back((sample, received_at));
         drop(queue);
         self.notify.notify_one();
     }
 
+    /// Counts the samples missing before this one from its publisher (if it has an attachment).
+    fn count_gaps(&self, sample: &Sample) {
+        let Some(bytes) = sample.attachment() else {
+            return;
+        };
+        if let Ok(a) = Attachment::from_bytes(&bytes.to_bytes()) {
+            lock(&self.gaps).observe(a.gid, a.sequence_number);
+        }
+    }
+
     fn pop(&self) -> Option<(Sample, i64)> {
-        lock(&self.queue).samples.pop_front()
+        let mut queue = lock(&self.queue);
+        let (sample, at) = queue.samples.pop_front()?;
+        queue.bytes = queue.bytes.saturating_sub(sample.payload().len());
+        Some((sample, at))
     }
 
     /// Stops adding samples and wakes every waiting `recv` (what is queued stays readable).
@@ -256,7 +307,13 @@ impl Shared {
 
     fn stats(&self) -> SubscriberStats {
         let c = &self.counters;
+        let (lost, publishers_forgotten) = {
+            let gaps = lock(&self.gaps);
+            (gaps.lost, gaps.forgotten)
+        };
         SubscriberStats {
+            lost,
+            publishers_forgotten,
             received: c.received.load(Ordering::Relaxed),
             delivered: c.delivered.load(Ordering::Relaxed),
             dropped_queue_full: c.dropped_queue_full.load(Ordering::Relaxed),
@@ -274,6 +331,8 @@ pub struct RawSubscriberBuilder {
     topic: String,
     accepted: Option<TypeIdentity>,
     queue_size: usize,
+    max_queued_bytes: usize,
+    handler: Option<Handler>,
 }
 
 impl RawSubscriberBuilder {
@@ -283,12 +342,29 @@ impl RawSubscriberBuilder {
             topic: topic.to_string(),
             accepted,
             queue_size: 10,
+            max_queued_bytes: usize::MAX,
+            handler: None,
         }
     }
 
     /// How many received messages are kept before the oldest is dropped (default 10, min 1).
     pub fn queue_size(mut self, queue_size: usize) -> Self {
         self.queue_size = queue_size.max(1);
+        self
+    }
+
+    /// How many payload bytes are kept at most before the oldest messages are dropped (default
+    /// unlimited; the newest message is always kept, however large).
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.max_queued_bytes = bytes;
+        self
+    }
+
+    /// Hands every message to `handler` on zenoh's receive thread as it arrives, instead of
+    /// queueing it for `recv` (which then only returns `None` once closed). `handler` must not
+    /// block: it holds up the reception of later samples.
+    pub fn callback(mut self, handler: impl Fn(RawMessage) + Send + Sync + 'static) -> Self {
+        self.handler = Some(Arc::new(handler));
         self
     }
 
@@ -299,9 +375,13 @@ impl RawSubscriberBuilder {
             accepted: self.accepted.clone(),
             queue: Mutex::new(Queue {
                 samples: VecDeque::with_capacity(self.queue_size.min(1024)),
+                bytes: 0,
                 closed: false,
             }),
             capacity: self.queue_size,
+            max_bytes: self.max_queued_bytes,
+            handler: self.handler,
+            gaps: Mutex::new(SequenceGaps::default()),
             notify: Notify::new(),
             counters: Counters::default(),
             log: BurstLog::new(),
@@ -454,6 +534,13 @@ impl<T: Message> SubscriberBuilder<T> {
     /// How many received messages are kept before the oldest is dropped (default 10, min 1).
     pub fn queue_size(mut self, queue_size: usize) -> Self {
         self.raw = self.raw.queue_size(queue_size);
+        self
+    }
+
+    /// How many payload bytes are kept at most before the oldest messages are dropped (default
+    /// unlimited; the newest message is always kept, however large).
+    pub fn max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.raw = self.raw.max_queued_bytes(bytes);
         self
     }
 

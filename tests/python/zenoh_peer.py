@@ -22,6 +22,7 @@ Wire format reproduced here:
 Subcommands::
 
     zenoh_peer.py [session options] pub  --topic T --type TYPE --json VALUE [--count N] [--rate HZ] [--wait S]
+                                         [--skip N,N,...] [--announce]
     zenoh_peer.py [session options] sub  --topic T --type TYPE [--count N] [--timeout S]
     zenoh_peer.py [session options] liveliness [--timeout S]
 
@@ -252,6 +253,14 @@ def topic_key_expr(domain: int, topic: str, typename: str) -> str:
     return f'{domain}/{topic}/{dds_type_name(typename)}/{type_hash}'
 
 
+def publisher_token(domain: int, zid: str, topic: str, typename: str) -> str:
+    """rmw_zenoh liveliness token of a publisher of node /py_talker (default QoS)."""
+    mangled = '%' + topic.strip('/').replace('/', '%')
+    type_hash = typestore().hash_rihs01(typename)
+    return (f'@ros2_lv/{domain}/{zid}/0/1/MP/%/%/py_talker/{mangled}/'
+            f'{dds_type_name(typename)}/{type_hash}/1:2:1,10:,:,:,,')
+
+
 def make_attachment(seq: int, source_timestamp: int, gid: bytes) -> bytes:
     """Build the 33-byte rmw_zenoh attachment."""
     assert len(gid) == GID_LEN
@@ -315,8 +324,13 @@ def cmd_pub(args: argparse.Namespace) -> int:
 
     key = topic_key_expr(args.domain, args.topic, args.type)
     gid = os.urandom(GID_LEN)
+    skip = {int(n) for n in args.skip.split(',') if n.strip()} if args.skip else set()
     session = open_session(args)
     publisher = session.declare_publisher(key)
+    token = None
+    if args.announce:
+        token = session.liveliness().declare_token(
+            publisher_token(args.domain, str(session.zid()), args.topic, args.type))
     time.sleep(args.wait)  # let the remote peer connect and declare interest
 
     period = 1.0 / args.rate if args.rate > 0 else 0.0
@@ -327,13 +341,16 @@ def cmd_pub(args: argparse.Namespace) -> int:
             sample['data'] = f"{value.get('data', '')} {seq}"
         msg = json_to_msg(sample, args.type)
         payload = bytes(ts.serialize_cdr(msg, args.type))
-        publisher.put(payload, attachment=make_attachment(seq, time.time_ns(), gid))
+        if seq not in skip:  # a skipped number is a sample lost on the way
+            publisher.put(payload, attachment=make_attachment(seq, time.time_ns(), gid))
         next_time += period
         delay = next_time - time.monotonic()
         if seq < args.count and delay > 0:
             time.sleep(delay)
 
     time.sleep(0.3)  # let the last samples leave before tearing down
+    if token is not None:
+        token.undeclare()
     publisher.undeclare()
     session.close()
     print(f'published {args.count}', flush=True)
@@ -445,6 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--count', type=int, default=1)
     p.add_argument('--rate', type=float, default=10.0, help='Hz (<=0: as fast as possible)')
     p.add_argument('--wait', type=float, default=1.5, help='seconds to wait before publishing')
+    p.add_argument('--skip', default='',
+                   help='comma-separated sequence numbers not to publish (samples lost on the way)')
+    p.add_argument('--announce', action='store_true',
+                   help='declare an rmw_zenoh publisher liveliness token for the topic')
     p.set_defaults(func=cmd_pub)
 
     s = sub.add_parser('sub', parents=[common], help='receive N messages, print JSON lines')

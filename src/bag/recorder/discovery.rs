@@ -1,10 +1,10 @@
 //! Discovery: whenever the node's graph view changes, and at least every
 //! [`RecordOptions::discovery_interval`](super::RecordOptions), the [`Discovery`] task lists the
-//! graph's publishers, decides for each new selected topic how to
-//! record it ([`plan_topic`]: rosync must ship its type, with the same hash), subscribes, and
-//! runs a receiving task per topic that moves its messages into the
-//! [`Outbox`](super::outbox::Outbox). On stop it waits for the receiving tasks, which drain
-//! their queues.
+//! graph's publishers, decides for each new selected topic how to record it ([`plan_topic`]:
+//! rosync must ship its type, with the same hash) and subscribes with a callback that hands
+//! each message, on arrival, to the [`Outbox`](super::outbox::Outbox): no subscriber queue
+//! holds messages besides the outbox's byte budget. On stop it closes the subscribers, which
+//! drops their handles on the outbox.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::Ordering;
@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 use zenoh::bytes::ZBytes;
 
 use super::outbox::Outbox;
@@ -120,23 +119,21 @@ pub(crate) struct Discovery {
     pub selection: TopicSelection,
     /// How often the graph is polled.
     pub interval: Duration,
-    /// Queue size of each subscriber.
-    pub queue_size: usize,
     /// The topics subscribed so far (shared with the writer thread and the recorder).
     pub topics: Topics,
     /// The topics skipped so far (shared with the recorder).
     pub skipped: Skipped,
-    /// Where the receiving tasks put messages.
+    /// Where the subscriber callbacks put messages.
     pub outbox: Outbox,
     /// Becomes true when the recording stops.
     pub stop: watch::Receiver<bool>,
 }
 
 impl Discovery {
-    /// Polls the graph and subscribes until stopped, then waits for the receiving tasks (and
-    /// drops the last senders of the writer channel).
+    /// Polls the graph and subscribes until stopped, then closes the subscribers (which drops
+    /// the last senders of the writer channel).
     pub async fn run(mut self) {
-        let mut tasks = JoinSet::new();
+        let mut subscribers = Vec::new();
         let mut seen = HashSet::new();
         let graph_timeout = self
             .interval
@@ -146,20 +143,24 @@ impl Discovery {
                 Ok(entities) => {
                     for (name, publishers) in offers(entities, &seen, &self.selection) {
                         seen.insert(name.clone());
-                        if !self.start_topic(&name, &publishers, &mut tasks).await {
+                        if !self.start_topic(&name, &publishers, &mut subscribers).await {
                             seen.remove(&name);
                         }
                     }
                 }
                 Err(e) => tracing::warn!("graph query failed: {e}"),
             }
+            update_lost(&subscribers);
             tokio::select! {
                 _ = self.stop.changed() => break,
                 _ = tokio::time::sleep(self.interval) => {}
                 _ = self.node.graph_changed() => {}
             }
         }
-        while tasks.join_next().await.is_some() {}
+        for (sub, _) in &subscribers {
+            sub.close();
+        }
+        update_lost(&subscribers);
     }
 
     /// Records `name` or reports it skipped; false if subscribing failed (tried again later).
@@ -167,7 +168,7 @@ impl Discovery {
         &self,
         name: &str,
         publishers: &[TopicInfo],
-        tasks: &mut JoinSet<()>,
+        subscribers: &mut Vec<(RawSubscriber, Arc<RecordedTopic>)>,
     ) -> bool {
         let plan = match plan_topic(name, publishers) {
             Ok(plan) => plan,
@@ -178,17 +179,18 @@ impl Discovery {
             }
         };
         let accepted = TypeIdentity::new(&plan.topic.type_name, &plan.subscribe_hash);
+        let topic = Arc::new(plan.topic);
+        let (outbox, receiving) = (self.outbox.clone(), topic.clone());
         match self
             .node
             .raw_subscriber(name, Some(accepted))
-            .queue_size(self.queue_size)
+            .callback(move |raw| push(&outbox, &receiving, raw))
             .await
         {
             Ok(sub) => {
-                let topic = Arc::new(plan.topic);
                 lock(&self.topics).push(topic.clone());
                 tracing::info!(topic = %name, type_name = %topic.type_name, "recording");
-                tasks.spawn(receive(sub, topic, self.outbox.clone(), self.stop.clone()));
+                subscribers.push((sub, topic));
                 true
             }
             Err(e) => {
@@ -218,49 +220,28 @@ fn payload_bytes(payload: ZBytes) -> Bytes {
     }
 }
 
-/// Moves one subscriber's messages into the outbox until stopped, then drains it.
-async fn receive(
-    sub: RawSubscriber,
-    topic: Arc<RecordedTopic>,
-    outbox: Outbox,
-    mut stop: watch::Receiver<bool>,
-) {
-    let push = |raw: RawMessage| {
-        let log_time = raw.info.received_timestamp.max(0) as u64;
-        let publish_time = raw
-            .info
-            .attachment
-            .map(|a| a.source_timestamp)
-            .filter(|&t| t > 0)
-            .map_or(log_time, |t| t as u64);
-        outbox.send(&topic, log_time, publish_time, payload_bytes(raw.payload));
-    };
-    let update = |sub: &RawSubscriber| {
-        let stats = sub.stats();
-        topic.received.store(stats.received, Ordering::Relaxed);
-        topic
-            .dropped_queue
-            .store(stats.dropped_queue_full, Ordering::Relaxed);
-    };
-    loop {
-        tokio::select! {
-            biased;
-            _ = stop.changed() => break,
-            raw = sub.recv() => match raw {
-                Some(raw) => push(raw),
-                None => break,
-            },
-        }
-        // Take whatever else is queued without waiting: one wake-up per burst, not per message.
-        while let Some(raw) = sub.try_recv() {
-            push(raw);
-        }
-        update(&sub);
+/// Hands one received message to the outbox (on zenoh's receive thread).
+fn push(outbox: &Outbox, topic: &Arc<RecordedTopic>, raw: RawMessage) {
+    topic.received.fetch_add(1, Ordering::Relaxed);
+    let log_time = raw.info.received_timestamp.max(0) as u64;
+    let publish_time = raw
+        .info
+        .attachment
+        .map(|a| a.source_timestamp)
+        .filter(|&t| t > 0)
+        .map_or(log_time, |t| t as u64);
+    let payload = payload_bytes(raw.payload);
+    let bytes = payload.len();
+    let buffered = outbox.send(topic, log_time, publish_time, payload);
+    // One line per message at trace level: what a test compares with the file after a kill.
+    tracing::trace!(topic = %topic.name, publish_time, bytes, buffered, "received");
+}
+
+/// Copies each subscriber's count of messages that never arrived into its topic.
+fn update_lost(subscribers: &[(RawSubscriber, Arc<RecordedTopic>)]) {
+    for (sub, topic) in subscribers {
+        topic.lost.store(sub.stats().lost, Ordering::Relaxed);
     }
-    while let Some(raw) = sub.try_recv() {
-        push(raw);
-    }
-    update(&sub);
 }
 
 #[cfg(test)]

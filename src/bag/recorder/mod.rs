@@ -16,12 +16,14 @@
 //! Whenever its graph view changes, and at least every [`RecordOptions::discovery_interval`],
 //! the recorder lists the graph's publishers; each
 //! new selected topic gets a [`RawSubscriber`](crate::node::RawSubscriber) for the exact type
-//! and hash it is published with. Its receiving task pushes (topic, log time = receive time,
-//! publish time = the attachment's source timestamp, payload) into a bounded channel of
-//! [`RecordOptions::channel_capacity`] messages and [`RecordOptions::max_buffered_bytes`]
-//! payload bytes, read by one writer thread (a `std::thread`: disk I/O never blocks the async
-//! runtime). When the channel is full the message is dropped and counted for its topic; so is
-//! a message the subscriber's own queue dropped. Both appear in the [`RecordReport`].
+//! and hash it is published with. Its callback pushes (topic, log time = receive time,
+//! publish time = the attachment's source timestamp, payload) straight from zenoh's receive
+//! thread into a bounded channel of [`RecordOptions::channel_capacity`] messages and
+//! [`RecordOptions::max_buffered_bytes`] payload bytes (no subscriber queue in between), read
+//! by one writer thread (a `std::thread`: disk I/O never blocks the async runtime). When the
+//! channel is full the message is dropped and counted for its topic; messages that never
+//! arrived (gaps in the publishers' sequence numbers) are counted as lost. Both appear in the
+//! [`RecordReport`].
 //!
 //! # Types
 //!
@@ -39,9 +41,12 @@
 //! [`recover`](crate::bag::recover()). A chunk is closed when its messages reach
 //! [`RecordOptions::chunk_size`] bytes (default 4 MiB), or when it is older than
 //! [`RecordOptions::max_chunk_age`] (default 1 s): on the next message, or within 100 ms when
-//! no message comes. So what is lost is bounded by **at most `chunk_size` bytes of messages,
-//! and nothing received more than `max_chunk_age` + 100 ms before the kill** (plus what was
-//! still queued in the channel, at most `channel_capacity` messages). A power loss can also
+//! no message comes. Before the writer, messages wait only in the channel, bounded by
+//! [`RecordOptions::max_buffered_bytes`] (default 32 MiB). So what is lost is bounded by **at
+//! most `chunk_size` + `max_buffered_bytes` bytes of messages (default 4 + 32 = 36 MiB; one
+//! message more when a single message is larger than the buffer) at any message rate, and,
+//! while the writer keeps up, nothing received more than `max_chunk_age` + 100 ms before the
+//! kill**. A power loss can also
 //! lose what the OS had not written yet.
 //!
 //! # Topic selection
@@ -52,7 +57,8 @@
 //! # Parts
 //!
 //! - `options`: [`RecordOptions`], [`RecordReport`], [`TopicReport`], [`default_bag_name`];
-//! - `discovery`: the graph polling, the per-topic decision and the receiving tasks (zenoh);
+//! - `discovery`: the graph polling, the per-topic decision and the subscribers, whose
+//!   callbacks fill the outbox (zenoh);
 //! - `outbox`: the channel to the writer thread, bounded in messages and bytes;
 //! - `writer`: the writer thread (files, splitting, chunk age), fed plain `Bytes`;
 //! - `metadata`: the `metadata.yaml` it writes, a
@@ -70,7 +76,9 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-pub use options::{default_bag_name, RecordOptions, RecordReport, TopicReport};
+pub use options::{
+    default_bag_name, RecordOptions, RecordReport, TopicReport, DEFAULT_MAX_BUFFERED_BYTES,
+};
 
 use crate::bag::{BagError, TopicSelection};
 use crate::lock::lock;
@@ -174,7 +182,6 @@ impl Recorder {
                 node: node.clone(),
                 selection,
                 interval: options.discovery_interval,
-                queue_size: options.queue_size,
                 topics: topics.clone(),
                 skipped: skipped.clone(),
                 outbox,
@@ -211,8 +218,9 @@ impl Recorder {
     /// index, writes `metadata.yaml`, and reports.
     pub async fn stop(self) -> Result<RecordReport, RecordError> {
         let _ = self.stop.send(true);
-        // Discovery waits for its receiving tasks, which drain their queues, then drops the
-        // last senders: the writer thread sees the channel close after the last message.
+        // Discovery closes its subscribers (zenoh then drops their callbacks, each holding a
+        // sender) and drops its own: the writer thread sees the channel close after the last
+        // message.
         let _ = self.discovery.await;
         let writer = self.writer;
         let outcome = tokio::task::spawn_blocking(move || writer.join())

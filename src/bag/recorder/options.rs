@@ -6,6 +6,12 @@ use std::time::{Duration, SystemTime};
 
 use crate::bag::{Compression, SkippedTopic, TopicSelection, DEFAULT_CHUNK_SIZE};
 
+/// The recorder's default buffer between subscribers and the writer: 32 MiB, eight default
+/// chunks. It holds a burst of four 1920x1080 rgb8 frames arriving together (25 MB) with room,
+/// and absorbs a writer stall of tens of milliseconds at camera rates; with the open chunk it
+/// bounds a kill's loss to 36 MiB. Raise it to absorb longer stalls, lower it to lose less.
+pub const DEFAULT_MAX_BUFFERED_BYTES: usize = 32 * 1024 * 1024;
+
 /// What to record and how; see the [module docs](super).
 #[derive(Debug, Clone)]
 pub struct RecordOptions {
@@ -26,13 +32,12 @@ pub struct RecordOptions {
     /// How often the graph is polled for new topics when it does not signal a change (default
     /// 500 ms).
     pub discovery_interval: Duration,
-    /// Messages buffered between the receiving tasks and the writer thread (default 256).
+    /// Messages buffered between the subscribers and the writer thread (default 1024; before, each subscriber also queued up to 500).
     pub channel_capacity: usize,
-    /// Queue size of each subscriber (default 500; it fills only while the receiving task
-    /// waits for a CPU, but with large images that is its memory bound).
-    pub queue_size: usize,
-    /// Payload bytes buffered between the receiving tasks and the writer thread at most
-    /// (default 512 MiB); a message that would exceed it is dropped and counted.
+    /// Payload bytes buffered between the subscribers and the writer thread at most (default
+    /// [`DEFAULT_MAX_BUFFERED_BYTES`]); a message that would exceed it is dropped and counted
+    /// (one message larger than it passes when nothing else is buffered). With `chunk_size` it
+    /// bounds what a killed recorder loses.
     pub max_buffered_bytes: usize,
 }
 
@@ -48,9 +53,8 @@ impl RecordOptions {
             max_bag_size: None,
             max_bag_duration: None,
             discovery_interval: Duration::from_millis(500),
-            channel_capacity: 256,
-            queue_size: 500,
-            max_buffered_bytes: 512 * 1024 * 1024,
+            channel_capacity: 1024,
+            max_buffered_bytes: DEFAULT_MAX_BUFFERED_BYTES,
         }
     }
 }
@@ -66,16 +70,17 @@ pub struct TopicReport {
     pub received: u64,
     /// Messages written to the bag.
     pub written: u64,
-    /// Dropped because the subscriber's queue was full.
-    pub dropped_queue: u64,
-    /// Dropped because the channel to the writer was full.
-    pub dropped_channel: u64,
+    /// Dropped because the buffer to the writer was full (in messages or bytes).
+    pub dropped_buffer_full: u64,
+    /// Never arrived: gaps in the publishers' sequence numbers (see
+    /// [`SubscriberStats::lost`](crate::node::SubscriberStats::lost)).
+    pub lost: u64,
 }
 
 impl TopicReport {
-    /// All drops of this topic.
+    /// All drops of this topic (what arrived and was not written).
     pub fn dropped(&self) -> u64 {
-        self.dropped_queue + self.dropped_channel
+        self.dropped_buffer_full
     }
 }
 
@@ -101,6 +106,11 @@ impl RecordReport {
     pub fn dropped(&self) -> u64 {
         self.topics.iter().map(TopicReport::dropped).sum()
     }
+
+    /// Messages of all topics that never arrived.
+    pub fn lost(&self) -> u64 {
+        self.topics.iter().map(|t| t.lost).sum()
+    }
 }
 
 impl std::fmt::Display for RecordReport {
@@ -116,14 +126,13 @@ impl std::fmt::Display for RecordReport {
         for t in &self.topics {
             writeln!(
                 f,
-                "  {} ({}): received {}, written {}, dropped {} (subscriber queue {}, writer channel {})",
+                "  {} ({}): received {}, written {}, dropped {} (buffer full), lost {} (never arrived)",
                 t.topic,
                 t.type_name,
                 t.received,
                 t.written,
                 t.dropped(),
-                t.dropped_queue,
-                t.dropped_channel
+                t.lost
             )?;
         }
         for skipped in &self.skipped {

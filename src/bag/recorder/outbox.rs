@@ -1,6 +1,7 @@
-//! The [`Outbox`]: the receiving tasks' side of the channel to the writer thread, bounded in
+//! The [`Outbox`]: the subscribers' side of the channel to the writer thread, bounded in
 //! messages and in payload bytes; a message that does not fit is dropped and counted for its
-//! topic.
+//! topic. It is the recorder's only buffer before the writer's open chunk: subscribers hand
+//! each message to it on arrival, so its byte budget bounds what a kill can lose.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -24,7 +25,7 @@ pub(crate) struct Item {
     _reservation: Reservation,
 }
 
-/// Bytes buffered between the receiving tasks and the writer thread, against a limit.
+/// Bytes buffered between the subscribers and the writer thread, against a limit.
 #[derive(Debug)]
 struct Budget {
     used: AtomicUsize,
@@ -77,17 +78,18 @@ impl Outbox {
         (Self { tx, budget }, rx)
     }
 
-    /// Queues a message for the writer, or counts it as dropped if the channel is full.
+    /// Queues a message for the writer (true), or counts it as dropped if the channel is full
+    /// in messages or bytes (false).
     pub fn send(
         &self,
         topic: &Arc<RecordedTopic>,
         log_time: u64,
         publish_time: u64,
         payload: Bytes,
-    ) {
+    ) -> bool {
         let Some(reservation) = self.budget.reserve(payload.len()) else {
-            topic.dropped_channel.fetch_add(1, Ordering::Relaxed);
-            return;
+            topic.dropped_buffer_full.fetch_add(1, Ordering::Relaxed);
+            return false;
         };
         let item = Item {
             topic: topic.clone(),
@@ -97,8 +99,10 @@ impl Outbox {
             _reservation: reservation,
         };
         if self.tx.try_send(item).is_err() {
-            topic.dropped_channel.fetch_add(1, Ordering::Relaxed);
+            topic.dropped_buffer_full.fetch_add(1, Ordering::Relaxed);
+            return false;
         }
+        true
     }
 }
 
@@ -143,26 +147,30 @@ mod tests {
         }
         outbox.send(&b, 9, 9, Bytes::from_static(b"y"));
         assert_eq!(
-            a.dropped_channel.load(Ordering::Relaxed),
+            a.dropped_buffer_full.load(Ordering::Relaxed),
             1,
             "2 fit, 1 dropped"
         );
-        assert_eq!(b.dropped_channel.load(Ordering::Relaxed), 1);
+        assert_eq!(b.dropped_buffer_full.load(Ordering::Relaxed), 1);
         let first = rx.recv().expect("queued");
         assert_eq!((first.log_time, &first.payload[..]), (0, &b"x"[..]));
         drop(first);
         outbox.send(&b, 10, 10, Bytes::from_static(b"y"));
-        assert_eq!(b.dropped_channel.load(Ordering::Relaxed), 1, "room again");
+        assert_eq!(
+            b.dropped_buffer_full.load(Ordering::Relaxed),
+            1,
+            "room again"
+        );
 
         // Bounded in bytes: a second large payload waits for the first to be written.
         let (outbox, rx) = Outbox::new(10, 100);
         outbox.send(&a, 0, 0, Bytes::from(vec![0u8; 80]));
         outbox.send(&b, 0, 0, Bytes::from(vec![0u8; 80]));
-        assert_eq!(b.dropped_channel.load(Ordering::Relaxed), 2);
+        assert_eq!(b.dropped_buffer_full.load(Ordering::Relaxed), 2);
         drop(rx.recv().expect("queued"));
         outbox.send(&b, 0, 0, Bytes::from(vec![0u8; 80]));
         assert_eq!(
-            b.dropped_channel.load(Ordering::Relaxed),
+            b.dropped_buffer_full.load(Ordering::Relaxed),
             2,
             "released on write"
         );

@@ -1,4 +1,4 @@
-//! [`RecordedTopic`]: one subscribed topic, shared by its receiving task, the writer thread
+//! [`RecordedTopic`]: one subscribed topic, shared by its subscriber callback, the writer thread
 //! and the recorder, with its counters.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,10 +24,10 @@ pub(crate) struct RecordedTopic {
     pub received: AtomicU64,
     /// Messages written to the bag.
     pub written: AtomicU64,
-    /// Dropped because the subscriber's queue was full.
-    pub dropped_queue: AtomicU64,
-    /// Dropped because the channel to the writer was full.
-    pub dropped_channel: AtomicU64,
+    /// Dropped because the buffer to the writer was full (in messages or bytes).
+    pub dropped_buffer_full: AtomicU64,
+    /// Never arrived: gaps in the publishers' sequence numbers, as last read.
+    pub lost: AtomicU64,
 }
 
 impl RecordedTopic {
@@ -47,8 +47,8 @@ impl RecordedTopic {
             qos,
             received: AtomicU64::new(0),
             written: AtomicU64::new(0),
-            dropped_queue: AtomicU64::new(0),
-            dropped_channel: AtomicU64::new(0),
+            dropped_buffer_full: AtomicU64::new(0),
+            lost: AtomicU64::new(0),
         }
     }
 
@@ -59,8 +59,8 @@ impl RecordedTopic {
             type_name: self.type_name.clone(),
             received: self.received.load(Ordering::Relaxed),
             written: self.written.load(Ordering::Relaxed),
-            dropped_queue: self.dropped_queue.load(Ordering::Relaxed),
-            dropped_channel: self.dropped_channel.load(Ordering::Relaxed),
+            dropped_buffer_full: self.dropped_buffer_full.load(Ordering::Relaxed),
+            lost: self.lost.load(Ordering::Relaxed),
         }
     }
 }
