@@ -305,8 +305,8 @@ fn bad_numbers_are_refused_with_the_option_and_the_rule() {
             whole,
         ),
         (
-            vec!["record", "-a", "--queue-size", "-3"],
-            "--queue-size",
+            vec!["record", "-a", "--max-buffered-bytes", "-3"],
+            "--max-buffered-bytes",
             negative,
         ),
         (
