@@ -495,9 +495,11 @@ impl RawSubscriber {
         let declared = lock(&self.declared).take();
         if let Some(Declared { subscriber, token }) = declared {
             if let Err(e) = subscriber.undeclare().wait() {
+                let e = crate::error::zenoh_text(e);
                 tracing::warn!(topic = %self.shared.topic, "cannot undeclare subscriber: {e}");
             }
             if let Some(Err(e)) = token.map(|t| t.undeclare().wait()) {
+                let e = crate::error::zenoh_text(e);
                 tracing::warn!(topic = %self.shared.topic, "cannot withdraw subscriber token: {e}");
             }
             tracing::debug!(topic = %self.shared.topic, "subscriber closed");

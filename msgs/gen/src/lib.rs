@@ -248,13 +248,19 @@ impl Builder {
         Ok(path)
     }
 
-    /// Generates into the given file.
+    /// Generates into the given file, replacing it whole (never rewriting it in place, so a
+    /// copy of a target folder made with hard links is never changed through this one).
     pub fn generate_to(&self, path: &Path) -> Result<(), Error> {
         let source = self.generate_source()?;
-        fs::write(path, source).map_err(|source| Error::Io {
+        let io = |source| Error::Io {
             path: path.to_path_buf(),
             source,
-        })
+        };
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        fs::write(&partial, source).map_err(io)?;
+        fs::rename(&partial, path).map_err(io)
     }
 }
 
