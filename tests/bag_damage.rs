@@ -349,6 +349,43 @@ async fn play_publishes_every_readable_message_and_reports_the_skip() {
     let _ = std::fs::remove_dir_all(&d.dir);
 }
 
+/// `bytes` cut before its Data End record: no summary and no footer, so readers scan it.
+fn without_summary(bytes: &[u8]) -> Vec<u8> {
+    let mut at = 8;
+    while at + 9 <= bytes.len() {
+        let length = u64::from_le_bytes(bytes[at + 1..at + 9].try_into().expect("8 bytes"));
+        if bytes[at] == 0x0F {
+            return bytes[..at].to_vec();
+        }
+        at += 9 + length as usize;
+    }
+    panic!("no Data End record");
+}
+
+#[test]
+fn play_names_a_chunk_skipped_in_a_log_without_summary_once() {
+    let d = damaged_log("damage-play-scan");
+    let scanned = d.dir.join("scanned.mcap");
+    let bytes = std::fs::read(&d.path).expect("read");
+    std::fs::write(&scanned, without_summary(&bytes)).expect("write");
+    let out = common::rosync()
+        .arg("play")
+        .arg(&scanned)
+        .args(["--rate", "0", "--listen", &endpoint(), "--domain", "72"])
+        .output()
+        .expect("rosync runs");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let last = stderr.lines().last().expect("a final line");
+    let at = format!("at byte {}", d.offset);
+    assert_eq!(last.matches(&at).count(), 1, "named once:\n{stderr}");
+    assert!(
+        last.contains(&format!("{} messages lost", d.lost)),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&d.dir);
+}
+
 #[test]
 fn recover_rewrites_a_rosbag2_folder_with_its_metadata() {
     let d = damaged_log("damage-folder");

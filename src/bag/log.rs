@@ -255,6 +255,24 @@ impl Log {
         self.sources.iter().filter_map(Source::damage).collect()
     }
 
+    /// [`damage`](Self::damage) without the damaged chunks that reading skips and reports
+    /// itself (in [`LogMessages::skipped`]), so a reader that reports both names each once.
+    pub fn damage_beyond_skipped(&self) -> Vec<&BagError> {
+        self.sources
+            .iter()
+            .filter_map(|source| {
+                let damage = source.damage()?;
+                let skipped = match (source, damage) {
+                    (Source::Mcap(reader), BagError::Corrupt { offset, .. }) => {
+                        reader.skipped().iter().any(|d| d.offset() == Some(*offset))
+                    }
+                    _ => false,
+                };
+                (!skipped).then_some(damage)
+            })
+            .collect()
+    }
+
     /// Reads every chunk of every file (decompression, CRC, records) instead of trusting the
     /// files' summaries, and reports what is damaged (sqlite3 files are read through).
     pub fn verify(&self) -> Result<Verification> {

@@ -122,7 +122,11 @@ impl Player {
     /// [`skipped`](Self::skipped)); damage already known in the log is warned about too.
     pub async fn new(node: &Node, log: Log, options: PlayOptions) -> Result<Self, PlayError> {
         options.validate()?;
-        let damage: Vec<String> = log.damage().iter().map(|e| e.to_string()).collect();
+        let damage: Vec<String> = log
+            .damage_beyond_skipped()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
         for d in &damage {
             tracing::warn!("damaged log: {d}; playing everything readable");
         }
