@@ -11,6 +11,7 @@ mod node;
 mod output;
 mod play;
 mod record;
+mod router;
 mod sync;
 mod topic;
 
@@ -90,6 +91,8 @@ enum Command {
     Play(play::PlayArgs),
     /// Record topics into a rosbag2 folder of MCAP files until Ctrl-C.
     Record(record::RecordArgs),
+    /// Run a zenoh router configured as ROS 2's rmw_zenohd (one per host), until Ctrl-C.
+    Router(router::RouterArgs),
 }
 
 /// Parses the command line, runs the command, and turns any error into one line and exit 1
@@ -116,6 +119,7 @@ pub fn main() -> ExitCode {
             Command::Sync(cmd) => sync::run(cmd, &cli.network).await,
             Command::Play(args) => play::run(args, &cli.network).await,
             Command::Record(args) => record::run(args, &cli.network).await,
+            Command::Router(args) => router::run(args, &cli.network).await,
             Command::Bag(cmd) => bag::run(cmd),
         }
     });

@@ -31,6 +31,7 @@ mod network;
 mod network_args;
 mod publisher;
 pub mod qos;
+pub mod router;
 mod subscriber;
 
 use std::sync::atomic::{AtomicU32, Ordering};
