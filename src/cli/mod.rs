@@ -14,6 +14,7 @@ mod record;
 mod router;
 mod sync;
 mod topic;
+mod topic_info;
 
 use std::process::ExitCode;
 
@@ -69,7 +70,7 @@ impl NetworkArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Inspect and use topics: list, echo, pub, hz.
+    /// Inspect and use topics: list, info, echo, pub, hz.
     #[command(subcommand)]
     Topic(topic::TopicCommand),
     /// Inspect nodes.
@@ -100,7 +101,16 @@ enum Command {
 pub fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    // `topic info -v` means "every endpoint", as in `ros2 topic info -v`, not a log level.
+    let endpoints_verbose = matches!(
+        cli.command,
+        Command::Topic(topic::TopicCommand::Info { .. })
+    );
+    init_tracing(if endpoints_verbose {
+        cli.verbose.saturating_sub(1)
+    } else {
+        cli.verbose
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -113,7 +123,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Topic(cmd) => topic::run(cmd, &cli.network).await,
+            Command::Topic(cmd) => topic::run(cmd, &cli.network, cli.verbose > 0).await,
             Command::Node(cmd) => node::run(cmd, &cli.network).await,
             Command::Interface(cmd) => interface::run(cmd),
             Command::Sync(cmd) => sync::run(cmd, &cli.network).await,
