@@ -475,7 +475,10 @@ async fn incompatible_qos_is_warned_about_once_per_pair() {
         "one warning, for the best-effort publisher only:\n{stderr}"
     );
     assert!(
-        stderr.contains("subscription on /qos_clash: publisher of node /py_best_effort offers incompatible QoS: RELIABILITY"),
+        stderr.contains(
+            "subscription on /qos_clash: publisher of node /py_best_effort offers \
+             incompatible QoS: RELIABILITY"
+        ),
         "{stderr}"
     );
     drop((best_effort, reliable));
@@ -502,7 +505,10 @@ async fn incompatible_qos_is_warned_about_once_per_pair() {
     assert!(out.status.success(), "{stderr}");
     assert_eq!(stderr.matches("incompatible QoS").count(), 1, "{stderr}");
     assert!(
-        stderr.contains("publisher on /qos_clash: subscription of node /py_latched requests incompatible QoS: DURABILITY"),
+        stderr.contains(
+            "publisher on /qos_clash: subscription of node /py_latched requests \
+             incompatible QoS: DURABILITY"
+        ),
         "{stderr}"
     );
 }

@@ -17,6 +17,9 @@ use crate::error::Result;
 /// [`Node::graph`]).
 pub const GRAPH_SETTLE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// How many graph events wait for a slow [`GraphEvents`] receiver before it misses some.
+pub const GRAPH_EVENT_CAPACITY: usize = 1024;
+
 /// One publisher or subscription of a topic, as `ros2 topic info -v` shows it (rclcpp's
 /// `TopicEndpointInfo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,9 +96,9 @@ impl GraphEvent {
 /// Joins and leaves of graph entities (of one topic, or all), from [`Node::graph_events`]:
 /// first a [`GraphEvent::Joined`] for each entity already in the view, then every change.
 ///
-/// Changes wait in a bounded channel of
-/// [`EVENT_CAPACITY`](super::graph_view::EVENT_CAPACITY) events; a receiver that falls behind
-/// gets a [`GraphEvent::Missed`] with the count and [`missed`](Self::missed) adds it up.
+/// Changes wait in a bounded channel of [`GRAPH_EVENT_CAPACITY`] events; a receiver that
+/// falls behind gets a [`GraphEvent::Missed`] with the count, and [`missed`](Self::missed)
+/// adds them up.
 #[derive(Debug)]
 pub struct GraphEvents {
     replay: VecDeque<Entity>,

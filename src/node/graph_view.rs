@@ -12,7 +12,7 @@
 //! timeout. Later requests answer from the view at once.
 //!
 //! Every change is also sent as a [`GraphEvent`] on a bounded broadcast channel
-//! ([`EVENT_CAPACITY`]); a receiver that falls behind is told how many it missed.
+//! ([`GRAPH_EVENT_CAPACITY`]); a receiver that falls behind is told how many it missed.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -23,15 +23,12 @@ use tokio::time::Instant;
 use zenoh::sample::SampleKind;
 
 use super::graph::{Entity, LIVELINESS_PREFIX};
-use super::graph_api::GraphEvent;
+use super::graph_api::{GraphEvent, GRAPH_EVENT_CAPACITY};
 use crate::error::{Error, Result};
 use crate::lock::lock;
 
 /// How long the links and the view must stay unchanged before the first answer.
 pub(crate) const QUIET: Duration = Duration::from_millis(200);
-
-/// How many graph events wait for a slow receiver before it misses some.
-pub(crate) const EVENT_CAPACITY: usize = 1024;
 
 /// How often settling looks at the links and the view.
 const POLL: Duration = Duration::from_millis(10);
@@ -53,7 +50,7 @@ impl GraphView {
     pub(crate) async fn start(session: &zenoh::Session, domain_id: u32) -> Result<Self> {
         let entities = Arc::new(Mutex::new(HashMap::new()));
         let changes = watch::Sender::new(0u64);
-        let (events, _) = broadcast::channel(EVENT_CAPACITY);
+        let (events, _) = broadcast::channel(GRAPH_EVENT_CAPACITY);
         let (sink, counter, sender) = (entities.clone(), changes.clone(), events.clone());
         let subscriber = session
             .liveliness()

@@ -43,7 +43,9 @@ use std::time::Duration;
 pub use attachment::{Attachment, AttachmentError, ATTACHMENT_LEN};
 pub use endpoint::PROTOCOLS;
 pub use graph::{Entity, EntityKind, TopicInfo};
-pub use graph_api::{EndpointInfo, GraphEvent, GraphEvents, GRAPH_SETTLE_TIMEOUT};
+pub use graph_api::{
+    EndpointInfo, GraphEvent, GraphEvents, GRAPH_EVENT_CAPACITY, GRAPH_SETTLE_TIMEOUT,
+};
 pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
 #[cfg(feature = "cli")]
 pub use network_args::NetworkArgs;

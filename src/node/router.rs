@@ -72,7 +72,8 @@ impl RouterConfig {
     }
 
     /// The zenoh configuration: the config file's values, rmw_zenohd's settings where the file
-    /// keeps zenoh's defaults, then the endpoints. Endpoints are checked first; the error names the bad one.
+    /// keeps zenoh's defaults, then the endpoints. Endpoints are checked first; the error names
+    /// the bad one.
     pub fn zenoh_config(&self) -> Result<zenoh::Config> {
         for endpoint in &self.connect {
             endpoint::validate(endpoint, Role::Connect)?;
