@@ -555,3 +555,23 @@ async fn a_node_on_the_default_rendezvous_finds_the_router() {
         "the router exits cleanly on SIGINT"
     );
 }
+
+#[test]
+fn a_router_that_cannot_listen_says_where() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = taken.local_addr().expect("address").port();
+    let ep = format!("tcp/127.0.0.1:{port}");
+    let out = rosync()
+        .args(["router", "--listen", &ep])
+        .output()
+        .expect("rosync runs");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot start a router listening on {ep}"))
+            && stderr.contains("Address already in use"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(".rs:"), "{stderr}");
+    assert!(text(&out.stdout).is_empty());
+}

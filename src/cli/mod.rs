@@ -93,6 +93,16 @@ enum Command {
     /// Record topics into a rosbag2 folder of MCAP files until Ctrl-C.
     Record(record::RecordArgs),
     /// Run a zenoh router configured as ROS 2's rmw_zenohd (one per host), until Ctrl-C.
+    ///
+    /// rmw_zenohd's default settings: listens on tcp/[::]:7447, multicast scouting off, the
+    /// same gossip, timeouts and lease. Nodes on the host find it at the default rendezvous
+    /// (tcp/127.0.0.1:7447), learn each other from its gossip and link directly; routers of
+    /// other hosts are linked with --connect or a --config file.
+    ///
+    /// --listen replaces the listening endpoints, --connect adds routers to connect to,
+    /// --config loads a zenoh JSON5 file whose values win over rmw_zenohd's (the mode is always
+    /// router); --domain does not apply. Prints one `listening on ENDPOINT` line per endpoint
+    /// on stdout, then runs until Ctrl-C or SIGTERM (exit status 0).
     Router(router::RouterArgs),
 }
 

@@ -7,16 +7,6 @@ use crate::node::router::{Router, RouterConfig, DEFAULT_ROUTER_LISTEN};
 
 /// Options of `rosync router` (the network options --listen, --connect and --config apply).
 #[derive(Debug, Args)]
-#[command(
-    long_about = "Run a zenoh router configured as ROS 2's rmw_zenohd is by default: listens on \
-                  tcp/[::]:7447, multicast scouting off, the same gossip, timeouts and lease. \
-                  Run one per host; nodes on the host find it at the default rendezvous \
-                  (tcp/127.0.0.1:7447), and routers of other hosts are linked with --connect or \
-                  a --config file.\n\n--listen replaces the listening endpoints, --connect adds \
-                  routers to connect to, --config loads a zenoh JSON5 file whose values win over \
-                  rmw_zenohd's (the mode is always router). Prints one `listening on ENDPOINT` \
-                  line per endpoint, then runs until Ctrl-C or SIGTERM."
-)]
 pub struct RouterArgs {}
 
 /// Runs the router until Ctrl-C or SIGTERM.
