@@ -211,7 +211,7 @@ mod tests {
         )
         .expect("write");
         let config = RouterConfig {
-            config_file: Some(path),
+            config_file: Some(path.clone()),
             ..RouterConfig::default()
         }
         .zenoh_config()
@@ -222,6 +222,23 @@ mod tests {
         assert_eq!(get("transport/link/tx/lease"), "20000");
         assert_eq!(get("listen/endpoints"), r#"["tcp/[::]:7447"]"#);
         assert_eq!(get("scouting/multicast/enabled"), "false");
+
+        // The README's two-host example.
+        std::fs::write(
+            &path,
+            "// router-b.json5\n{\n  listen: { endpoints: [\"tcp/[::]:7447\"] },\n  \
+             connect: { endpoints: [\"tcp/192.168.1.10:7447\"] },   // host A's router\n}\n",
+        )
+        .expect("write");
+        let config = RouterConfig {
+            config_file: Some(path),
+            ..RouterConfig::default()
+        }
+        .zenoh_config()
+        .expect("config");
+        let get = |key: &str| config.get_json(key).expect(key);
+        assert_eq!(get("connect/endpoints"), r#"["tcp/192.168.1.10:7447"]"#);
+        assert_eq!(get("routing/router/peers_failover_brokering"), "false");
         let _ = std::fs::remove_dir_all(dir);
     }
 }
