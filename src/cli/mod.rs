@@ -11,8 +11,10 @@ mod node;
 mod output;
 mod play;
 mod record;
+mod router;
 mod sync;
 mod topic;
+mod topic_info;
 
 use std::process::ExitCode;
 
@@ -68,7 +70,7 @@ impl NetworkArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Inspect and use topics: list, echo, pub, hz.
+    /// Inspect and use topics: list, info, echo, pub, hz.
     #[command(subcommand)]
     Topic(topic::TopicCommand),
     /// Inspect nodes.
@@ -90,6 +92,18 @@ enum Command {
     Play(play::PlayArgs),
     /// Record topics into a rosbag2 folder of MCAP files until Ctrl-C.
     Record(record::RecordArgs),
+    /// Run a zenoh router configured as ROS 2's rmw_zenohd (one per host), until Ctrl-C.
+    ///
+    /// rmw_zenohd's default settings: listens on tcp/[::]:7447, multicast scouting off, the
+    /// same gossip, timeouts and lease. Nodes on the host find it at the default rendezvous
+    /// (tcp/127.0.0.1:7447), learn each other from its gossip and link directly; routers of
+    /// other hosts are linked with --connect or a --config file.
+    ///
+    /// --listen replaces the listening endpoints, --connect adds routers to connect to,
+    /// --config loads a zenoh JSON5 file whose values win over rmw_zenohd's (the mode is always
+    /// router); --domain does not apply. Prints one `listening on ENDPOINT` line per endpoint
+    /// on stdout, then runs until Ctrl-C or SIGTERM (exit status 0).
+    Router(router::RouterArgs),
 }
 
 /// Parses the command line, runs the command, and turns any error into one line and exit 1
@@ -97,7 +111,16 @@ enum Command {
 pub fn main() -> ExitCode {
     restore_sigpipe();
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    // `topic info -v` means "every endpoint", as in `ros2 topic info -v`, not a log level.
+    let endpoints_verbose = matches!(
+        cli.command,
+        Command::Topic(topic::TopicCommand::Info { .. })
+    );
+    init_tracing(if endpoints_verbose {
+        cli.verbose.saturating_sub(1)
+    } else {
+        cli.verbose
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -110,12 +133,13 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Topic(cmd) => topic::run(cmd, &cli.network).await,
+            Command::Topic(cmd) => topic::run(cmd, &cli.network, cli.verbose > 0).await,
             Command::Node(cmd) => node::run(cmd, &cli.network).await,
             Command::Interface(cmd) => interface::run(cmd),
             Command::Sync(cmd) => sync::run(cmd, &cli.network).await,
             Command::Play(args) => play::run(args, &cli.network).await,
             Command::Record(args) => record::run(args, &cli.network).await,
+            Command::Router(args) => router::run(args, &cli.network).await,
             Command::Bag(cmd) => bag::run(cmd),
         }
     });

@@ -148,7 +148,7 @@ pub async fn run(args: RecordArgs, net: &NetworkArgs) -> CliResult {
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM.
-async fn wait_for_signal() -> std::io::Result<()> {
+pub(super) async fn wait_for_signal() -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

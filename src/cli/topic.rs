@@ -1,4 +1,4 @@
-//! `rosync topic`: list, echo, pub and hz.
+//! `rosync topic`: list, info, echo, pub and hz.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -22,6 +22,13 @@ pub enum TopicCommand {
         /// Show each topic's type.
         #[arg(short = 't', long)]
         show_types: bool,
+    },
+    /// Show a topic's type and how many publishers and subscriptions it has; with -v (here:
+    /// not a log level) every endpoint with its node, type, hash, GID and QoS, like
+    /// `ros2 topic info -v`.
+    Info {
+        /// The topic, e.g. /chatter.
+        topic: String,
     },
     /// Print messages of a topic as YAML (a `---` line after each).
     Echo {
@@ -93,10 +100,11 @@ pub enum TopicCommand {
     },
 }
 
-/// Runs a topic subcommand.
-pub async fn run(cmd: TopicCommand, net: &NetworkArgs) -> CliResult {
+/// Runs a topic subcommand; `verbose` (-v) makes `topic info` list every endpoint.
+pub async fn run(cmd: TopicCommand, net: &NetworkArgs, verbose: bool) -> CliResult {
     match cmd {
         TopicCommand::List { show_types } => list(net, show_types).await,
+        TopicCommand::Info { topic } => super::topic_info::info(net, &topic, verbose).await,
         TopicCommand::Echo {
             topic,
             type_name,

@@ -10,16 +10,20 @@
 //! first request therefore *settles* the view: it waits until the session has a router or peer
 //! link and neither its links nor the view changed for [`QUIET`], at most for the request's
 //! timeout. Later requests answer from the view at once.
+//!
+//! Every change is also sent as a [`GraphEvent`] on a bounded broadcast channel
+//! ([`GRAPH_EVENT_CAPACITY`]); a receiver that falls behind is told how many it missed.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{watch, OnceCell};
+use tokio::sync::{broadcast, watch, OnceCell};
 use tokio::time::Instant;
 use zenoh::sample::SampleKind;
 
 use super::graph::{Entity, LIVELINESS_PREFIX};
+use super::graph_api::{GraphEvent, GRAPH_EVENT_CAPACITY};
 use crate::error::{Error, Result};
 use crate::lock::lock;
 
@@ -35,6 +39,8 @@ pub(crate) struct GraphView {
     entities: Arc<Mutex<HashMap<String, Entity>>>,
     /// Counts changes to `entities`.
     changes: watch::Sender<u64>,
+    /// Each change as an event, sent while `entities` is locked.
+    events: broadcast::Sender<GraphEvent>,
     settled: OnceCell<()>,
     _subscriber: zenoh::pubsub::Subscriber<()>,
 }
@@ -44,14 +50,20 @@ impl GraphView {
     pub(crate) async fn start(session: &zenoh::Session, domain_id: u32) -> Result<Self> {
         let entities = Arc::new(Mutex::new(HashMap::new()));
         let changes = watch::Sender::new(0u64);
-        let (sink, counter) = (entities.clone(), changes.clone());
+        let (events, _) = broadcast::channel(GRAPH_EVENT_CAPACITY);
+        let (sink, counter, sender) = (entities.clone(), changes.clone(), events.clone());
         let subscriber = session
             .liveliness()
             .declare_subscriber(format!("{LIVELINESS_PREFIX}/{domain_id}/**"))
             .history(true)
             .callback(move |sample| {
                 let token = sample.key_expr().as_str();
-                apply(&mut lock(&sink), token, sample.kind());
+                let mut entities = lock(&sink);
+                if let Some(event) = apply(&mut entities, token, sample.kind()) {
+                    // No receiver is fine: nobody asked for events.
+                    let _ = sender.send(event);
+                }
+                drop(entities);
                 counter.send_modify(|n| *n = n.wrapping_add(1));
             })
             .await
@@ -59,6 +71,7 @@ impl GraphView {
         Ok(Self {
             entities,
             changes,
+            events,
             settled: OnceCell::new(),
             _subscriber: subscriber,
         })
@@ -77,6 +90,24 @@ impl GraphView {
         let mut entities: Vec<Entity> = lock(&self.entities).values().cloned().collect();
         entities.sort();
         entities
+    }
+
+    /// Every entity in the view now, unsorted and without settling, and a receiver of every
+    /// change after that snapshot.
+    pub(crate) fn snapshot_and_events(&self) -> (Vec<Entity>, broadcast::Receiver<GraphEvent>) {
+        let entities = lock(&self.entities);
+        let receiver = self.events.subscribe();
+        (entities.values().cloned().collect(), receiver)
+    }
+
+    /// A receiver that sees every later change of the view.
+    pub(crate) fn watch(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// Every entity in the view now, without settling.
+    pub(crate) fn current(&self) -> Vec<Entity> {
+        lock(&self.entities).values().cloned().collect()
     }
 
     /// Waits until the view changes (a token declared or withdrawn).
@@ -122,18 +153,25 @@ impl GraphView {
     }
 }
 
-/// Adds the entity of a declared token, or removes a withdrawn one.
-fn apply(entities: &mut HashMap<String, Entity>, token: &str, kind: SampleKind) {
+/// Adds the entity of a declared token, or removes a withdrawn one; the event, if the view
+/// changed.
+fn apply(
+    entities: &mut HashMap<String, Entity>,
+    token: &str,
+    kind: SampleKind,
+) -> Option<GraphEvent> {
     match kind {
         SampleKind::Put => match Entity::parse(token) {
-            Some(entity) => {
-                entities.insert(token.to_string(), entity);
+            Some(entity) => entities
+                .insert(token.to_string(), entity.clone())
+                .is_none()
+                .then_some(GraphEvent::Joined(entity)),
+            None => {
+                tracing::debug!("ignoring liveliness token {token}");
+                None
             }
-            None => tracing::debug!("ignoring liveliness token {token}"),
         },
-        SampleKind::Delete => {
-            entities.remove(token);
-        }
+        SampleKind::Delete => entities.remove(token).map(GraphEvent::Left),
     }
 }
 
@@ -153,12 +191,18 @@ mod tests {
     fn tokens_are_added_and_withdrawn() {
         let token = "@ros2_lv/0/8b20917502ee955ac4476e0266340d5c/0/0/NN/%/%/talker";
         let mut entities = HashMap::new();
-        apply(&mut entities, token, SampleKind::Put);
-        apply(&mut entities, token, SampleKind::Put);
-        apply(&mut entities, "@ros2_lv/0/not/a/token", SampleKind::Put);
+        let joined = apply(&mut entities, token, SampleKind::Put);
+        assert!(matches!(joined, Some(GraphEvent::Joined(e)) if e.node_name == "talker"));
+        assert_eq!(apply(&mut entities, token, SampleKind::Put), None);
+        assert_eq!(
+            apply(&mut entities, "@ros2_lv/0/not/a/token", SampleKind::Put),
+            None
+        );
         assert_eq!(entities.len(), 1);
         assert_eq!(entities[token].node_name, "talker");
-        apply(&mut entities, token, SampleKind::Delete);
+        let left = apply(&mut entities, token, SampleKind::Delete);
+        assert!(matches!(left, Some(GraphEvent::Left(e)) if e.node_name == "talker"));
+        assert_eq!(apply(&mut entities, token, SampleKind::Delete), None);
         assert!(entities.is_empty());
     }
 }

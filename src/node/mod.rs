@@ -24,6 +24,7 @@ mod attachment;
 pub(crate) mod buffer_pool;
 mod endpoint;
 pub mod graph;
+mod graph_api;
 mod graph_view;
 pub mod names;
 mod network;
@@ -31,6 +32,8 @@ mod network;
 mod network_args;
 mod publisher;
 pub mod qos;
+mod qos_watch;
+pub mod router;
 mod sequence_gaps;
 mod subscriber;
 
@@ -41,11 +44,17 @@ use std::time::Duration;
 pub use attachment::{Attachment, AttachmentError, ATTACHMENT_LEN};
 pub use endpoint::PROTOCOLS;
 pub use graph::{Entity, EntityKind, TopicInfo};
+pub use graph_api::{
+    EndpointInfo, GraphEvent, GraphEvents, GRAPH_EVENT_CAPACITY, GRAPH_SETTLE_TIMEOUT,
+};
 pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
 #[cfg(feature = "cli")]
 pub use network_args::NetworkArgs;
 pub use publisher::{Publisher, PublisherBuilder, RawPublisher, RawPublisherBuilder};
-pub use qos::{Durability, History, Liveliness, QosError, QosProfile, Reliability};
+pub use qos::{
+    compatibility, Durability, History, Incompatible, Liveliness, QosError, QosProfile, Reliability,
+};
+pub use router::{Router, RouterConfig};
 pub use subscriber::{
     CallbackSubscriber, CallbackSubscriberBuilder, MessageInfo, RawMessage, RawSubscriber,
     RawSubscriberBuilder, Subscriber, SubscriberBuilder, SubscriberStats,

@@ -112,7 +112,7 @@ struct Attempt {
 }
 
 /// Loads a zenoh config file and checks the endpoints it lists.
-fn load_config_file(path: &std::path::Path) -> Result<zenoh::Config> {
+pub(super) fn load_config_file(path: &std::path::Path) -> Result<zenoh::Config> {
     let config = zenoh::Config::from_file(path).map_err(|e| {
         Error::Config(format!(
             "cannot load {}: {}",
@@ -153,7 +153,7 @@ fn one_line(text: &str) -> String {
     }
 }
 
-fn insert(config: &mut zenoh::Config, key: &str, value: &str) -> Result<()> {
+pub(super) fn insert(config: &mut zenoh::Config, key: &str, value: &str) -> Result<()> {
     config
         .insert_json5(key, value)
         .map_err(|e| Error::Config(format!("cannot set {key} = {value}: {}", zenoh_text(e))))
@@ -166,7 +166,11 @@ fn base_peer_config() -> Result<zenoh::Config> {
     Ok(config)
 }
 
-fn set_endpoints(config: &mut zenoh::Config, key: &str, endpoints: &[String]) -> Result<()> {
+pub(super) fn set_endpoints(
+    config: &mut zenoh::Config,
+    key: &str,
+    endpoints: &[String],
+) -> Result<()> {
     let json = serde_json::to_string(endpoints)
         .map_err(|e| Error::Config(format!("cannot encode endpoints: {e}")))?;
     insert(config, key, &json)

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use super::attachment::Attachment;
 use super::buffer_pool::{BufferPool, POOL_MIN_PAYLOAD};
 use super::graph::{gid_from_token, qos_string, topic_key_expr, EntityKind, TopicInfo};
+use super::qos_watch::QosWatch;
 use super::Node;
 use crate::cdr;
 use crate::error::{Error, Result};
@@ -91,6 +92,7 @@ impl RawPublisherBuilder {
             .await
             .map_err(|e| Error::zenoh(&format!("cannot announce publisher on {topic}"), e))?;
         tracing::debug!(%topic, %key, "publisher declared");
+        let qos_watch = QosWatch::start(&self.node, &entity);
         Ok(RawPublisher {
             publisher,
             topic,
@@ -99,6 +101,7 @@ impl RawPublisherBuilder {
             sequence: AtomicI64::new(0),
             buffers: Arc::default(),
             _token: token,
+            _qos_watch: qos_watch,
             _node: self.node,
         })
     }
@@ -122,6 +125,8 @@ pub struct RawPublisher {
     sequence: AtomicI64,
     buffers: Arc<BufferPool>,
     _token: zenoh::liveliness::LivelinessToken,
+    /// Warns about subscriptions with incompatible QoS.
+    _qos_watch: Option<QosWatch>,
     _node: Node,
 }
 

@@ -434,9 +434,112 @@ mod rmw_time {
     }
 }
 
+/// A QoS policy in which an offered profile (a publisher's) does not satisfy a requested one (a
+/// subscription's), as ROS's `rmw_qos_profile_check_compatible` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum Incompatible {
+    /// A best-effort publisher and a reliable subscription.
+    #[error("RELIABILITY (best effort offered, reliable requested)")]
+    Reliability,
+    /// A volatile publisher and a transient-local subscription.
+    #[error("DURABILITY (volatile offered, transient local requested)")]
+    Durability,
+    /// The publisher's deadline is longer than the subscription's.
+    #[error("DEADLINE (longer deadline offered than requested)")]
+    Deadline,
+    /// Automatic liveliness offered, manual-by-topic requested.
+    #[error("LIVELINESS (automatic offered, manual by topic requested)")]
+    Liveliness,
+    /// The publisher's liveliness lease is longer than the subscription's.
+    #[error("LIVELINESS (longer lease duration offered than requested)")]
+    LivelinessLeaseDuration,
+}
+
+impl Incompatible {
+    /// The policy's name as ROS 2 prints it (`RELIABILITY`, `DURABILITY`, ...).
+    pub fn policy_name(self) -> &'static str {
+        match self {
+            Self::Reliability => "RELIABILITY",
+            Self::Durability => "DURABILITY",
+            Self::Deadline => "DEADLINE",
+            Self::Liveliness | Self::LivelinessLeaseDuration => "LIVELINESS",
+        }
+    }
+}
+
+/// Whether a publisher offering `offered` can serve a subscription requesting `requested`, by
+/// ROS 2's rules; the error is the first policy that fails. System-default, unknown and
+/// best-available policies are taken as compatible (the middleware picks a matching one).
+pub fn compatibility(offered: &QosProfile, requested: &QosProfile) -> Result<(), Incompatible> {
+    if offered.reliability == Reliability::BestEffort
+        && requested.reliability == Reliability::Reliable
+    {
+        return Err(Incompatible::Reliability);
+    }
+    if offered.durability == Durability::Volatile
+        && requested.durability == Durability::TransientLocal
+    {
+        return Err(Incompatible::Durability);
+    }
+    if requested.deadline != QosProfile::INFINITE && offered.deadline > requested.deadline {
+        return Err(Incompatible::Deadline);
+    }
+    if offered.liveliness == Liveliness::Automatic
+        && requested.liveliness == Liveliness::ManualByTopic
+    {
+        return Err(Incompatible::Liveliness);
+    }
+    if requested.liveliness_lease_duration != QosProfile::INFINITE
+        && offered.liveliness_lease_duration > requested.liveliness_lease_duration
+    {
+        return Err(Incompatible::LivelinessLeaseDuration);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compatibility_follows_ros_rules() {
+        let reliable = QosProfile::default();
+        let best_effort = QosProfile::sensor_data();
+        let latched = QosProfile {
+            durability: Durability::TransientLocal,
+            ..reliable
+        };
+        assert_eq!(compatibility(&reliable, &reliable), Ok(()));
+        assert_eq!(compatibility(&reliable, &best_effort), Ok(()));
+        assert_eq!(compatibility(&latched, &reliable), Ok(()));
+        assert_eq!(compatibility(&latched, &latched), Ok(()));
+        assert_eq!(
+            compatibility(&best_effort, &reliable),
+            Err(Incompatible::Reliability)
+        );
+        assert_eq!(
+            compatibility(&reliable, &latched),
+            Err(Incompatible::Durability)
+        );
+        let strict = QosProfile {
+            deadline: Duration::from_millis(100),
+            ..reliable
+        };
+        assert_eq!(
+            compatibility(&reliable, &strict),
+            Err(Incompatible::Deadline)
+        );
+        assert_eq!(compatibility(&strict, &reliable), Ok(()));
+        let manual = QosProfile {
+            liveliness: Liveliness::ManualByTopic,
+            ..reliable
+        };
+        assert_eq!(
+            compatibility(&reliable, &manual),
+            Err(Incompatible::Liveliness)
+        );
+        assert_eq!(Incompatible::Reliability.policy_name(), "RELIABILITY");
+    }
 
     #[test]
     fn rmw_zenoh_default_publisher_string() {

@@ -21,6 +21,7 @@ use super::attachment::Attachment;
 use super::graph::{
     qos_string, split_topic_key_expr, topic_key_expr_any_type, EntityKind, TopicInfo,
 };
+use super::qos_watch::QosWatch;
 use super::sequence_gaps::SequenceGaps;
 use super::Node;
 use crate::cdr;
@@ -397,7 +398,7 @@ impl RawSubscriberBuilder {
             .await
             .map_err(|e| Error::zenoh(&format!("cannot subscribe to {topic}"), e))?;
         // Only a typed subscription is announced: the graph has no entry for "any type".
-        let token = match self.accepted {
+        let (token, qos_watch) = match self.accepted {
             Some(identity) => {
                 let entity = self.node.entity_for(
                     EntityKind::Subscriber,
@@ -417,14 +418,18 @@ impl RawSubscriberBuilder {
                     .map_err(|e| {
                         Error::zenoh(&format!("cannot announce subscriber on {topic}"), e)
                     })?;
-                Some(token)
+                (Some(token), QosWatch::start(&self.node, &entity))
             }
-            None => None,
+            None => (None, None),
         };
         tracing::debug!(%topic, "subscriber declared");
         Ok(RawSubscriber {
             shared,
-            declared: Mutex::new(Some(Declared { subscriber, token })),
+            declared: Mutex::new(Some(Declared {
+                subscriber,
+                token,
+                _qos_watch: qos_watch,
+            })),
             _node: self.node,
         })
     }
@@ -453,6 +458,8 @@ impl Drop for Feed {
 struct Declared {
     subscriber: zenoh::pubsub::Subscriber<()>,
     token: Option<zenoh::liveliness::LivelinessToken>,
+    /// Warns about publishers with incompatible QoS.
+    _qos_watch: Option<QosWatch>,
 }
 
 /// Receives CDR payloads from one topic through a bounded queue, without decoding them.
@@ -493,7 +500,10 @@ impl RawSubscriber {
     /// already queued are still returned by `recv`, which then returns `None`.
     pub fn close(&self) {
         let declared = lock(&self.declared).take();
-        if let Some(Declared { subscriber, token }) = declared {
+        if let Some(Declared {
+            subscriber, token, ..
+        }) = declared
+        {
             if let Err(e) = subscriber.undeclare().wait() {
                 let e = crate::error::zenoh_text(e);
                 tracing::warn!(topic = %self.shared.topic, "cannot undeclare subscriber: {e}");
