@@ -21,6 +21,7 @@ pub(crate) mod definition;
 mod dynamic;
 mod identity;
 pub mod serde_helpers;
+mod service;
 mod type_name;
 
 use std::fmt::Debug;
@@ -30,6 +31,7 @@ use serde::{de::DeserializeOwned, Serialize};
 pub use definition::hash_from_definition;
 pub use dynamic::{lookup, registry, DynType};
 pub use identity::TypeIdentity;
+pub use service::{lookup_service, service_registry, DynService, Service};
 pub use type_name::{TypeKind, TypeName, TypeNameError};
 
 include!(concat!(env!("OUT_DIR"), "/rosync_msgs.rs"));
