@@ -11,6 +11,7 @@ mod node;
 mod output;
 mod play;
 mod record;
+mod service;
 mod sync;
 mod topic;
 
@@ -74,6 +75,9 @@ enum Command {
     /// Inspect nodes.
     #[command(subcommand)]
     Node(node::NodeCommand),
+    /// Inspect and call services: list, type, call.
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
     /// Show the message types rosync ships: list, show, hash.
     #[command(subcommand)]
     Interface(interface::InterfaceCommand),
@@ -112,6 +116,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Topic(cmd) => topic::run(cmd, &cli.network).await,
             Command::Node(cmd) => node::run(cmd, &cli.network).await,
+            Command::Service(cmd) => service::run(cmd, &cli.network).await,
             Command::Interface(cmd) => interface::run(cmd),
             Command::Sync(cmd) => sync::run(cmd, &cli.network).await,
             Command::Play(args) => play::run(args, &cli.network).await,

@@ -97,8 +97,7 @@ mod tests {
             "RIHS01_56eed9a67e169f9cb6c1f987bc88f868c14a8fc9f743a263bc734c154015d7e0"
         );
         assert_eq!(
-            lookup_service("example_interfaces::srv::dds_::AddTwoInts_")
-                .map(|s| s.type_name),
+            lookup_service("example_interfaces::srv::dds_::AddTwoInts_").map(|s| s.type_name),
             Some("example_interfaces/srv/AddTwoInts")
         );
         assert!(lookup("std_srvs/srv/Trigger_Response").is_some());
