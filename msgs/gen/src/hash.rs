@@ -35,7 +35,13 @@ fn primitive_type_id(p: Primitive) -> u8 {
 }
 
 /// The `type_id`, `capacity`, `string_capacity` and `nested_type_name` of a field.
-fn field_type_parts(ty: &FieldType) -> (u8, u32, u32, String) {
+type FieldTypeParts = (u8, u32, u32, String);
+
+/// A field's name and type parts, as a type description lists it.
+type DescribedField<'a> = (&'a str, FieldTypeParts);
+
+/// The type parts of a field's type.
+fn field_type_parts(ty: &FieldType) -> FieldTypeParts {
     let (base_id, string_capacity, nested) = match &ty.base {
         BaseType::Primitive(p) => (primitive_type_id(*p), 0, String::new()),
         BaseType::String { bound: None } => (17, 0, String::new()),
@@ -52,7 +58,7 @@ fn field_type_parts(ty: &FieldType) -> (u8, u32, u32, String) {
 }
 
 fn write_individual(out: &mut String, spec: &MsgSpec) {
-    let fields: Vec<(&str, (u8, u32, u32, String))> = spec
+    let fields: Vec<DescribedField> = spec
         .fields
         .iter()
         .map(|field| (field.name.as_str(), field_type_parts(&field.ty)))
@@ -61,7 +67,7 @@ fn write_individual(out: &mut String, spec: &MsgSpec) {
 }
 
 /// One type's description: its name and each field's name, type id, capacities and nested type.
-fn write_description(out: &mut String, type_name: &str, fields: &[(&str, (u8, u32, u32, String))]) {
+fn write_description(out: &mut String, type_name: &str, fields: &[DescribedField]) {
     let _ = write!(out, "{{\"type_name\": \"{type_name}\", \"fields\": [");
     for (i, (name, (type_id, capacity, string_capacity, nested))) in fields.iter().enumerate() {
         if i > 0 {
@@ -190,7 +196,9 @@ pub fn service_hashable_description(
 
 /// The `RIHS01_...` hash of a service type.
 pub fn service_rihs01(srv: &SrvSpec, resolver: &impl Resolve) -> Result<String, String> {
-    Ok(rihs01_of_text(&service_hashable_description(srv, resolver)?))
+    Ok(rihs01_of_text(&service_hashable_description(
+        srv, resolver,
+    )?))
 }
 
 /// `RIHS01_` and the hex SHA-256 of a hashable description.
@@ -228,7 +236,9 @@ mod tests {
     struct ServiceDeps(Vec<MsgSpec>);
     impl Resolve for ServiceDeps {
         fn resolve(&self, package: &str, name: &str) -> Option<&MsgSpec> {
-            self.0.iter().find(|s| s.package == package && s.name == name)
+            self.0
+                .iter()
+                .find(|s| s.package == package && s.name == name)
         }
     }
 
@@ -273,7 +283,10 @@ mod tests {
             ),
         ] {
             let srv = crate::parse::parse_srv(package, name, text).expect("parses");
-            assert_eq!(srv.request.full_name(), format!("{package}/srv/{name}_Request"));
+            assert_eq!(
+                srv.request.full_name(),
+                format!("{package}/srv/{name}_Request")
+            );
             assert_eq!(
                 service_rihs01(&srv, &deps).expect("hashes"),
                 expected,

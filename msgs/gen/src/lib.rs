@@ -4,6 +4,8 @@
 //! `Default` (with the `.msg` default values), its constants become associated consts, and it
 //! implements `rosync::msg::Message` (ROS type name, REP-2016 RIHS01 hash, MCAP `ros2msg`
 //! definition) and, when it has a `std_msgs/Header header` field, `rosync::msg::Stamped`.
+//! Each `.srv` file becomes `Name_Request` and `Name_Response` messages and a unit struct
+//! `Name` implementing `rosync::msg::Service` with the service's RIHS01 hash.
 //!
 //! Use it from your own `build.rs` with one call:
 //!
