@@ -443,3 +443,43 @@ async fn cli_lists_types_and_calls_services() {
         .expect("joins");
     assert!(status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_without_attachment_or_with_a_bad_payload_are_rejected_and_counted() {
+    let (server_node, client_node, _) = node_pair(49).await;
+    let server = adder(&server_node).await;
+    let client = client_node
+        .client::<AddTwoInts>("add_two_ints")
+        .await
+        .expect("client");
+    assert!(client.wait_for_service(PATIENCE).await);
+    // A plain zenoh query without rmw_zenoh's attachment gets no reply.
+    let payload = rosync::cdr::encode(&request(1, 2)).expect("encodes");
+    let replies = client_node
+        .session()
+        .get(server.key_expr())
+        .payload(payload)
+        .await
+        .expect("query sent");
+    let mut answered = 0;
+    while let Ok(reply) = replies.recv_async().await {
+        answered += usize::from(reply.result().is_ok());
+    }
+    assert_eq!(answered, 0);
+    // A request that is not an AddTwoInts request (too short) gets none either.
+    let err = client
+        .raw()
+        .call_payload(vec![0, 1, 0, 0, 7], PATIENCE)
+        .await
+        .expect_err("not answered");
+    assert!(matches!(err, CallError::NoResponse { .. }), "{err}");
+    assert_eq!(server.stats().rejected(), 2);
+    assert_eq!(
+        client
+            .call(&request(1, 2), PATIENCE)
+            .await
+            .expect("served")
+            .sum,
+        3
+    );
+}
