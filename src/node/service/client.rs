@@ -186,7 +186,7 @@ impl RawClient {
                 .payload(request)
                 .attachment(attachment.to_bytes().to_vec())
                 .target(QueryTarget::AllComplete)
-                .consolidation(ConsolidationMode::Latest)
+                .consolidation(ConsolidationMode::None)
                 // zenoh's own deadline comes after ours, so a late answer is a `Timeout`.
                 .timeout(timeout.saturating_add(Duration::from_secs(1)))
                 .await
