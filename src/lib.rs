@@ -47,7 +47,7 @@ pub use error::{Error, Result};
 
 /// The types most nodes need.
 pub mod prelude {
-    pub use crate::msg::{Message, Stamped};
+    pub use crate::msg::{Message, Service, Stamped};
     pub use crate::node::{Node, Publisher, Subscriber};
     pub use crate::time::{Duration, Time};
 }

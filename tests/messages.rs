@@ -107,7 +107,14 @@ fn every_type_hash_matches_rosbags() {
         "std_msgs/msg/Char".into(),
         "RIHS01_3ad2d04dd29ba19d04b16659afa3ccaedd691914b02a64e82e252f2fa6a586a9".into(),
     );
+    // The same deviation for its `char[16] client_gid`.
+    expected.insert(
+        "service_msgs/msg/ServiceEventInfo".into(),
+        "RIHS01_41bcbbe07a75c9b52bc96bfd5c24d7f0fc0a08c0cb7921b3373c5732345a6f45".into(),
+    );
+    // Services' requests and responses are checked by tests/services.rs.
     let ours: std::collections::BTreeMap<String, String> = registry()
+        .filter(|t| t.type_name.contains("/msg/"))
         .map(|t| (t.type_name.to_string(), t.type_hash.to_string()))
         .collect();
     assert_eq!(

@@ -12,6 +12,7 @@ mod output;
 mod play;
 mod record;
 mod router;
+mod service;
 mod sync;
 mod topic;
 mod topic_info;
@@ -76,6 +77,9 @@ enum Command {
     /// Inspect nodes.
     #[command(subcommand)]
     Node(node::NodeCommand),
+    /// Inspect and call services: list, type, call.
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
     /// Show the message types rosync ships: list, show, hash.
     #[command(subcommand)]
     Interface(interface::InterfaceCommand),
@@ -135,6 +139,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Topic(cmd) => topic::run(cmd, &cli.network, cli.verbose > 0).await,
             Command::Node(cmd) => node::run(cmd, &cli.network).await,
+            Command::Service(cmd) => service::run(cmd, &cli.network).await,
             Command::Interface(cmd) => interface::run(cmd),
             Command::Sync(cmd) => sync::run(cmd, &cli.network).await,
             Command::Play(args) => play::run(args, &cli.network).await,

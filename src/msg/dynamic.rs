@@ -100,6 +100,11 @@ pub fn registry() -> impl Iterator<Item = &'static DynType> {
         super::geometry_msgs::TYPES,
         super::sensor_msgs::TYPES,
         super::rosgraph_msgs::TYPES,
+        super::service_msgs::TYPES,
+        super::unique_identifier_msgs::TYPES,
+        super::rcl_interfaces::TYPES,
+        super::std_srvs::TYPES,
+        super::example_interfaces::TYPES,
     ]
     .into_iter()
     .flatten()

@@ -1,8 +1,10 @@
 //! Typed ROS 2 messages: the [`Message`] and [`Stamped`] traits and the generated packages.
 //!
 //! Every package under `msgs/` becomes a module here (`std_msgs`, `geometry_msgs`,
-//! `sensor_msgs`, `builtin_interfaces`, `rosgraph_msgs`), generated at build time from the
-//! `.msg` files by `rosync-msggen`. Each type knows its ROS 2 type name, its REP-2016 type
+//! `sensor_msgs`, `builtin_interfaces`, `rosgraph_msgs`, `rcl_interfaces`, `service_msgs`,
+//! `unique_identifier_msgs`, `std_srvs`, `example_interfaces`), generated at build time from
+//! the `.msg` and `.srv` files by `rosync-msggen`; a `.srv` gives `Name_Request`,
+//! `Name_Response` and a [`Service`] type `Name`. Each type knows its ROS 2 type name, its REP-2016 type
 //! hash and its full definition, so it can be published with rmw_zenoh's key expressions
 //! and recorded into MCAP with the `ros2msg` schema encoding.
 //!
@@ -22,6 +24,7 @@ pub(crate) mod definition;
 mod dynamic;
 mod identity;
 pub mod serde_helpers;
+mod service;
 mod type_name;
 
 use std::fmt::Debug;
@@ -31,6 +34,7 @@ use serde::{de::DeserializeOwned, Serialize};
 pub use definition::hash_from_definition;
 pub use dynamic::{lookup, registry, DynType};
 pub use identity::TypeIdentity;
+pub use service::{lookup_service, service_registry, DynService, Service};
 pub use type_name::{TypeKind, TypeName, TypeNameError};
 
 include!(concat!(env!("OUT_DIR"), "/rosync_msgs.rs"));

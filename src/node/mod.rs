@@ -35,6 +35,7 @@ pub mod qos;
 mod qos_watch;
 pub mod router;
 mod sequence_gaps;
+pub mod service;
 mod subscriber;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -55,6 +56,7 @@ pub use qos::{
     compatibility, Durability, History, Incompatible, Liveliness, QosError, QosProfile, Reliability,
 };
 pub use router::{Router, RouterConfig};
+pub use service::{CallError, Client, HandlerError, RawClient, ServiceServer, ServiceStats};
 pub use subscriber::{
     CallbackSubscriber, CallbackSubscriberBuilder, MessageInfo, RawMessage, RawSubscriber,
     RawSubscriberBuilder, Subscriber, SubscriberBuilder, SubscriberStats,
@@ -253,6 +255,32 @@ impl Node {
         accepted: Option<TypeIdentity>,
     ) -> RawSubscriberBuilder {
         RawSubscriberBuilder::new(self.clone(), topic, accepted)
+    }
+
+    /// Starts declaring a server of service `S` on `service` that answers with `handler`.
+    pub fn service<S, F, Fut>(
+        &self,
+        service: &str,
+        handler: F,
+    ) -> service::ServiceServerBuilder<S, F>
+    where
+        S: crate::msg::Service,
+        F: Fn(S::Request) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = std::result::Result<S::Response, HandlerError>>
+            + Send
+            + 'static,
+    {
+        service::ServiceServerBuilder::new(self.clone(), service, handler)
+    }
+
+    /// Starts declaring a client of service `S` on `service`.
+    pub fn client<S: crate::msg::Service>(&self, service: &str) -> service::ClientBuilder<S> {
+        service::ClientBuilder::new(self.clone(), service)
+    }
+
+    /// Starts declaring a client of a service type given by name and hash, with CDR payloads.
+    pub fn raw_client(&self, service: &str, identity: TypeIdentity) -> service::RawClientBuilder {
+        service::RawClientBuilder::new(self.clone(), service, identity)
     }
 
     /// Every graph entity (nodes, publishers, subscribers, service servers and clients) in

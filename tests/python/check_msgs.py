@@ -23,7 +23,8 @@ from pathlib import Path
 from rosbags.interfaces import Nodetype
 from rosbags.typesys import Stores, get_typestore
 
-PACKAGES = ('builtin_interfaces', 'std_msgs', 'geometry_msgs', 'sensor_msgs', 'rosgraph_msgs')
+PACKAGES = ('builtin_interfaces', 'std_msgs', 'geometry_msgs', 'sensor_msgs', 'rosgraph_msgs',
+            'service_msgs', 'unique_identifier_msgs', 'rcl_interfaces')
 
 # Every non-zero / non-empty default value expected in the .msg files.
 EXPECTED_DEFAULTS = {
@@ -32,6 +33,8 @@ EXPECTED_DEFAULTS = {
     ('geometry_msgs/msg/Quaternion', 'z'): 0,
     ('geometry_msgs/msg/Quaternion', 'w'): 1,
     ('sensor_msgs/msg/NavSatStatus', 'status'): -2,
+    ('rcl_interfaces/msg/ParameterDescriptor', 'read_only'): False,
+    ('rcl_interfaces/msg/ParameterDescriptor', 'dynamic_typing'): False,
 }
 
 INT_RANGES = {
@@ -266,11 +269,11 @@ def main(argv):
         files[f'{pkg}/msg/{typ}'] = path
     # .msg files must sit at msgs/<pkg>/<Type>.msg; other folders under msgs/
     # (e.g. code generators) are not ours to judge, but package folders must
-    # hold nothing but .msg files.
+    # hold nothing but .msg files (and .srv files, checked by service_hashes.py).
     stray = [p for p in root.rglob('*.msg') if p.parent.parent != root]
     for pkg in PACKAGES:
         if (root / pkg).is_dir():
-            stray += [p for p in (root / pkg).iterdir() if p.suffix != '.msg' or not p.is_file()]
+            stray += [p for p in (root / pkg).iterdir() if p.suffix not in ('.msg', '.srv') or not p.is_file()]
     for p in sorted(stray):
         failures.append((str(p.relative_to(root)), ['unexpected file location']))
 

@@ -153,8 +153,10 @@ pub struct Constant {
 pub struct MsgSpec {
     /// The package, e.g. `sensor_msgs`.
     pub package: String,
-    /// The type name, e.g. `Image`.
+    /// The type name, e.g. `Image` (`AddTwoInts_Request` for a service's request).
     pub name: String,
+    /// `msg` for a message, `srv` for a service's request or response.
+    pub interface: &'static str,
     /// The fields in wire order.
     pub fields: Vec<Field>,
     /// The constants in declaration order.
@@ -166,10 +168,78 @@ pub struct MsgSpec {
 }
 
 impl MsgSpec {
-    /// The ROS 2 type name, `package/msg/Type`.
+    /// The ROS 2 type name, `package/msg/Type` (`package/srv/Type_Request` in a service).
     pub fn full_name(&self) -> String {
-        format!("{}/msg/{}", self.package, self.name)
+        format!("{}/{}/{}", self.package, self.interface, self.name)
     }
+}
+
+/// A parsed `.srv` file: a request and a response message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SrvSpec {
+    /// The package, e.g. `std_srvs`.
+    pub package: String,
+    /// The service type name, e.g. `Trigger`.
+    pub name: String,
+    /// The request message, `Name_Request`.
+    pub request: MsgSpec,
+    /// The response message, `Name_Response`.
+    pub response: MsgSpec,
+    /// The file's text, as written.
+    pub text: String,
+}
+
+impl SrvSpec {
+    /// The ROS 2 type name, `package/srv/Type`.
+    pub fn full_name(&self) -> String {
+        format!("{}/srv/{}", self.package, self.name)
+    }
+}
+
+/// Parses the text of `package/name.srv`: request fields, a `---` line, response fields.
+pub fn parse_srv(package: &str, name: &str, text: &str) -> Result<SrvSpec, ParseError> {
+    let mut request_text = String::new();
+    let mut response_text = String::new();
+    let mut separator_line = None;
+    for (index, line) in text.lines().enumerate() {
+        if separator_line.is_none() && strip_comment(line).trim() == "---" {
+            separator_line = Some(index + 1);
+            continue;
+        }
+        let part = if separator_line.is_some() {
+            &mut response_text
+        } else {
+            &mut request_text
+        };
+        part.push_str(line);
+        part.push('\n');
+    }
+    let Some(separator_line) = separator_line else {
+        return Err(ParseError {
+            msg: format!("{package}/srv/{name}"),
+            line: text.lines().count().max(1),
+            reason: "a .srv file needs a `---` line between request and response".into(),
+        });
+    };
+    let part = |suffix: &str, text: &str, first_line: usize| {
+        parse_msg(package, &format!("{name}_{suffix}"), text)
+            .map(|mut spec| {
+                spec.interface = "srv";
+                spec
+            })
+            .map_err(|mut e| {
+                e.msg = format!("{package}/srv/{name}");
+                e.line += first_line;
+                e
+            })
+    };
+    Ok(SrvSpec {
+        package: package.to_string(),
+        name: name.to_string(),
+        request: part("Request", &request_text, 0)?,
+        response: part("Response", &response_text, separator_line)?,
+        text: text.to_string(),
+    })
 }
 
 /// A parse error with the file and line it happened on.
@@ -199,6 +269,7 @@ pub fn parse_msg(package: &str, name: &str, text: &str) -> Result<MsgSpec, Parse
     let mut spec = MsgSpec {
         package: package.to_string(),
         name: name.to_string(),
+        interface: "msg",
         fields: Vec::new(),
         constants: Vec::new(),
         text: text.to_string(),

@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use crate::hash::{referenced_types, rihs01, Resolve};
+use crate::hash::{referenced_types, rihs01, service_rihs01, Resolve};
 use crate::parse::{
-    rust_literal, split_array_literal, ArrayKind, BaseType, Field, FieldType, MsgSpec,
+    rust_literal, split_array_literal, ArrayKind, BaseType, Field, FieldType, MsgSpec, SrvSpec,
 };
 use crate::Index;
 
@@ -283,6 +283,36 @@ pub(crate) fn emit_message(out: &mut String, spec: &MsgSpec, ctx: &Context) -> R
         );
         let _ = writeln!(out, "    }}\n");
     }
+    Ok(())
+}
+
+/// Emits one service: its request and response messages and the service type.
+pub(crate) fn emit_service(out: &mut String, srv: &SrvSpec, ctx: &Context) -> Result<(), String> {
+    emit_message(out, &srv.request, ctx)?;
+    emit_message(out, &srv.response, ctx)?;
+    let rt = ctx.runtime;
+    let name = &srv.name;
+    let full = srv.full_name();
+    let hash = service_rihs01(srv, ctx.index)?;
+    let _ = writeln!(
+        out,
+        "    /// The ROS 2 service `{full}`: request [`{name}_Request`], response [`{name}_Response`]."
+    );
+    let _ = writeln!(
+        out,
+        "    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]\n    pub struct {name};\n"
+    );
+    let _ = writeln!(out, "    impl {rt}::msg::Service for {name} {{");
+    let _ = writeln!(out, "        type Request = {name}_Request;");
+    let _ = writeln!(out, "        type Response = {name}_Response;");
+    let _ = writeln!(out, "        const TYPE_NAME: &'static str = {full:?};");
+    let _ = writeln!(out, "        const TYPE_HASH: &'static str = {hash:?};");
+    let definition = srv.text.as_str();
+    let _ = writeln!(
+        out,
+        "        const DEFINITION: &'static str = {definition:?};"
+    );
+    let _ = writeln!(out, "    }}\n");
     Ok(())
 }
 
