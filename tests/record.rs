@@ -635,4 +635,6 @@ async fn a_kill_at_maximum_rate_loses_at_most_chunk_plus_buffer() {
         "lost {} images, {lost_bytes} bytes > {bound}",
         lost.len()
     );
+    // Hundreds of MB: leave nothing behind.
+    let _ = std::fs::remove_dir_all(&dir);
 }
