@@ -100,6 +100,7 @@ pub fn registry() -> impl Iterator<Item = &'static DynType> {
         super::geometry_msgs::TYPES,
         super::sensor_msgs::TYPES,
         super::rosgraph_msgs::TYPES,
+        super::tf2_msgs::TYPES,
     ]
     .into_iter()
     .flatten()

@@ -1,7 +1,7 @@
 //! Typed ROS 2 messages: the [`Message`] and [`Stamped`] traits and the generated packages.
 //!
 //! Every package under `msgs/` becomes a module here (`std_msgs`, `geometry_msgs`,
-//! `sensor_msgs`, `builtin_interfaces`, `rosgraph_msgs`), generated at build time from the
+//! `sensor_msgs`, `builtin_interfaces`, `rosgraph_msgs`, `tf2_msgs`), generated at build time from the
 //! `.msg` files by `rosync-msggen`. Each type knows its ROS 2 type name, its REP-2016 type
 //! hash and its full definition, so it can be published with rmw_zenoh's key expressions
 //! and recorded into MCAP with the `ros2msg` schema encoding.

@@ -23,7 +23,8 @@ from pathlib import Path
 from rosbags.interfaces import Nodetype
 from rosbags.typesys import Stores, get_typestore
 
-PACKAGES = ('builtin_interfaces', 'std_msgs', 'geometry_msgs', 'sensor_msgs', 'rosgraph_msgs')
+PACKAGES = ('builtin_interfaces', 'std_msgs', 'geometry_msgs', 'sensor_msgs', 'rosgraph_msgs',
+            'tf2_msgs')
 
 # Every non-zero / non-empty default value expected in the .msg files.
 EXPECTED_DEFAULTS = {
