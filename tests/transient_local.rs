@@ -301,3 +301,102 @@ async fn late_python_subscriber_gets_a_rosync_publishers_static_transforms() {
     }
     assert_eq!(children(&got), ["a", "b", "c"]);
 }
+
+/// Runs `rosync --connect ep --domain domain topic echo ARGS` to the end; its stdout.
+async fn rosync_echo(ep: &str, domain: u32, args: &[&str]) -> String {
+    let mut cmd = common::rosync();
+    cmd.args(["--connect", ep, "--domain", &domain.to_string()])
+        .args(["topic", "echo"])
+        .args(args);
+    let out = tokio::time::timeout(
+        PATIENCE * 2,
+        tokio::task::spawn_blocking(move || cmd.output()),
+    )
+    .await
+    .expect("topic echo exits")
+    .expect("joins")
+    .expect("rosync runs");
+    assert!(
+        out.status.success(),
+        "topic echo failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The values of `key: value` lines of YAML output.
+fn yaml_values(text: &str, key: &str) -> Vec<String> {
+    let prefix = format!("{key}: ");
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix(&prefix))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_echo_started_late_prints_the_latched_messages() {
+    let (_pub_node, _publisher, ep) = latched_publisher(67, latched(3), &["a", "b", "c"]).await;
+    tokio::time::sleep(LATE).await;
+    // No QoS option: echo takes transient local from the publisher's QoS in the graph.
+    let out = rosync_echo(&ep, 67, &["/tf_static", "--count", "3", "--timeout", "10"]).await;
+    assert_eq!(
+        yaml_values(&out, "child_frame_id"),
+        ["a", "b", "c"],
+        "{out}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_pub_latches_for_a_late_topic_echo() {
+    let ep = endpoint();
+    let mut publisher = Peer(
+        common::rosync()
+            .args([
+                "--listen", &ep, "--domain", "68", "topic", "pub", "/latched",
+            ])
+            .args(["std_msgs/msg/String", "{data: kept}", "--count", "3"])
+            .args(["--rate", "20", "--wait", "0", "--keep-alive", "60"])
+            .args(["--qos-durability", "transient_local", "--qos-depth", "3"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("rosync topic pub starts"),
+    );
+    let stderr = publisher.0.stderr.take().expect("stderr");
+    let published = tokio::task::spawn_blocking(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.starts_with("publishing #3"))
+    });
+    assert!(
+        tokio::time::timeout(PATIENCE * 2, published)
+            .await
+            .expect("topic pub publishes in time")
+            .expect("joins"),
+        "topic pub never published its third message"
+    );
+    tokio::time::sleep(LATE).await;
+    let out = rosync_echo(&ep, 68, &["/latched", "--count", "3", "--timeout", "10"]).await;
+    assert_eq!(yaml_values(&out, "data"), ["kept", "kept", "kept"], "{out}");
+}
+
+#[test]
+fn topic_pub_refuses_bad_qos_options() {
+    for (args, needle) in [
+        (&["--qos-depth", "0"][..], "--qos-depth"),
+        (&["--qos-durability", "latched"][..], "transient_local"),
+        (&["--qos-reliability", "sometimes"][..], "best_effort"),
+        (&["--qos-profile", "fast"][..], "sensor_data"),
+    ] {
+        let out = common::rosync()
+            .args(["topic", "pub", "/x", "std_msgs/msg/String", "{}", "--once"])
+            .args(args)
+            .output()
+            .expect("rosync runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} accepted");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

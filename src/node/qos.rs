@@ -392,6 +392,41 @@ impl QosProfile {
         }
     }
 
+    /// This subscription profile with a best-available reliability or durability settled
+    /// against the QoS of the topic's publishers, as rmw settles it (and `ros2 topic echo`
+    /// adapts to the publishers): reliable unless a publisher is best effort, transient local
+    /// if there is a publisher and every one is transient local, else volatile. Other
+    /// policies are kept.
+    pub fn best_available_for<'a>(
+        self,
+        publishers: impl IntoIterator<Item = &'a QosProfile>,
+    ) -> Self {
+        let publishers: Vec<QosProfile> = publishers.into_iter().map(|p| p.resolved()).collect();
+        let mut qos = self;
+        if qos.reliability == Reliability::BestAvailable {
+            let any_best_effort = publishers
+                .iter()
+                .any(|p| p.reliability == Reliability::BestEffort);
+            qos.reliability = if any_best_effort {
+                Reliability::BestEffort
+            } else {
+                Reliability::Reliable
+            };
+        }
+        if qos.durability == Durability::BestAvailable {
+            let all_transient_local = !publishers.is_empty()
+                && publishers
+                    .iter()
+                    .all(|p| p.durability == Durability::TransientLocal);
+            qos.durability = if all_transient_local {
+                Durability::TransientLocal
+            } else {
+                Durability::Volatile
+            };
+        }
+        qos
+    }
+
     /// Whether the publisher keeps samples for late joiners (resolved durability is transient
     /// local).
     pub fn is_transient_local(&self) -> bool {
@@ -725,6 +760,32 @@ mod tests {
         };
         assert_eq!(unspecified.resolved(), QosProfile::default());
         assert_eq!(unspecified.to_rmw_zenoh(), "::,10:,:,:,,");
+    }
+
+    #[test]
+    fn best_available_settles_on_the_publishers() {
+        let wanted = QosProfile {
+            reliability: Reliability::BestAvailable,
+            durability: Durability::BestAvailable,
+            ..QosProfile::default()
+        };
+        let latched = QosProfile::default().transient_local();
+        let sensor = QosProfile::sensor_data();
+        let settle = |publishers: &[QosProfile]| {
+            let q = wanted.best_available_for(publishers);
+            (q.reliability, q.durability)
+        };
+        use {Durability::*, Reliability::*};
+        assert_eq!(settle(&[]), (Reliable, Volatile));
+        assert_eq!(settle(&[latched, latched]), (Reliable, TransientLocal));
+        assert_eq!(
+            settle(&[latched, QosProfile::default()]),
+            (Reliable, Volatile)
+        );
+        assert_eq!(settle(&[latched, sensor]), (BestEffort, Volatile));
+        // Policies that are not best available stay as they are.
+        let fixed = QosProfile::sensor_data().best_available_for(&[latched]);
+        assert_eq!(fixed, QosProfile::sensor_data());
     }
 
     #[test]
