@@ -174,6 +174,10 @@ async fn keep_last_2_keeps_only_the_last_2() {
     let (_node, sub) = late_subscriber(63, &ep, latched(10)).await;
     assert_eq!(children(&receive(&sub, 2).await), ["b", "c"]);
     assert_quiet(&sub).await;
+    // A transient-local subscriber closes like any other: `recv` then returns `None`.
+    sub.close();
+    let end = tokio::time::timeout(PATIENCE, sub.recv()).await;
+    assert!(matches!(end, Ok(None)), "{end:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,11 +44,13 @@ pub use graph::{Entity, EntityKind, TopicInfo};
 pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
 #[cfg(feature = "cli")]
 pub use network_args::NetworkArgs;
-pub use publisher::{Publisher, PublisherBuilder, RawPublisher, RawPublisherBuilder};
+pub use publisher::{
+    Publisher, PublisherBuilder, RawPublisher, RawPublisherBuilder, SAMPLE_MISS_HEARTBEAT_PERIOD,
+};
 pub use qos::{Durability, History, Liveliness, QosError, QosProfile, Reliability};
 pub use subscriber::{
     CallbackSubscriber, CallbackSubscriberBuilder, MessageInfo, RawMessage, RawSubscriber,
-    RawSubscriberBuilder, Subscriber, SubscriberBuilder, SubscriberStats,
+    RawSubscriberBuilder, Subscriber, SubscriberBuilder, SubscriberStats, KEEP_ALL_QUEUE_SIZE,
 };
 
 use crate::error::{Error, Result};
