@@ -306,8 +306,8 @@ async fn late_python_subscriber_gets_a_rosync_publishers_static_transforms() {
     assert_eq!(children(&got), ["a", "b", "c"]);
 }
 
-/// Runs `rosync --connect ep --domain domain topic echo ARGS` to the end; its stdout.
-async fn rosync_echo(ep: &str, domain: u32, args: &[&str]) -> String {
+/// Runs `rosync --connect ep --domain domain topic echo ARGS` to the end; its stdout and stderr.
+async fn rosync_echo(ep: &str, domain: u32, args: &[&str]) -> (String, String) {
     let mut cmd = common::rosync();
     cmd.args(["--connect", ep, "--domain", &domain.to_string()])
         .args(["topic", "echo"])
@@ -325,7 +325,10 @@ async fn rosync_echo(ep: &str, domain: u32, args: &[&str]) -> String {
         "topic echo failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// The values of `key: value` lines of YAML output.
@@ -342,7 +345,7 @@ async fn topic_echo_started_late_prints_the_latched_messages() {
     let (_pub_node, _publisher, ep) = latched_publisher(67, latched(3), &["a", "b", "c"]).await;
     tokio::time::sleep(LATE).await;
     // No QoS option: echo takes transient local from the publisher's QoS in the graph.
-    let out = rosync_echo(&ep, 67, &["/tf_static", "--count", "3", "--timeout", "10"]).await;
+    let (out, _) = rosync_echo(&ep, 67, &["/tf_static", "--count", "3", "--timeout", "10"]).await;
     assert_eq!(
         yaml_values(&out, "child_frame_id"),
         ["a", "b", "c"],
@@ -381,8 +384,37 @@ async fn topic_pub_latches_for_a_late_topic_echo() {
         "topic pub never published its third message"
     );
     tokio::time::sleep(LATE).await;
-    let out = rosync_echo(&ep, 68, &["/latched", "--count", "3", "--timeout", "10"]).await;
+    let (out, _) = rosync_echo(&ep, 68, &["/latched", "--count", "3", "--timeout", "10"]).await;
     assert_eq!(yaml_values(&out, "data"), ["kept", "kept", "kept"], "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topic_echo_of_mixed_publishers_falls_back_to_volatile_and_says_so() {
+    let (node, _latched, ep) = latched_publisher(69, latched(3), &["old"]).await;
+    let volatile = node
+        .publisher::<tf2_msgs::TFMessage>("/tf_static")
+        .await
+        .expect("publisher");
+    let live = tokio::spawn(async move {
+        loop {
+            if volatile.publish(&static_transform("live")).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    let (out, err) = rosync_echo(&ep, 69, &["/tf_static", "--count", "2", "--timeout", "10"]).await;
+    live.abort();
+    // Volatile, as ros2 topic echo: only live messages, never the kept one.
+    assert_eq!(
+        yaml_values(&out, "child_frame_id"),
+        ["live", "live"],
+        "{out}"
+    );
+    assert!(
+        err.contains("some, but not all, publishers of /tf_static are transient local"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -279,6 +279,27 @@ async fn echo_qos(
         .filter_map(|t| t.qos_profile().ok())
         .collect();
     let qos = wanted.best_available_for(&publishers);
+    // As ros2 topic echo: say when only some publishers offer the stricter policy.
+    let reliable = publishers
+        .iter()
+        .filter(|p| p.resolved().reliability == Reliability::Reliable)
+        .count();
+    if wanted.reliability == Reliability::BestAvailable
+        && reliable > 0
+        && reliable < publishers.len()
+    {
+        eprintln!(
+            "topic echo: some, but not all, publishers of {topic} are reliable: falling back to \
+             best effort, which receives from all of them"
+        );
+    }
+    let latched = publishers.iter().filter(|p| p.is_transient_local()).count();
+    if wanted.durability == Durability::BestAvailable && latched > 0 && latched < publishers.len() {
+        eprintln!(
+            "topic echo: some, but not all, publishers of {topic} are transient local: falling \
+             back to volatile, which receives from all of them (without their kept messages)"
+        );
+    }
     tracing::debug!(%topic, qos = %qos.to_rmw_zenoh(), "echo QoS");
     Ok(qos)
 }
