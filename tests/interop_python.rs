@@ -207,7 +207,7 @@ async fn python_sees_rosync_liveliness_tokens() {
     let zid = node.session().zid().to_string();
     let node_token = format!("@ros2_lv/23/{zid}/0/0/NN/%/%robot1/announcer");
     let pub_token = format!(
-        "@ros2_lv/23/{zid}/0/1/MP/%/%robot1/announcer/%robot1%chatter/std_msgs::msg::dds_::String_/{}/1:2:1,10:,:,:,,",
+        "@ros2_lv/23/{zid}/0/1/MP/%/%robot1/announcer/%robot1%chatter/std_msgs::msg::dds_::String_/{}/::,10:,:,:,,",
         std_msgs::String::TYPE_HASH
     );
     assert!(

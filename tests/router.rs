@@ -458,6 +458,10 @@ async fn incompatible_qos_is_warned_about_once_per_pair() {
             "/qos_clash",
             "--type",
             "std_msgs/msg/String",
+            // Reliable on purpose: by default echo adapts to the publishers (best effort
+            // here, as ros2 topic echo), and nothing would be incompatible.
+            "--qos-reliability",
+            "reliable",
             "--count",
             "20",
             "--timeout",

@@ -330,7 +330,7 @@ async fn python_client_calls_rosync_server() {
     assert!(status.success(), "{lines:?}");
     let zid = node.session().zid().to_string();
     let ss_token = format!(
-        "@ros2_lv/47/{zid}/0/1/SS/%/%/adder/%add_two_ints/example_interfaces::srv::dds_::AddTwoInts_/{}/1:2:1,10:,:,:,,",
+        "@ros2_lv/47/{zid}/0/1/SS/%/%/adder/%add_two_ints/example_interfaces::srv::dds_::AddTwoInts_/{}/::,10:,:,:,,",
         AddTwoInts::TYPE_HASH
     );
     assert_eq!(lines[0]["server_token"], ss_token);

@@ -10,6 +10,7 @@ mod interface;
 mod node;
 mod output;
 mod play;
+mod qos_args;
 mod record;
 mod router;
 mod service;

@@ -7,9 +7,10 @@ use clap::Subcommand;
 
 use super::args::{whole, Hz, Seconds};
 use super::output::{parse_value, to_yaml};
+use super::qos_args::QosArgs;
 use super::{fail, CliResult, NetworkArgs};
 use crate::msg::{lookup, DynType};
-use crate::node::{EntityKind, Node};
+use crate::node::{Durability, EntityKind, Node, QosProfile, Reliability};
 
 /// How long graph queries wait for answers.
 const GRAPH_TIMEOUT: Duration = Duration::from_millis(1000);
@@ -53,6 +54,11 @@ pub enum TopicCommand {
         /// Print each message as one line of JSON instead of YAML (abbreviated the same way).
         #[arg(long)]
         json: bool,
+        /// Without QoS options, echo adapts to the topic's publishers as `ros2 topic echo`
+        /// does: reliable unless one is best effort, transient local (printing the messages
+        /// they kept for late subscribers) if every one is.
+        #[command(flatten)]
+        qos: QosArgs,
     },
     /// Publish a message given as YAML or JSON, repeatedly or a fixed number of times.
     Pub {
@@ -86,6 +92,19 @@ pub enum TopicCommand {
             allow_hyphen_values = true
         )]
         wait: Seconds,
+        /// After the last message, stay up this many seconds (a transient-local publisher
+        /// serves its kept messages to late subscribers meanwhile).
+        #[arg(
+            long,
+            default_value = "0.1",
+            value_name = "SECONDS",
+            allow_hyphen_values = true
+        )]
+        keep_alive: Seconds,
+        /// The publisher's QoS (default: reliable, volatile, keep last 10); e.g.
+        /// `--qos-durability transient_local` latches the last --qos-depth messages.
+        #[command(flatten)]
+        qos: QosArgs,
     },
     /// Measure the publishing rate of a topic (any type).
     Hz {
@@ -113,6 +132,7 @@ pub async fn run(cmd: TopicCommand, net: &NetworkArgs, verbose: bool) -> CliResu
             truncate_length,
             full_length,
             json,
+            qos,
         } => {
             let node = net.node("rosync_topic_echo").await?;
             let topic = node.resolve_topic(&topic)?;
@@ -124,7 +144,8 @@ pub async fn run(cmd: TopicCommand, net: &NetworkArgs, verbose: bool) -> CliResu
                 }
             };
             let limit = (!full_length).then_some(truncate_length);
-            echo(&node, &topic, ty, count, timeout, limit, json).await
+            let qos = echo_qos(&node, &topic, &qos).await?;
+            echo(&node, &topic, ty, qos, count, timeout, limit, json).await
         }
         TopicCommand::Pub {
             topic,
@@ -134,6 +155,8 @@ pub async fn run(cmd: TopicCommand, net: &NetworkArgs, verbose: bool) -> CliResu
             count,
             once,
             wait,
+            keep_alive,
+            qos,
         } => {
             let Some(ty) = lookup(&type_name) else {
                 return fail(format!(
@@ -146,7 +169,11 @@ pub async fn run(cmd: TopicCommand, net: &NetworkArgs, verbose: bool) -> CliResu
                 .or_else(|e| fail(format!("the message does not fit {}: {e}", ty.type_name)))?;
             let count = if once { Some(1) } else { count };
             let node = net.node("rosync_topic_pub").await?;
-            publish(&node, &topic, ty, payload, rate, count, wait).await
+            let publisher = node
+                .raw_publisher(&topic, ty.type_name, ty.type_hash)
+                .qos(qos.profile())
+                .await?;
+            publish(&publisher, payload, rate, count, wait, keep_alive).await
         }
         TopicCommand::Hz {
             topic,
@@ -236,10 +263,61 @@ async fn resolve_type(
     }
 }
 
+/// The QoS `topic echo` subscribes with: the options given, with reliability and durability
+/// left to the publishers (best available) unless given, as `ros2 topic echo` adapts to them.
+async fn echo_qos(
+    node: &Node,
+    topic: &str,
+    args: &QosArgs,
+) -> Result<QosProfile, Box<dyn std::error::Error + Send + Sync>> {
+    let mut wanted = args.profile();
+    if args.qos_reliability.is_none() {
+        wanted.reliability = Reliability::BestAvailable;
+    }
+    if args.qos_durability.is_none() {
+        wanted.durability = Durability::BestAvailable;
+    }
+    let publishers: Vec<QosProfile> = node
+        .graph(GRAPH_TIMEOUT)
+        .await?
+        .into_iter()
+        .filter(|e| e.kind == EntityKind::Publisher)
+        .filter_map(|e| e.topic)
+        .filter(|t| t.name == topic)
+        .filter_map(|t| t.qos_profile().ok())
+        .collect();
+    let qos = wanted.best_available_for(&publishers);
+    // As ros2 topic echo: say when only some publishers offer the stricter policy.
+    let reliable = publishers
+        .iter()
+        .filter(|p| p.resolved().reliability == Reliability::Reliable)
+        .count();
+    if wanted.reliability == Reliability::BestAvailable
+        && reliable > 0
+        && reliable < publishers.len()
+    {
+        eprintln!(
+            "topic echo: some, but not all, publishers of {topic} are reliable: falling back to \
+             best effort, which receives from all of them"
+        );
+    }
+    let latched = publishers.iter().filter(|p| p.is_transient_local()).count();
+    if wanted.durability == Durability::BestAvailable && latched > 0 && latched < publishers.len() {
+        eprintln!(
+            "topic echo: some, but not all, publishers of {topic} are transient local: falling \
+             back to volatile, which receives from all of them (without their kept messages)"
+        );
+    }
+    tracing::debug!(%topic, qos = %qos.to_rmw_zenoh(), "echo QoS");
+    Ok(qos)
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn echo(
     node: &Node,
     topic: &str,
     ty: &'static DynType,
+    qos: QosProfile,
     count: Option<u64>,
     timeout: Option<Seconds>,
     limit: Option<usize>,
@@ -247,16 +325,13 @@ async fn echo(
 ) -> CliResult {
     let sub = node
         .raw_subscriber(topic, Some(ty.identity()))
-        .queue_size(ECHO_QUEUE)
+        .qos(qos)
         .max_queued_bytes(ECHO_QUEUE_BYTES)
         .await?;
     let result = echo_until_done(&sub, topic, ty, count, timeout, limit, json).await;
     report_losses("topic echo", topic, &sub.stats());
     result
 }
-
-/// Messages `topic echo` and `topic hz` keep waiting at most.
-const ECHO_QUEUE: usize = 10;
 
 /// Payload bytes `topic echo` and `topic hz` keep waiting at most (the newest message is always
 /// kept): with the message being printed, memory stays a small multiple of the message size.
@@ -320,17 +395,13 @@ async fn echo_until_done(
 }
 
 async fn publish(
-    node: &Node,
-    topic: &str,
-    ty: &'static DynType,
+    publisher: &crate::node::RawPublisher,
     payload: Vec<u8>,
     rate: Hz,
     count: Option<u64>,
     wait: Seconds,
+    keep_alive: Seconds,
 ) -> CliResult {
-    let publisher = node
-        .raw_publisher(topic, ty.type_name, ty.type_hash)
-        .await?;
     if !wait.duration().is_zero() {
         publisher.wait_for_subscribers(wait.duration()).await;
     }
@@ -346,8 +417,12 @@ async fn publish(
         sent += 1;
         eprintln!("publishing #{sent} on {}", publisher.topic());
     }
-    // Give the last sample time to leave before the session closes.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Give the last sample time to leave (and late subscribers time to get what a
+    // transient-local publisher kept) before the session closes.
+    tokio::select! {
+        _ = tokio::time::sleep(keep_alive.duration()) => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
     Ok(())
 }
 

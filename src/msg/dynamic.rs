@@ -105,6 +105,7 @@ pub fn registry() -> impl Iterator<Item = &'static DynType> {
         super::rcl_interfaces::TYPES,
         super::std_srvs::TYPES,
         super::example_interfaces::TYPES,
+        super::tf2_msgs::TYPES,
     ]
     .into_iter()
     .flatten()

@@ -1,12 +1,12 @@
 //! Typed ROS 2 messages: the [`Message`] and [`Stamped`] traits and the generated packages.
 //!
 //! Every package under `msgs/` becomes a module here (`std_msgs`, `geometry_msgs`,
-//! `sensor_msgs`, `builtin_interfaces`, `rosgraph_msgs`, `rcl_interfaces`, `service_msgs`,
-//! `unique_identifier_msgs`, `std_srvs`, `example_interfaces`), generated at build time from
-//! the `.msg` and `.srv` files by `rosync-msggen`; a `.srv` gives `Name_Request`,
-//! `Name_Response` and a [`Service`] type `Name`. Each type knows its ROS 2 type name, its REP-2016 type
-//! hash and its full definition, so it can be published with rmw_zenoh's key expressions
-//! and recorded into MCAP with the `ros2msg` schema encoding.
+//! `sensor_msgs`, `builtin_interfaces`, `rosgraph_msgs`, `tf2_msgs`, `rcl_interfaces`,
+//! `service_msgs`, `unique_identifier_msgs`, `std_srvs`, `example_interfaces`), generated at
+//! build time from the `.msg` and `.srv` files by `rosync-msggen`; a `.srv` gives
+//! `Name_Request`, `Name_Response` and a [`Service`] type `Name`. Each type knows its ROS 2
+//! type name, its REP-2016 type hash and its full definition, so it can be published with
+//! rmw_zenoh's key expressions and recorded into MCAP with the `ros2msg` schema encoding.
 //!
 //! Type names in any of their forms (`pkg/Type`, `pkg/msg/Type`, rmw_zenoh's
 //! `pkg::msg::dds_::Type_`) are parsed by [`TypeName`]; a type as the wire identifies it (name

@@ -182,7 +182,7 @@ pub fn split_topic_key_expr(key: &str) -> Option<TypeIdentity> {
 }
 
 /// rmw_zenoh's QoS token field for the default profile keeping the last `depth` messages (or
-/// all for 0).
+/// all for 0): `QosProfile::default().keep_last(depth).to_rmw_zenoh()`.
 pub fn qos_string(depth: usize) -> String {
     let qos = if depth == 0 {
         QosProfile::default().keep_all()
@@ -238,14 +238,14 @@ mod tests {
             token,
             "@ros2_lv/0/8b20917502ee955ac4476e0266340d5c/0/1/MP/%/%/talker/%chatter/\
              std_msgs::msg::dds_::String_/\
-             RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18/1:2:1,10:,:,:,,"
+             RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18/::,10:,:,:,,"
         );
         assert_eq!(Entity::parse(&token).as_ref(), Some(&publisher));
         let topic = publisher.topic.as_ref().expect("a topic");
         assert_eq!(topic.qos_profile(), Ok(QosProfile::default()));
         // A token from rmw_zenoh, which leaves out fields equal to its defaults, renders back
         // exactly and its QoS parses.
-        let foreign = token.replace("/1:2:1,10:,:,:,,", "/::,7:,:,:,,");
+        let foreign = token.replace("/::,10:,:,:,,", "/::,7:,:,:,,");
         let entity = Entity::parse(&foreign).expect("parses");
         assert_eq!(entity.token(), foreign);
         let qos = entity.topic.expect("a topic").qos_profile().expect("qos");

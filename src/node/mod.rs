@@ -51,7 +51,9 @@ pub use graph_api::{
 pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
 #[cfg(feature = "cli")]
 pub use network_args::NetworkArgs;
-pub use publisher::{Publisher, PublisherBuilder, RawPublisher, RawPublisherBuilder};
+pub use publisher::{
+    Publisher, PublisherBuilder, RawPublisher, RawPublisherBuilder, SAMPLE_MISS_HEARTBEAT_PERIOD,
+};
 pub use qos::{
     compatibility, Durability, History, Incompatible, Liveliness, QosError, QosProfile, Reliability,
 };
@@ -59,7 +61,7 @@ pub use router::{Router, RouterConfig};
 pub use service::{CallError, Client, HandlerError, RawClient, ServiceServer, ServiceStats};
 pub use subscriber::{
     CallbackSubscriber, CallbackSubscriberBuilder, MessageInfo, RawMessage, RawSubscriber,
-    RawSubscriberBuilder, Subscriber, SubscriberBuilder, SubscriberStats,
+    RawSubscriberBuilder, Subscriber, SubscriberBuilder, SubscriberStats, KEEP_ALL_QUEUE_SIZE,
 };
 
 use crate::error::{Error, Result};

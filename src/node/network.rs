@@ -163,6 +163,9 @@ fn base_peer_config() -> Result<zenoh::Config> {
     let mut config = zenoh::Config::default();
     insert(&mut config, "mode", "\"peer\"")?;
     insert(&mut config, "scouting/multicast/enabled", "false")?;
+    // As rmw_zenoh's session config: a best-effort transient-local publisher's cache is ordered
+    // by these timestamps.
+    insert(&mut config, "timestamping/enabled", "true")?;
     Ok(config)
 }
 

@@ -1,19 +1,34 @@
 //! Publishers: [`RawPublisher`] puts CDR payloads of a named type; [`Publisher<T>`] encodes `T`.
+//!
+//! A publisher takes a [`QosProfile`] and maps it to zenoh as rmw_zenoh does: zenoh's
+//! reliability from the profile's, congestion control blocking only for reliable keep-all, and
+//! for transient local durability zenoh-ext's advanced publisher: a cache of the last `depth`
+//! samples, publisher detection, and (when reliable) sporadic heartbeats for sample-miss
+//! detection. Volatile publishers are plain zenoh publishers.
 
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
+
+use zenoh_ext::{AdvancedPublisherBuilderExt, CacheConfig, MissDetectionConfig};
 
 use super::attachment::Attachment;
 use super::buffer_pool::{BufferPool, POOL_MIN_PAYLOAD};
-use super::graph::{gid_from_token, qos_string, topic_key_expr, EntityKind, TopicInfo};
+use super::graph::{gid_from_token, topic_key_expr, EntityKind, TopicInfo};
+use super::qos::{QosProfile, Reliability};
 use super::qos_watch::QosWatch;
 use super::Node;
 use crate::cdr;
 use crate::error::{Error, Result};
 use crate::msg::Message;
+
+/// Period of the heartbeats a reliable transient-local publisher sends (when it published
+/// since the last one) so subscribers can recover missed samples from its cache: rmw_zenoh's
+/// `SAMPLE_MISS_DETECTION_HEARTBEAT_PERIOD`.
+pub const SAMPLE_MISS_HEARTBEAT_PERIOD: Duration = Duration::from_millis(500);
 
 /// Configures a [`RawPublisher`]; `.await` it to declare the publisher.
 #[must_use = "a publisher builder does nothing until awaited"]
@@ -22,8 +37,8 @@ pub struct RawPublisherBuilder {
     topic: String,
     type_name: String,
     type_hash: String,
-    depth: usize,
-    block_when_congested: bool,
+    qos: QosProfile,
+    block_when_congested: Option<bool>,
 }
 
 impl RawPublisherBuilder {
@@ -33,21 +48,29 @@ impl RawPublisherBuilder {
             topic: topic.to_string(),
             type_name: type_name.to_string(),
             type_hash: type_hash.to_string(),
-            depth: 10,
-            block_when_congested: false,
+            qos: QosProfile::default(),
+            block_when_congested: None,
         }
     }
 
-    /// The history depth announced in the QoS (default 10, as `rclcpp::QoS(10)`).
-    pub fn depth(mut self, depth: usize) -> Self {
-        self.depth = depth.max(1);
+    /// The QoS profile (default [`QosProfile::default`]: reliable, volatile, keep last 10, as
+    /// `rclcpp::QoS(10)`); a later [`depth`](Self::depth) changes its depth.
+    pub fn qos(mut self, qos: QosProfile) -> Self {
+        self.qos = qos;
         self
     }
 
-    /// Block `publish` when the network is congested instead of dropping (rmw_zenoh's
-    /// behaviour for reliable keep-all publishers; the default drops, as for keep-last).
+    /// Keep the last `depth` messages (min 1): the `10` of `create_publisher(topic, 10)`, a
+    /// shortcut for `.qos(profile.keep_last(depth))`.
+    pub fn depth(mut self, depth: usize) -> Self {
+        self.qos = self.qos.keep_last(depth.max(1));
+        self
+    }
+
+    /// Overrides whether `publish` blocks when the network is congested instead of dropping.
+    /// Without it the QoS decides, as in rmw_zenoh: reliable keep-all blocks, the rest drops.
     pub fn block_when_congested(mut self, block: bool) -> Self {
-        self.block_when_congested = block;
+        self.block_when_congested = Some(block);
         self
     }
 
@@ -62,25 +85,51 @@ impl RawPublisherBuilder {
             &self.type_name,
             &self.type_hash,
         );
-        let congestion = if self.block_when_congested {
-            zenoh::qos::CongestionControl::Block
-        } else {
-            zenoh::qos::CongestionControl::Drop
+        let qos = self.qos.resolved();
+        let congestion = match self.block_when_congested {
+            Some(true) => zenoh::qos::CongestionControl::Block,
+            Some(false) => zenoh::qos::CongestionControl::Drop,
+            None => qos.congestion_control(),
         };
-        let publisher = self
+        let builder = self
             .node
             .session()
             .declare_publisher(key.clone())
-            .congestion_control(congestion)
-            .await
-            .map_err(|e| Error::zenoh(&format!("cannot declare publisher on {topic}"), e))?;
+            .reliability(qos.zenoh_reliability())
+            .congestion_control(congestion);
+        let publisher = if qos.is_transient_local() {
+            let mut advanced = builder
+                .cache(CacheConfig::default().max_samples(qos.depth))
+                .publisher_detection();
+            if qos.reliability == Reliability::Reliable {
+                advanced = advanced.sample_miss_detection(
+                    MissDetectionConfig::default().sporadic_heartbeat(SAMPLE_MISS_HEARTBEAT_PERIOD),
+                );
+            }
+            let publisher = advanced.await.map_err(|e| {
+                // zenoh-ext orders a cache without sequence numbers (best effort) by timestamps.
+                let hint = if qos.reliability == Reliability::BestEffort {
+                    " (best effort needs `timestamping: { enabled: true }` in the zenoh config)"
+                } else {
+                    ""
+                };
+                let what = format!("cannot declare transient-local publisher on {topic}{hint}");
+                Error::zenoh(&what, e)
+            })?;
+            ZenohPublisher::Advanced(publisher)
+        } else {
+            let publisher = builder
+                .await
+                .map_err(|e| Error::zenoh(&format!("cannot declare publisher on {topic}"), e))?;
+            ZenohPublisher::Plain(publisher)
+        };
         let entity = self.node.entity_for(
             EntityKind::Publisher,
             TopicInfo {
                 name: topic.clone(),
                 type_name: self.type_name,
                 type_hash: self.type_hash,
-                qos: qos_string(self.depth),
+                qos: qos.to_rmw_zenoh(),
             },
         );
         let token_key = entity.token();
@@ -91,12 +140,13 @@ impl RawPublisherBuilder {
             .declare_token(token_key.clone())
             .await
             .map_err(|e| Error::zenoh(&format!("cannot announce publisher on {topic}"), e))?;
-        tracing::debug!(%topic, %key, "publisher declared");
+        tracing::debug!(%topic, %key, qos = %qos.to_rmw_zenoh(), "publisher declared");
         let qos_watch = QosWatch::start(&self.node, &entity);
         Ok(RawPublisher {
             publisher,
             topic,
             key,
+            qos,
             gid: gid_from_token(&token_key),
             sequence: AtomicI64::new(0),
             buffers: Arc::default(),
@@ -116,11 +166,19 @@ impl IntoFuture for RawPublisherBuilder {
     }
 }
 
+/// The zenoh publisher behind a [`RawPublisher`]: plain for volatile durability, advanced (with
+/// a cache for late joiners) for transient local.
+enum ZenohPublisher {
+    Plain(zenoh::pubsub::Publisher<'static>),
+    Advanced(zenoh_ext::AdvancedPublisher<'static>),
+}
+
 /// Publishes already encoded CDR payloads of one type on one topic, with rmw_zenoh attachments.
 pub struct RawPublisher {
-    publisher: zenoh::pubsub::Publisher<'static>,
+    publisher: ZenohPublisher,
     topic: String,
     key: String,
+    qos: QosProfile,
     gid: [u8; 16],
     sequence: AtomicI64,
     buffers: Arc<BufferPool>,
@@ -135,6 +193,7 @@ impl std::fmt::Debug for RawPublisher {
         f.debug_struct("RawPublisher")
             .field("topic", &self.topic)
             .field("key", &self.key)
+            .field("qos", &self.qos)
             .finish()
     }
 }
@@ -162,37 +221,42 @@ impl RawPublisher {
     }
 
     async fn put(&self, payload: zenoh::bytes::ZBytes) -> Result<()> {
-        self.put_builder(payload)
-            .await
-            .map_err(|e| Error::zenoh(&format!("publish on {} failed", self.topic), e))
+        let attachment = self.next_attachment();
+        let sent = match &self.publisher {
+            ZenohPublisher::Plain(p) => p.put(payload).attachment(attachment).await,
+            ZenohPublisher::Advanced(p) => p.put(payload).attachment(attachment).await,
+        };
+        sent.map_err(|e| Error::zenoh(&format!("publish on {} failed", self.topic), e))
     }
 
     /// The same without `.await`, for synchronous code such as synchronizer callbacks.
     fn put_now(&self, payload: zenoh::bytes::ZBytes) -> Result<()> {
         use zenoh::Wait;
-        self.put_builder(payload)
-            .wait()
-            .map_err(|e| Error::zenoh(&format!("publish on {} failed", self.topic), e))
+        let attachment = self.next_attachment();
+        let sent = match &self.publisher {
+            ZenohPublisher::Plain(p) => p.put(payload).attachment(attachment).wait(),
+            ZenohPublisher::Advanced(p) => p.put(payload).attachment(attachment).wait(),
+        };
+        sent.map_err(|e| Error::zenoh(&format!("publish on {} failed", self.topic), e))
     }
 
-    fn put_builder(&self, payload: zenoh::bytes::ZBytes) -> zenoh::pubsub::PublisherPutBuilder<'_> {
+    /// rmw_zenoh's attachment for the next sample.
+    fn next_attachment(&self) -> Vec<u8> {
         let attachment = Attachment {
             sequence_number: self.sequence.fetch_add(1, Ordering::Relaxed) + 1,
             source_timestamp: crate::time::now_nanos(),
             gid: self.gid,
         };
-        self.publisher
-            .put(payload)
-            .attachment(attachment.to_bytes().to_vec())
+        attachment.to_bytes().to_vec()
     }
 
     /// Whether at least one subscriber currently matches this publisher's key expression.
     pub async fn has_subscribers(&self) -> bool {
-        self.publisher
-            .matching_status()
-            .await
-            .map(|status| status.matching())
-            .unwrap_or(false)
+        let status = match &self.publisher {
+            ZenohPublisher::Plain(p) => p.matching_status().await,
+            ZenohPublisher::Advanced(p) => p.matching_status().await,
+        };
+        status.map(|status| status.matching()).unwrap_or(false)
     }
 
     /// Waits until a subscriber matches, or `timeout` passes; returns whether one matched.
@@ -218,6 +282,11 @@ impl RawPublisher {
     /// The zenoh key expression the data goes to.
     pub fn key_expr(&self) -> &str {
         &self.key
+    }
+
+    /// The QoS profile in use, as rmw_zenoh resolves it (and as the graph token announces it).
+    pub fn qos(&self) -> &QosProfile {
+        &self.qos
     }
 
     /// The 16-byte GID carried in every sample's attachment.
@@ -246,13 +315,20 @@ impl<T: Message> PublisherBuilder<T> {
         }
     }
 
-    /// The history depth announced in the QoS (default 10, as `rclcpp::QoS(10)`).
+    /// The QoS profile, as [`RawPublisherBuilder::qos`], e.g.
+    /// `.qos(QosProfile::default().transient_local())` for a latched topic.
+    pub fn qos(mut self, qos: QosProfile) -> Self {
+        self.raw = self.raw.qos(qos);
+        self
+    }
+
+    /// Keep the last `depth` messages, as [`RawPublisherBuilder::depth`].
     pub fn depth(mut self, depth: usize) -> Self {
         self.raw = self.raw.depth(depth);
         self
     }
 
-    /// Block `publish` when the network is congested instead of dropping.
+    /// Overrides blocking when congested, as [`RawPublisherBuilder::block_when_congested`].
     pub fn block_when_congested(mut self, block: bool) -> Self {
         self.raw = self.raw.block_when_congested(block);
         self
@@ -301,7 +377,7 @@ impl<T: Message> Publisher<T> {
     }
 
     /// Publishes without `.await`, from synchronous code such as a synchronizer callback
-    /// (the default drop-when-congested publisher never blocks here).
+    /// (a keep-last publisher drops instead of blocking when congested, so never blocks here).
     pub fn publish_now(&self, msg: &T) -> Result<()> {
         self.raw.put_now(self.raw.encode(msg)?)
     }

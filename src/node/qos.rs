@@ -3,9 +3,22 @@
 //!
 //! - **rmw_zenoh's liveliness-token field**, `reliability:durability:history,depth:deadline_sec,
 //!   deadline_nsec:lifespan_sec,lifespan_nsec:liveliness,lease_sec,lease_nsec`, the policies as
-//!   rmw's enum numbers ([`QosProfile::to_rmw_zenoh`], [`QosProfile::parse_rmw_zenoh`]). An
-//!   empty field is rmw_zenoh's default (reliable, volatile, keep last 42, infinite durations,
-//!   automatic liveliness).
+//!   rmw's enum numbers ([`QosProfile::to_rmw_zenoh`], [`QosProfile::parse_rmw_zenoh`]). A
+//!   field equal to rmw_zenoh's default ([`QosProfile::RMW_ZENOH_DEFAULT`]: reliable, volatile,
+//!   keep last 42, infinite durations, automatic liveliness) is left empty, so rclcpp's default
+//!   publisher is `::,10:,:,:,,`.
+//!
+//! The presets are ROS 2's (`rmw_qos_profiles.h`, Jazzy): [`QosProfile::default`],
+//! [`sensor_data`](QosProfile::sensor_data), [`services_default`](QosProfile::services_default),
+//! [`parameters`](QosProfile::parameters), [`parameter_events`](QosProfile::parameter_events)
+//! and [`system_default`](QosProfile::system_default). Where rmw leaves a duration or the
+//! liveliness unspecified they hold what rmw_zenoh resolves it to (infinite, automatic), which
+//! is what the graph and rosbag2 report.
+//!
+//! On zenoh a profile maps as rmw_zenoh maps it ([`QosProfile::zenoh_reliability`],
+//! [`QosProfile::congestion_control`]); transient local durability uses zenoh-ext's advanced
+//! publisher (a cache of the last `depth` samples) and advanced subscriber (history query and
+//! late-publisher detection), configured like rmw_zenoh's.
 //! - **rosbag2's `offered_qos_profiles` entries** (serde): `history: keep_last`, `depth`,
 //!   `reliability`, `durability`, `deadline: {sec, nsec}`, `lifespan`, `liveliness`,
 //!   `liveliness_lease_duration`, `avoid_ros_namespace_conventions`. Policies are written as
@@ -192,8 +205,8 @@ pub struct QosProfile {
 }
 
 impl Default for QosProfile {
-    /// rclcpp's default publisher as the graph reports it: reliable, volatile, keep last 10,
-    /// infinite durations, automatic liveliness.
+    /// ROS 2's default profile (`rmw_qos_profile_default`) as the graph reports it: reliable,
+    /// volatile, keep last 10, infinite durations, automatic liveliness.
     fn default() -> Self {
         Self {
             history: History::KeepLast,
@@ -216,12 +229,117 @@ impl QosProfile {
     /// rmw's infinite duration (`RMW_DURATION_INFINITE`: 9223372036 s 854775807 ns).
     pub const INFINITE: Duration = Duration::new(9_223_372_036, 854_775_807);
 
-    /// rclcpp's sensor data profile: best effort, volatile, keep last 5.
+    /// rmw_zenoh's defaults, which its tokens leave out and which replace rmw's "system
+    /// default" policies, depth 0 and unspecified durations (rmw_zenoh's `qos.cpp`).
+    pub const RMW_ZENOH_DEFAULT: QosProfile = QosProfile {
+        history: History::KeepLast,
+        depth: RMW_ZENOH_DEFAULT_DEPTH,
+        reliability: Reliability::Reliable,
+        durability: Durability::Volatile,
+        deadline: Self::INFINITE,
+        lifespan: Self::INFINITE,
+        liveliness: Liveliness::Automatic,
+        liveliness_lease_duration: Self::INFINITE,
+        avoid_ros_namespace_conventions: false,
+    };
+
+    /// ROS 2's sensor data profile (`rmw_qos_profile_sensor_data`): best effort, volatile, keep
+    /// last 5.
     pub fn sensor_data() -> Self {
         Self {
             depth: 5,
             reliability: Reliability::BestEffort,
             ..Self::default()
+        }
+    }
+
+    /// ROS 2's profile for services (`rmw_qos_profile_services_default`): reliable, volatile,
+    /// keep last 10.
+    pub fn services_default() -> Self {
+        Self::default()
+    }
+
+    /// ROS 2's profile for parameter services (`rmw_qos_profile_parameters`): reliable,
+    /// volatile, keep last 1000.
+    pub fn parameters() -> Self {
+        Self {
+            depth: 1000,
+            ..Self::default()
+        }
+    }
+
+    /// ROS 2's profile for `/parameter_events` (`rmw_qos_profile_parameter_events`): reliable,
+    /// volatile, keep last 1000.
+    pub fn parameter_events() -> Self {
+        Self::parameters()
+    }
+
+    /// ROS 2's system default profile (`rmw_qos_profile_system_default`): every policy left to
+    /// the middleware, depth 0; rmw_zenoh resolves it to [`QosProfile::RMW_ZENOH_DEFAULT`].
+    pub fn system_default() -> Self {
+        Self {
+            history: History::SystemDefault,
+            depth: 0,
+            reliability: Reliability::SystemDefault,
+            durability: Durability::SystemDefault,
+            ..Self::default()
+        }
+    }
+
+    /// A preset by its ROS 2 name (`sensor_data`, `default`, `services_default`, `parameters`,
+    /// `parameter_events`, `system_default`), as `ros2 topic pub --qos-profile` takes it.
+    pub fn preset(name: &str) -> Option<Self> {
+        Some(match name {
+            "sensor_data" => Self::sensor_data(),
+            "default" => Self::default(),
+            "services_default" => Self::services_default(),
+            "parameters" => Self::parameters(),
+            "parameter_events" => Self::parameter_events(),
+            "system_default" => Self::system_default(),
+            _ => return None,
+        })
+    }
+
+    /// The preset names [`preset`](Self::preset) knows.
+    pub const PRESETS: [&'static str; 6] = [
+        "sensor_data",
+        "default",
+        "services_default",
+        "parameters",
+        "parameter_events",
+        "system_default",
+    ];
+
+    /// This profile with transient local durability: the publisher keeps its last `depth`
+    /// messages for subscriptions that join later (as `/tf_static` and maps are published).
+    pub fn transient_local(self) -> Self {
+        Self {
+            durability: Durability::TransientLocal,
+            ..self
+        }
+    }
+
+    /// This profile with volatile durability.
+    pub fn volatile(self) -> Self {
+        Self {
+            durability: Durability::Volatile,
+            ..self
+        }
+    }
+
+    /// This profile with reliable delivery.
+    pub fn reliable(self) -> Self {
+        Self {
+            reliability: Reliability::Reliable,
+            ..self
+        }
+    }
+
+    /// This profile with best-effort delivery.
+    pub fn best_effort(self) -> Self {
+        Self {
+            reliability: Reliability::BestEffort,
+            ..self
         }
     }
 
@@ -243,10 +361,104 @@ impl QosProfile {
         }
     }
 
-    /// The liveliness-token field rmw_zenoh reads: policies always as numbers, the depth unless
-    /// 0, durations and liveliness only where they differ from rmw_zenoh's defaults (so the
-    /// default profile is `1:2:1,10:,:,:,,`).
+    /// The profile rmw_zenoh actually uses for this one (its `best_available_qos`): "system
+    /// default", unknown and best-available policies, depth 0 and zero (unspecified) durations
+    /// become [`QosProfile::RMW_ZENOH_DEFAULT`]'s.
+    pub fn resolved(&self) -> Self {
+        let d = Self::RMW_ZENOH_DEFAULT;
+        let time = |t: Duration| if t.is_zero() { Self::INFINITE } else { t };
+        Self {
+            history: match self.history {
+                History::KeepLast | History::KeepAll => self.history,
+                History::SystemDefault | History::Unknown => d.history,
+            },
+            depth: if self.depth == 0 { d.depth } else { self.depth },
+            reliability: match self.reliability {
+                Reliability::Reliable | Reliability::BestEffort => self.reliability,
+                _ => d.reliability,
+            },
+            durability: match self.durability {
+                Durability::Volatile | Durability::TransientLocal => self.durability,
+                _ => d.durability,
+            },
+            deadline: time(self.deadline),
+            lifespan: time(self.lifespan),
+            liveliness: match self.liveliness {
+                Liveliness::Automatic | Liveliness::ManualByTopic => self.liveliness,
+                _ => d.liveliness,
+            },
+            liveliness_lease_duration: time(self.liveliness_lease_duration),
+            avoid_ros_namespace_conventions: self.avoid_ros_namespace_conventions,
+        }
+    }
+
+    /// This subscription profile with a best-available reliability or durability settled
+    /// against the QoS of the topic's publishers, as rmw settles it (and `ros2 topic echo`
+    /// adapts to the publishers): reliable unless a publisher is best effort, transient local
+    /// if there is a publisher and every one is transient local, else volatile. Other
+    /// policies are kept.
+    pub fn best_available_for<'a>(
+        self,
+        publishers: impl IntoIterator<Item = &'a QosProfile>,
+    ) -> Self {
+        let publishers: Vec<QosProfile> = publishers.into_iter().map(|p| p.resolved()).collect();
+        let mut qos = self;
+        if qos.reliability == Reliability::BestAvailable {
+            let any_best_effort = publishers
+                .iter()
+                .any(|p| p.reliability == Reliability::BestEffort);
+            qos.reliability = if any_best_effort {
+                Reliability::BestEffort
+            } else {
+                Reliability::Reliable
+            };
+        }
+        if qos.durability == Durability::BestAvailable {
+            let all_transient_local = !publishers.is_empty()
+                && publishers
+                    .iter()
+                    .all(|p| p.durability == Durability::TransientLocal);
+            qos.durability = if all_transient_local {
+                Durability::TransientLocal
+            } else {
+                Durability::Volatile
+            };
+        }
+        qos
+    }
+
+    /// Whether the publisher keeps samples for late joiners (resolved durability is transient
+    /// local).
+    pub fn is_transient_local(&self) -> bool {
+        self.resolved().durability == Durability::TransientLocal
+    }
+
+    /// zenoh's reliability for this profile, as rmw_zenoh sets it on publishers: best effort
+    /// for best effort, reliable otherwise.
+    pub fn zenoh_reliability(&self) -> zenoh::qos::Reliability {
+        match self.resolved().reliability {
+            Reliability::BestEffort => zenoh::qos::Reliability::BestEffort,
+            _ => zenoh::qos::Reliability::Reliable,
+        }
+    }
+
+    /// zenoh's congestion control for a publisher with this profile, rmw_zenoh's rule: block
+    /// for reliable keep-all, drop otherwise (keep-last publishers never block).
+    pub fn congestion_control(&self) -> zenoh::qos::CongestionControl {
+        let q = self.resolved();
+        if q.reliability == Reliability::Reliable && q.history == History::KeepAll {
+            zenoh::qos::CongestionControl::Block
+        } else {
+            zenoh::qos::CongestionControl::Drop
+        }
+    }
+
+    /// The liveliness-token field exactly as rmw_zenoh writes it: the [resolved](Self::resolved)
+    /// profile, policies as numbers, every part equal to [`QosProfile::RMW_ZENOH_DEFAULT`]'s
+    /// left empty (so the default profile is `::,10:,:,:,,`).
     pub fn to_rmw_zenoh(&self) -> String {
+        let q = self.resolved();
+        let d = Self::RMW_ZENOH_DEFAULT;
         let part = |value: u64, default: u64| {
             if value == default {
                 String::new()
@@ -254,25 +466,20 @@ impl QosProfile {
                 value.to_string()
             }
         };
-        let (inf_sec, inf_nsec) = split(Self::INFINITE);
-        let time = |d: Duration| {
-            let (sec, nsec) = split(d);
-            format!("{},{}", part(sec, inf_sec), part(nsec, inf_nsec))
-        };
-        let liveliness = if self.liveliness == Liveliness::Automatic {
-            String::new()
-        } else {
-            self.liveliness.code().to_string()
+        let time = |t: Duration, default: Duration| {
+            let ((sec, nsec), (dsec, dnsec)) = (split(t), split(default));
+            format!("{},{}", part(sec, dsec), part(nsec, dnsec))
         };
         format!(
-            "{}:{}:{},{}:{}:{}:{liveliness},{}",
-            self.reliability.code(),
-            self.durability.code(),
-            self.history.code(),
-            part(self.depth as u64, 0),
-            time(self.deadline),
-            time(self.lifespan),
-            time(self.liveliness_lease_duration),
+            "{}:{}:{},{}:{}:{}:{},{}",
+            part(q.reliability.code().into(), d.reliability.code().into()),
+            part(q.durability.code().into(), d.durability.code().into()),
+            part(q.history.code().into(), d.history.code().into()),
+            part(q.depth as u64, d.depth as u64),
+            time(q.deadline, d.deadline),
+            time(q.lifespan, d.lifespan),
+            part(q.liveliness.code().into(), d.liveliness.code().into()),
+            time(q.liveliness_lease_duration, d.liveliness_lease_duration),
         )
     }
 
@@ -285,12 +492,12 @@ impl QosProfile {
             let reason = format!("{} `:`-separated fields, expected 6", parts.len());
             return Err(token.fail("qos", reason));
         }
-        let defaults = Self::default();
+        let defaults = Self::RMW_ZENOH_DEFAULT;
         let history = token.components("history", parts[2], 2)?;
         let deadline = token.components("deadline", parts[3], 2)?;
         let lifespan = token.components("lifespan", parts[4], 2)?;
         let liveliness = token.components("liveliness", parts[5], 3)?;
-        let depth = token.number("depth", history[1], RMW_ZENOH_DEFAULT_DEPTH as u64)?;
+        let depth = token.number("depth", history[1], defaults.depth as u64)?;
         Ok(Self {
             history: token.policy("history", history[0], defaults.history, History::from_code)?,
             depth: usize::try_from(depth)
@@ -543,24 +750,179 @@ mod tests {
 
     #[test]
     fn rmw_zenoh_default_publisher_string() {
-        assert_eq!(QosProfile::default().to_rmw_zenoh(), "1:2:1,10:,:,:,,");
+        // rmw_zenoh leaves out every field equal to its defaults (reliable, volatile, keep last
+        // 42, infinite, automatic): rclcpp's default publisher is `::,10:,:,:,,`.
+        assert_eq!(QosProfile::default().to_rmw_zenoh(), "::,10:,:,:,,");
+        assert_eq!(
+            QosProfile::parse_rmw_zenoh("::,10:,:,:,,"),
+            Ok(QosProfile::default())
+        );
+        // Depth 0 is rmw_zenoh's 42, which is its default too.
+        assert_eq!(
+            QosProfile::default().keep_all().to_rmw_zenoh(),
+            "::2,:,:,:,,"
+        );
+        assert_eq!(QosProfile::sensor_data().to_rmw_zenoh(), "2::,5:,:,:,,");
+        assert_eq!(
+            QosProfile::default()
+                .transient_local()
+                .keep_last(1)
+                .to_rmw_zenoh(),
+            ":1:,1:,:,:,,"
+        );
+        assert_eq!(QosProfile::system_default().to_rmw_zenoh(), "::,:,:,:,,");
+    }
+
+    #[test]
+    fn older_tokens_with_every_policy_still_parse() {
+        // Earlier rosync (and hand-written peers) wrote every policy number.
         assert_eq!(
             QosProfile::parse_rmw_zenoh("1:2:1,10:,:,:,,"),
             Ok(QosProfile::default())
         );
-        assert_eq!(
-            QosProfile::default().keep_all().to_rmw_zenoh(),
-            "1:2:2,:,:,:,,"
-        );
     }
 
     #[test]
-    fn empty_fields_are_rmw_zenoh_defaults() {
-        // What rmw_zenoh writes for a publisher that differs from its defaults only in depth.
-        let qos = QosProfile::parse_rmw_zenoh("::,7:,:,:,,").expect("parses");
-        assert_eq!(qos, QosProfile::default().keep_last(7));
-        let qos = QosProfile::parse_rmw_zenoh("::,:,:,:,,").expect("parses");
-        assert_eq!(qos.depth, RMW_ZENOH_DEFAULT_DEPTH);
+    fn presets_have_jazzy_values() {
+        let cases = [
+            (
+                "default",
+                History::KeepLast,
+                10,
+                Reliability::Reliable,
+                Durability::Volatile,
+            ),
+            (
+                "sensor_data",
+                History::KeepLast,
+                5,
+                Reliability::BestEffort,
+                Durability::Volatile,
+            ),
+            (
+                "services_default",
+                History::KeepLast,
+                10,
+                Reliability::Reliable,
+                Durability::Volatile,
+            ),
+            (
+                "parameters",
+                History::KeepLast,
+                1000,
+                Reliability::Reliable,
+                Durability::Volatile,
+            ),
+            (
+                "parameter_events",
+                History::KeepLast,
+                1000,
+                Reliability::Reliable,
+                Durability::Volatile,
+            ),
+            (
+                "system_default",
+                History::SystemDefault,
+                0,
+                Reliability::SystemDefault,
+                Durability::SystemDefault,
+            ),
+        ];
+        assert_eq!(cases.len(), QosProfile::PRESETS.len());
+        for (name, history, depth, reliability, durability) in cases {
+            let qos = QosProfile::preset(name).expect(name);
+            assert_eq!(
+                (qos.history, qos.depth, qos.reliability, qos.durability),
+                (history, depth, reliability, durability),
+                "{name}"
+            );
+            assert_eq!(qos.deadline, QosProfile::INFINITE, "{name}");
+            assert_eq!(qos.lifespan, QosProfile::INFINITE, "{name}");
+            assert_eq!(
+                qos.liveliness_lease_duration,
+                QosProfile::INFINITE,
+                "{name}"
+            );
+            assert!(!qos.avoid_ros_namespace_conventions, "{name}");
+        }
+        assert_eq!(QosProfile::preset("latched"), None);
+    }
+
+    #[test]
+    fn resolved_is_what_rmw_zenoh_uses() {
+        assert_eq!(
+            QosProfile::system_default().resolved(),
+            QosProfile::RMW_ZENOH_DEFAULT
+        );
+        let unspecified = QosProfile {
+            deadline: Duration::ZERO,
+            lifespan: Duration::ZERO,
+            liveliness: Liveliness::SystemDefault,
+            liveliness_lease_duration: Duration::ZERO,
+            ..QosProfile::default()
+        };
+        assert_eq!(unspecified.resolved(), QosProfile::default());
+        assert_eq!(unspecified.to_rmw_zenoh(), "::,10:,:,:,,");
+    }
+
+    #[test]
+    fn best_available_settles_on_the_publishers() {
+        let wanted = QosProfile {
+            reliability: Reliability::BestAvailable,
+            durability: Durability::BestAvailable,
+            ..QosProfile::default()
+        };
+        let latched = QosProfile::default().transient_local();
+        let sensor = QosProfile::sensor_data();
+        let settle = |publishers: &[QosProfile]| {
+            let q = wanted.best_available_for(publishers);
+            (q.reliability, q.durability)
+        };
+        use {Durability::*, Reliability::*};
+        assert_eq!(settle(&[]), (Reliable, Volatile));
+        assert_eq!(settle(&[latched, latched]), (Reliable, TransientLocal));
+        assert_eq!(
+            settle(&[latched, QosProfile::default()]),
+            (Reliable, Volatile)
+        );
+        assert_eq!(settle(&[latched, sensor]), (BestEffort, Volatile));
+        // Policies that are not best available stay as they are.
+        let fixed = QosProfile::sensor_data().best_available_for(&[latched]);
+        assert_eq!(fixed, QosProfile::sensor_data());
+    }
+
+    #[test]
+    fn zenoh_mapping_follows_rmw_zenoh() {
+        use zenoh::qos::{CongestionControl, Reliability as Z};
+        let cases = [
+            (QosProfile::default(), Z::Reliable, CongestionControl::Drop),
+            (
+                QosProfile::default().keep_all(),
+                Z::Reliable,
+                CongestionControl::Block,
+            ),
+            (
+                QosProfile::sensor_data(),
+                Z::BestEffort,
+                CongestionControl::Drop,
+            ),
+            (
+                QosProfile::sensor_data().keep_all(),
+                Z::BestEffort,
+                CongestionControl::Drop,
+            ),
+            (
+                QosProfile::system_default(),
+                Z::Reliable,
+                CongestionControl::Drop,
+            ),
+        ];
+        for (qos, reliability, congestion) in cases {
+            assert_eq!(qos.zenoh_reliability(), reliability, "{qos:?}");
+            assert_eq!(qos.congestion_control(), congestion, "{qos:?}");
+        }
+        assert!(QosProfile::default().transient_local().is_transient_local());
+        assert!(!QosProfile::system_default().is_transient_local());
     }
 
     #[test]
@@ -580,11 +942,12 @@ mod tests {
             let text = qos.to_rmw_zenoh();
             assert_eq!(QosProfile::parse_rmw_zenoh(&text), Ok(qos), "{text}");
         }
-        assert_eq!(odd.to_rmw_zenoh(), "2:1:1,3:5,0:60,3000:3,2,500");
+        assert_eq!(odd.to_rmw_zenoh(), "2:1:,3:5,0:60,3000:3,2,500");
         for text in [
-            "1:2:1,10:,:,:,,",
-            "2:1:1,5:,:,:,,",
-            "2:1:1,3:5,0:60,3000:3,2,500",
+            "::,10:,:,:,,",
+            "2:1:,5:,:,:,,",
+            "2:1:,3:5,0:60,3000:3,2,500",
+            "::2,:,:,:,,",
         ] {
             let qos = QosProfile::parse_rmw_zenoh(text).expect("parses");
             assert_eq!(qos.to_rmw_zenoh(), text);

@@ -3,6 +3,13 @@
 //!
 //! A subscriber receives until it is closed ([`RawSubscriber::close`], or its zenoh session
 //! closes); `recv` then returns what is still queued, then `None`, and streams end.
+//!
+//! A subscriber takes a [`QosProfile`]: its history sets the queue (keep last `depth`, or keep
+//! all up to [`KEEP_ALL_QUEUE_SIZE`]), and transient local durability makes it a zenoh-ext
+//! advanced subscriber configured like rmw_zenoh's: it queries the caches of transient-local
+//! publishers for their last `depth` samples when it starts and whenever such a publisher
+//! appears later, and (when reliable) recovers missed samples on their heartbeats. Volatile
+//! subscribers are plain zenoh subscribers and get no history.
 
 use std::collections::VecDeque;
 use std::future::{Future, IntoFuture};
@@ -16,11 +23,11 @@ use futures::Stream;
 use tokio::sync::Notify;
 use zenoh::sample::Sample;
 use zenoh::Wait;
+use zenoh_ext::{AdvancedSubscriberBuilderExt, HistoryConfig, RecoveryConfig};
 
 use super::attachment::Attachment;
-use super::graph::{
-    qos_string, split_topic_key_expr, topic_key_expr_any_type, EntityKind, TopicInfo,
-};
+use super::graph::{split_topic_key_expr, topic_key_expr_any_type, EntityKind, TopicInfo};
+use super::qos::{History, QosProfile, Reliability};
 use super::qos_watch::QosWatch;
 use super::sequence_gaps::SequenceGaps;
 use super::Node;
@@ -325,13 +332,17 @@ impl Shared {
     }
 }
 
+/// How many messages a keep-all subscriber queues at most before it drops the oldest (counted
+/// in [`SubscriberStats::dropped_queue_full`]): every queue has a size.
+pub const KEEP_ALL_QUEUE_SIZE: usize = 10_000;
+
 /// Configures a [`RawSubscriber`]; `.await` it to declare the subscriber.
 #[must_use = "a subscriber builder does nothing until awaited"]
 pub struct RawSubscriberBuilder {
     node: Node,
     topic: String,
     accepted: Option<TypeIdentity>,
-    queue_size: usize,
+    qos: QosProfile,
     max_queued_bytes: usize,
     handler: Option<Handler>,
 }
@@ -342,15 +353,24 @@ impl RawSubscriberBuilder {
             node,
             topic: topic.to_string(),
             accepted,
-            queue_size: 10,
+            qos: QosProfile::default(),
             max_queued_bytes: usize::MAX,
             handler: None,
         }
     }
 
-    /// How many received messages are kept before the oldest is dropped (default 10, min 1).
+    /// The QoS profile (default [`QosProfile::default`]: reliable, volatile, keep last 10); a
+    /// later [`queue_size`](Self::queue_size) changes its depth.
+    pub fn qos(mut self, qos: QosProfile) -> Self {
+        self.qos = qos;
+        self
+    }
+
+    /// Keep the last `queue_size` messages (default 10, min 1) before dropping the oldest: the
+    /// `10` of `create_subscription(topic, 10, ...)`, a shortcut for
+    /// `.qos(profile.keep_last(queue_size))`.
     pub fn queue_size(mut self, queue_size: usize) -> Self {
-        self.queue_size = queue_size.max(1);
+        self.qos = self.qos.keep_last(queue_size.max(1));
         self
     }
 
@@ -371,15 +391,20 @@ impl RawSubscriberBuilder {
 
     async fn declare(self) -> Result<RawSubscriber> {
         let topic = self.node.resolve_topic(&self.topic)?;
+        let qos = self.qos.resolved();
+        let capacity = match qos.history {
+            History::KeepAll => KEEP_ALL_QUEUE_SIZE,
+            _ => qos.depth,
+        };
         let shared = Arc::new(Shared {
             topic: topic.clone(),
             accepted: self.accepted.clone(),
             queue: Mutex::new(Queue {
-                samples: VecDeque::with_capacity(self.queue_size.min(1024)),
+                samples: VecDeque::with_capacity(capacity.min(1024)),
                 bytes: 0,
                 closed: false,
             }),
-            capacity: self.queue_size,
+            capacity,
             max_bytes: self.max_queued_bytes,
             handler: self.handler,
             gaps: Mutex::new(SequenceGaps::default()),
@@ -390,13 +415,32 @@ impl RawSubscriberBuilder {
         // Subscribe to every type on the topic so mismatched types are seen and counted.
         let key = topic_key_expr_any_type(self.node.domain_id(), &topic);
         let feed = Feed(Arc::clone(&shared));
-        let subscriber = self
+        let builder = self
             .node
             .session()
             .declare_subscriber(key)
-            .callback(move |sample| feed.0.on_sample(sample))
-            .await
-            .map_err(|e| Error::zenoh(&format!("cannot subscribe to {topic}"), e))?;
+            .callback(move |sample| feed.0.on_sample(sample));
+        let subscriber = if qos.is_transient_local() {
+            let history = HistoryConfig::default()
+                .detect_late_publishers()
+                .max_samples(qos.depth);
+            let mut advanced = builder
+                .history(history)
+                .subscriber_detection()
+                .query_timeout(HISTORY_QUERY_TIMEOUT);
+            if qos.reliability == Reliability::Reliable {
+                advanced = advanced.recovery(RecoveryConfig::default().heartbeat());
+            }
+            let subscriber = advanced.await.map_err(|e| {
+                Error::zenoh(&format!("cannot subscribe to {topic} (transient local)"), e)
+            })?;
+            ZenohSubscriber::Advanced(subscriber)
+        } else {
+            let subscriber = builder
+                .await
+                .map_err(|e| Error::zenoh(&format!("cannot subscribe to {topic}"), e))?;
+            ZenohSubscriber::Plain(subscriber)
+        };
         // Only a typed subscription is announced: the graph has no entry for "any type".
         let (token, qos_watch) = match self.accepted {
             Some(identity) => {
@@ -406,7 +450,7 @@ impl RawSubscriberBuilder {
                         name: topic.clone(),
                         type_name: identity.name,
                         type_hash: identity.hash,
-                        qos: qos_string(self.queue_size),
+                        qos: qos.to_rmw_zenoh(),
                     },
                 );
                 let token = self
@@ -422,9 +466,10 @@ impl RawSubscriberBuilder {
             }
             None => (None, None),
         };
-        tracing::debug!(%topic, "subscriber declared");
+        tracing::debug!(%topic, qos = %qos.to_rmw_zenoh(), "subscriber declared");
         Ok(RawSubscriber {
             shared,
+            qos,
             declared: Mutex::new(Some(Declared {
                 subscriber,
                 token,
@@ -454,9 +499,29 @@ impl Drop for Feed {
     }
 }
 
+/// How long a transient-local subscriber waits for publishers' caches to answer its history
+/// query: without end, as rmw_zenoh (the query ends when every cache has replied).
+const HISTORY_QUERY_TIMEOUT: Duration = Duration::from_millis(u64::MAX);
+
+/// The zenoh subscriber behind a [`RawSubscriber`]: plain for volatile durability, advanced
+/// (history from publishers' caches) for transient local.
+enum ZenohSubscriber {
+    Plain(zenoh::pubsub::Subscriber<()>),
+    Advanced(zenoh_ext::AdvancedSubscriber<()>),
+}
+
+impl ZenohSubscriber {
+    fn undeclare(self) -> zenoh::Result<()> {
+        match self {
+            Self::Plain(s) => s.undeclare().wait(),
+            Self::Advanced(s) => s.undeclare().wait(),
+        }
+    }
+}
+
 /// The zenoh declarations of an open subscriber.
 struct Declared {
-    subscriber: zenoh::pubsub::Subscriber<()>,
+    subscriber: ZenohSubscriber,
     token: Option<zenoh::liveliness::LivelinessToken>,
     /// Warns about publishers with incompatible QoS.
     _qos_watch: Option<QosWatch>,
@@ -465,6 +530,7 @@ struct Declared {
 /// Receives CDR payloads from one topic through a bounded queue, without decoding them.
 pub struct RawSubscriber {
     shared: Arc<Shared>,
+    qos: QosProfile,
     /// `None` once closed.
     declared: Mutex<Option<Declared>>,
     _node: Node,
@@ -504,7 +570,7 @@ impl RawSubscriber {
             subscriber, token, ..
         }) = declared
         {
-            if let Err(e) = subscriber.undeclare().wait() {
+            if let Err(e) = subscriber.undeclare() {
                 let e = crate::error::zenoh_text(e);
                 tracing::warn!(topic = %self.shared.topic, "cannot undeclare subscriber: {e}");
             }
@@ -526,6 +592,11 @@ impl RawSubscriber {
     pub fn topic(&self) -> &str {
         &self.shared.topic
     }
+
+    /// The QoS profile in use, as rmw_zenoh resolves it (and as the graph token announces it).
+    pub fn qos(&self) -> &QosProfile {
+        &self.qos
+    }
 }
 
 /// Configures a [`Subscriber`]; `.await` it to declare the subscriber.
@@ -543,7 +614,14 @@ impl<T: Message> SubscriberBuilder<T> {
         }
     }
 
-    /// How many received messages are kept before the oldest is dropped (default 10, min 1).
+    /// The QoS profile, as [`RawSubscriberBuilder::qos`], e.g.
+    /// `.qos(QosProfile::default().transient_local())` to get a latched topic's messages.
+    pub fn qos(mut self, qos: QosProfile) -> Self {
+        self.raw = self.raw.qos(qos);
+        self
+    }
+
+    /// Keep the last `queue_size` messages, as [`RawSubscriberBuilder::queue_size`].
     pub fn queue_size(mut self, queue_size: usize) -> Self {
         self.raw = self.raw.queue_size(queue_size);
         self
@@ -649,6 +727,11 @@ impl<T: Message> Subscriber<T> {
     /// The fully qualified topic name.
     pub fn topic(&self) -> &str {
         self.raw.topic()
+    }
+
+    /// The QoS profile in use, as [`RawSubscriber::qos`].
+    pub fn qos(&self) -> &QosProfile {
+        self.raw.qos()
     }
 }
 

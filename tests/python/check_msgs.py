@@ -24,7 +24,7 @@ from rosbags.interfaces import Nodetype
 from rosbags.typesys import Stores, get_typestore
 
 PACKAGES = ('builtin_interfaces', 'std_msgs', 'geometry_msgs', 'sensor_msgs', 'rosgraph_msgs',
-            'service_msgs', 'unique_identifier_msgs', 'rcl_interfaces')
+            'service_msgs', 'unique_identifier_msgs', 'rcl_interfaces', 'tf2_msgs')
 
 # Every non-zero / non-empty default value expected in the .msg files.
 EXPECTED_DEFAULTS = {

@@ -22,9 +22,23 @@ Wire format reproduced here:
 Subcommands::
 
     zenoh_peer.py [session options] pub  --topic T --type TYPE --json VALUE [--count N] [--rate HZ] [--wait S]
-                                         [--skip N,N,...] [--announce]
+                                         [--skip N,N,...] [--announce] [--linger S]
+                                         [--transient-local --depth N [--best-effort]]
     zenoh_peer.py [session options] sub  --topic T --type TYPE [--count N] [--timeout S]
+                                         [--transient-local --depth N [--best-effort]]
     zenoh_peer.py [session options] liveliness [--timeout S]
+
+Transient local durability is reproduced as rmw_zenoh (Jazzy and later) configures
+zenoh-ext's advanced publisher and subscriber (``rmw_publisher_data.cpp``,
+``rmw_subscription_data.cpp``):
+
+* publisher: ``cache`` with ``max_samples = depth``, ``publisher_detection``, and when
+  reliable ``sample_miss_detection`` with a sporadic heartbeat every 0.5 s;
+* subscriber: ``history`` with ``detect_late_publishers`` and ``max_samples = depth``,
+  ``subscriber_detection``, and when reliable ``recovery`` on heartbeats.
+
+A best-effort transient-local publisher orders its cache by timestamps, so the session
+enables ``timestamping`` as rmw_zenoh's session config does.
 
 Session options (also accepted after the subcommand)::
 
@@ -253,12 +267,22 @@ def topic_key_expr(domain: int, topic: str, typename: str) -> str:
     return f'{domain}/{topic}/{dds_type_name(typename)}/{type_hash}'
 
 
-def publisher_token(domain: int, zid: str, topic: str, typename: str) -> str:
-    """rmw_zenoh liveliness token of a publisher of node /py_talker (default QoS)."""
+def qos_field(transient_local: bool = False, best_effort: bool = False, depth: int = 10) -> str:
+    """QoS field of a liveliness token as rmw_zenoh writes it: every part equal to its
+    default (reliable=1, volatile=2, keep last=1, depth 42, infinite durations, automatic
+    liveliness) is left empty."""
+    reliability = '2' if best_effort else ''
+    durability = '1' if transient_local else ''
+    depth_part = '' if depth == 42 else str(depth)
+    return f'{reliability}:{durability}:,{depth_part}:,:,:,,'
+
+
+def publisher_token(domain: int, zid: str, topic: str, typename: str, qos: str | None = None) -> str:
+    """rmw_zenoh liveliness token of a publisher of node /py_talker (default QoS unless given)."""
     mangled = '%' + topic.strip('/').replace('/', '%')
     type_hash = typestore().hash_rihs01(typename)
     return (f'@ros2_lv/{domain}/{zid}/0/1/MP/%/%/py_talker/{mangled}/'
-            f'{dds_type_name(typename)}/{type_hash}/1:2:1,10:,:,:,,')
+            f'{dds_type_name(typename)}/{type_hash}/{qos or qos_field()}')
 
 
 def make_attachment(seq: int, source_timestamp: int, gid: bytes) -> bytes:
@@ -297,7 +321,45 @@ def open_session(args: argparse.Namespace):
     conf.insert_json5('scouting/gossip/enabled', 'true' if args.gossip else 'false')
     conf.insert_json5('listen/endpoints', json.dumps(args.listen or []))
     conf.insert_json5('connect/endpoints', json.dumps(args.connect or []))
+    # As rmw_zenoh's session config (a best-effort transient-local cache needs timestamps).
+    conf.insert_json5('timestamping/enabled', 'true')
     return zenoh.open(conf)
+
+
+def declare_data_publisher(session, key: str, args: argparse.Namespace):
+    """A publisher configured as rmw_zenoh configures one for the QoS given on the command line."""
+    import zenoh
+
+    reliability = zenoh.Reliability.BEST_EFFORT if args.best_effort else zenoh.Reliability.RELIABLE
+    if not args.transient_local:
+        return session.declare_publisher(key, reliability=reliability,
+                                         congestion_control=zenoh.CongestionControl.DROP)
+    import zenoh.ext
+
+    miss = None if args.best_effort else zenoh.ext.MissDetectionConfig(sporadic_heartbeat=0.5)
+    return zenoh.ext.declare_advanced_publisher(
+        session, key,
+        reliability=reliability,
+        congestion_control=zenoh.CongestionControl.DROP,
+        cache=zenoh.ext.CacheConfig(max_samples=args.depth),
+        publisher_detection=True,
+        sample_miss_detection=miss,
+    )
+
+
+def declare_data_subscriber(session, key: str, args: argparse.Namespace, callback):
+    """A subscriber configured as rmw_zenoh configures one for the QoS given on the command line."""
+    if not args.transient_local:
+        return session.declare_subscriber(key, callback)
+    import zenoh.ext
+
+    recovery = None if args.best_effort else zenoh.ext.RecoveryConfig(heartbeat=True)
+    return zenoh.ext.declare_advanced_subscriber(
+        session, key, callback,
+        history=zenoh.ext.HistoryConfig(detect_late_publishers=True, max_samples=args.depth),
+        recovery=recovery,
+        subscriber_detection=True,
+    )
 
 
 def fail(msg: str) -> None:
@@ -326,11 +388,12 @@ def cmd_pub(args: argparse.Namespace) -> int:
     gid = os.urandom(GID_LEN)
     skip = {int(n) for n in args.skip.split(',') if n.strip()} if args.skip else set()
     session = open_session(args)
-    publisher = session.declare_publisher(key)
+    publisher = declare_data_publisher(session, key, args)
     token = None
     if args.announce:
+        qos = qos_field(args.transient_local, args.best_effort, args.depth)
         token = session.liveliness().declare_token(
-            publisher_token(args.domain, str(session.zid()), args.topic, args.type))
+            publisher_token(args.domain, str(session.zid()), args.topic, args.type, qos))
     time.sleep(args.wait)  # let the remote peer connect and declare interest
 
     period = 1.0 / args.rate if args.rate > 0 else 0.0
@@ -339,6 +402,9 @@ def cmd_pub(args: argparse.Namespace) -> int:
         sample = dict(value)
         if args.type == 'std_msgs/msg/String':
             sample['data'] = f"{value.get('data', '')} {seq}"
+        if args.type == 'tf2_msgs/msg/TFMessage':  # one static transform per message
+            sample['transforms'] = [dict(t, child_frame_id=f"{t.get('child_frame_id', '')}{seq}")
+                                    for t in value.get('transforms', [])]
         msg = json_to_msg(sample, args.type)
         payload = bytes(ts.serialize_cdr(msg, args.type))
         if seq not in skip:  # a skipped number is a sample lost on the way
@@ -348,12 +414,14 @@ def cmd_pub(args: argparse.Namespace) -> int:
         if seq < args.count and delay > 0:
             time.sleep(delay)
 
-    time.sleep(0.3)  # let the last samples leave before tearing down
+    print(f'published {args.count}', flush=True)
+    # Let the last samples leave (and, for transient local, late subscribers query the
+    # cache) before tearing down.
+    time.sleep(args.linger)
     if token is not None:
         token.undeclare()
     publisher.undeclare()
     session.close()
-    print(f'published {args.count}', flush=True)
     return 0
 
 
@@ -366,7 +434,7 @@ def cmd_sub(args: argparse.Namespace) -> int:
 
     session = open_session(args)
     # The callback runs on a zenoh thread; hand samples to the main thread.
-    subscriber = session.declare_subscriber(key, samples.put)
+    subscriber = declare_data_subscriber(session, key, args, samples.put)
 
     deadline = time.monotonic() + args.timeout
     received = 0
@@ -440,6 +508,14 @@ def cmd_liveliness(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------
 
 
+def add_qos_arguments(parser: argparse.ArgumentParser) -> None:
+    """The QoS options of pub and sub."""
+    parser.add_argument('--transient-local', action='store_true',
+                        help="transient local durability, as rmw_zenoh (zenoh-ext advanced pub/sub)")
+    parser.add_argument('--depth', type=int, default=10, help='keep-last depth (default 10)')
+    parser.add_argument('--best-effort', action='store_true', help='best-effort reliability')
+
+
 def build_parser() -> argparse.ArgumentParser:
     # Session options are accepted both before and after the subcommand.
     common = argparse.ArgumentParser(add_help=False)
@@ -466,6 +542,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help='comma-separated sequence numbers not to publish (samples lost on the way)')
     p.add_argument('--announce', action='store_true',
                    help='declare an rmw_zenoh publisher liveliness token for the topic')
+    p.add_argument('--linger', type=float, default=0.3,
+                   help='seconds to stay up after publishing (printing "published N" first)')
+    add_qos_arguments(p)
     p.set_defaults(func=cmd_pub)
 
     s = sub.add_parser('sub', parents=[common], help='receive N messages, print JSON lines')
@@ -473,6 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--type', required=True)
     s.add_argument('--count', type=int, default=1)
     s.add_argument('--timeout', type=float, default=10.0)
+    add_qos_arguments(s)
     s.set_defaults(func=cmd_sub)
 
     lv = sub.add_parser('liveliness', parents=[common], help='print @ros2_lv/** tokens')
