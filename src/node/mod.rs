@@ -319,6 +319,7 @@ impl Node {
     }
 
     /// True once the node's session has a zenoh router or peer to talk to.
+    #[cfg(feature = "cli")]
     pub(crate) async fn has_link(&self) -> bool {
         network::has_link(self.session()).await
     }
