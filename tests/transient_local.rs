@@ -436,3 +436,90 @@ fn topic_pub_refuses_bad_qos_options() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// `rosync record` (the library's `Recorder`) adapts to a transient-local publisher as rosbag2
+/// does, so the static transforms published before it started are in the log with their QoS;
+/// `play` republishes a topic recorded from transient-local publishers as transient local, so
+/// a subscriber that joins during playback still gets `/tf_static`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_keeps_and_play_relatches_static_transforms() {
+    use rosync::bag::{
+        BagWriter, Log, PlayOptions, Player, RecordOptions, Recorder, TopicSelection,
+    };
+
+    let dir = common::scratch("latched-bag");
+    let (_pub_node, _publisher, ep) = latched_publisher(66, latched(3), &["a", "b", "c"]).await;
+    let recorder_node = connected_node("latched_recorder", 66, &ep).await;
+    let mut options = RecordOptions::new(dir.join("recorded"));
+    options.selection = TopicSelection {
+        topics: vec!["/tf_static".into()],
+        ..TopicSelection::default()
+    };
+    let recorder = Recorder::start(&recorder_node, options)
+        .await
+        .expect("recorder");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while recorder.progress().iter().map(|t| t.received).sum::<u64>() < 3
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let report = recorder.stop().await.expect("stops");
+    let log = Log::open(dir.join("recorded")).expect("recorded log");
+    let recorded: Vec<(u64, tf2_msgs::TFMessage)> = log
+        .typed::<tf2_msgs::TFMessage>("/tf_static")
+        .expect("topic")
+        .collect::<Result<_, _>>()
+        .expect("readable");
+    let messages: Vec<tf2_msgs::TFMessage> = recorded.iter().map(|(_, m)| m.clone()).collect();
+    assert_eq!(children(&messages), ["a", "b", "c"], "{report:?}");
+    let info = log
+        .topics()
+        .into_iter()
+        .find(|t| t.topic == "/tf_static")
+        .expect("topic");
+    let offered = info.metadata.get("offered_qos_profiles").expect("QoS");
+    assert!(offered.contains("durability: transient_local"), "{offered}");
+
+    // A log of those messages and, 4 s later, one on another topic, so playback still runs
+    // when the late subscriber joins.
+    let path = dir.join("play.mcap");
+    let mut writer = BagWriter::create(&path, Default::default()).expect("writer");
+    let tf = writer
+        .add_topic(
+            "/tf_static",
+            tf2_msgs::TFMessage::TYPE_NAME,
+            tf2_msgs::TFMessage::TYPE_HASH,
+            tf2_msgs::TFMessage::DEFINITION,
+            Some(&[latched(3)]),
+        )
+        .expect("topic");
+    let start = recorded[0].0;
+    for (i, message) in messages.iter().enumerate() {
+        let payload = rosync::cdr::encode(message).expect("encodes");
+        writer
+            .write(tf, start + i as u64, start + i as u64, &payload)
+            .expect("writes");
+    }
+    let later = std_msgs::String { data: "end".into() };
+    writer
+        .write_message("/chatter", start + 4_000_000_000, &later)
+        .expect("writes");
+    writer.finish().expect("finishes");
+
+    let play_ep = endpoint();
+    let play_node = listening_node("latched_player", 67, &play_ep).await;
+    let player = Player::new(
+        &play_node,
+        Log::open(&path).expect("log"),
+        PlayOptions::default(),
+    )
+    .await
+    .expect("player");
+    let playing = tokio::spawn(player.run());
+    tokio::time::sleep(LATE).await;
+    let (_node, sub) = late_subscriber(67, &play_ep, latched(10)).await;
+    assert_eq!(children(&receive(&sub, 3).await), ["a", "b", "c"]);
+    playing.await.expect("joins").expect("plays");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -70,7 +70,7 @@ pub use crate::msg::hash_from_definition;
 use self::publish::Publishing;
 use self::read_ahead::{read_passes, Queue};
 use self::schedule::{Command, Schedule};
-use self::topic::resolve_type;
+use self::topic::{playback_qos, resolve_type};
 use self::window::Window;
 use crate::bag::{Log, SkippedTopic};
 use crate::msg::rosgraph_msgs::Clock;
@@ -145,6 +145,7 @@ impl Player {
                     } = identity;
                     let publisher = node
                         .raw_publisher(&options.remapped(&info.topic), &type_name, &type_hash)
+                        .qos(playback_qos(&info))
                         .block_when_congested(true)
                         .await?;
                     topics.push(PlayTopic {

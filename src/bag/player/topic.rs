@@ -1,9 +1,11 @@
 //! The topics a [`Player`](super::Player) publishes: [`PlayTopic`], and how a recorded
 //! channel's type name and type hash are resolved ([`HashSource`]).
 
+use crate::bag::rosbag2::offered_qos_profiles;
 use crate::bag::LogTopic;
 use crate::msg::hash_from_definition;
 use crate::msg::{TypeIdentity, TypeKind, TypeName};
+use crate::node::{Durability, QosProfile};
 
 /// Where a played topic's type hash came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +76,35 @@ pub(crate) fn resolve_type(info: &LogTopic) -> Result<(TypeIdentity, HashSource)
         format!("type {type_name} is unknown to rosync and its hash cannot be computed: {e}")
     })?;
     Ok((identity(&hash), HashSource::Definition))
+}
+
+/// The QoS a recorded topic is played with, as rosbag2 plays: reliable (the player blocks
+/// rather than drop), and transient local keeping the deepest recorded publisher's depth when
+/// every recorded publisher was transient local, so a late subscriber still gets
+/// `/tf_static`; volatile otherwise, or when the log recorded no profile.
+pub(crate) fn playback_qos(info: &LogTopic) -> QosProfile {
+    let offered = info
+        .metadata
+        .get("offered_qos_profiles")
+        .map(|text| {
+            offered_qos_profiles::from_yaml(text).unwrap_or_else(|e| {
+                tracing::warn!(topic = %info.topic, "playing with the default QoS: {e}");
+                Vec::new()
+            })
+        })
+        .unwrap_or_default();
+    let latched = !offered.is_empty()
+        && offered
+            .iter()
+            .all(|p| p.resolved().durability == Durability::TransientLocal);
+    let depth = offered.iter().map(|p| p.resolved().depth).max();
+    match depth {
+        Some(depth) if latched && depth > 0 => {
+            QosProfile::default().transient_local().keep_last(depth)
+        }
+        _ if latched => QosProfile::default().transient_local(),
+        _ => QosProfile::default(),
+    }
 }
 
 #[cfg(test)]

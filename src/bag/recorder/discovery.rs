@@ -20,7 +20,10 @@ use super::topic::{RecordedTopic, Topics};
 use crate::bag::{SkippedTopic, TopicSelection};
 use crate::lock::lock;
 use crate::msg::TypeIdentity;
-use crate::node::{Entity, EntityKind, Node, QosProfile, RawMessage, RawSubscriber, TopicInfo};
+use crate::node::{
+    Durability, Entity, EntityKind, Node, QosProfile, RawMessage, RawSubscriber, Reliability,
+    TopicInfo,
+};
 
 /// The selected topics that are not recorded, and why.
 pub(crate) type Skipped = Arc<Mutex<Vec<SkippedTopic>>>;
@@ -90,6 +93,24 @@ pub(crate) fn plan_topic(name: &str, publishers: &[TopicInfo]) -> Result<TopicPl
         ),
         subscribe_hash: hash.clone(),
     })
+}
+
+/// The QoS a topic is recorded with, adapted to its publishers' `offered` profiles as rosbag2
+/// adapts: reliable unless one is best effort, transient local (asking for the deepest
+/// publisher's history, so `/tf_static` published before the recording is in it) when every
+/// one is.
+pub(crate) fn recording_qos(offered: &[QosProfile]) -> QosProfile {
+    let wanted = QosProfile {
+        reliability: Reliability::BestAvailable,
+        durability: Durability::BestAvailable,
+        ..QosProfile::default()
+    };
+    let qos = wanted.best_available_for(offered);
+    let deepest = offered.iter().map(|p| p.resolved().depth).max();
+    match deepest {
+        Some(depth) if qos.is_transient_local() && depth > 0 => qos.keep_last(depth),
+        _ => qos,
+    }
 }
 
 /// The publishers of each topic not yet `seen` that `selection` takes, by topic name.
@@ -179,11 +200,13 @@ impl Discovery {
             }
         };
         let accepted = TypeIdentity::new(&plan.topic.type_name, &plan.subscribe_hash);
+        let qos = recording_qos(&plan.topic.qos);
         let topic = Arc::new(plan.topic);
         let (outbox, receiving) = (self.outbox.clone(), topic.clone());
         match self
             .node
             .raw_subscriber(name, Some(accepted))
+            .qos(qos)
             .callback(move |raw| push(&outbox, &receiving, raw))
             .await
         {
