@@ -24,16 +24,21 @@ async fn talker(endpoint: &str, domain: u32) -> Node {
         .await
         .expect("node starts");
     let range = ParameterDescriptor::new("publish rate in Hz").floating_point_range(0.0, 50.0, 0.0);
-    node.declare_parameter("rate", 10.0, range).expect("rate");
+    node.declare_parameter("rate", 10.0, range)
+        .await
+        .expect("rate");
     node.declare_parameter("id", 1, ParameterDescriptor::new("robot id").read_only())
+        .await
         .expect("id");
     node.declare_parameter("name", "bob", ParameterDescriptor::default())
+        .await
         .expect("name");
     node.declare_parameter(
         "camera.gain",
         2,
         ParameterDescriptor::default().integer_range(0, 10, 2),
     )
+    .await
     .expect("gain");
     node
 }
@@ -241,4 +246,104 @@ async fn bad_start_up_values_are_refused_at_build() {
     );
     let node = listening_node("sim_ok", 63, &endpoint()).await;
     assert_eq!(node.parameter::<bool>("use_sim_time"), Some(false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_lists_gets_sets_describes_dumps_and_loads() {
+    let endpoint = endpoint();
+    let node = talker(&endpoint, 64).await;
+    let file = common::scratch("params_cli").join("load.yaml");
+    std::fs::write(
+        &file,
+        "/**:\n  ros__parameters:\n    name: carol\n/talker:\n  ros__parameters:\n    rate: 30.0\n    id: 9\n",
+    )
+    .expect("write file");
+    let bad = file.with_file_name("bad.yaml");
+    std::fs::write(&bad, "/talker:\n  ros__parameters:\n    rate: [1.0\n").expect("write");
+    let ep = endpoint.clone();
+    let run = move |args: &[&str]| {
+        let all: Vec<&str> = ["--connect", ep.as_str(), "--domain", "64", "param"]
+            .iter()
+            .chain(args)
+            .copied()
+            .collect();
+        common::run_rosync(&all)
+    };
+    let text = |out: &std::process::Output| {
+        (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+            out.status.code(),
+        )
+    };
+    let (file_s, bad_s) = (file.display().to_string(), bad.display().to_string());
+    let outs = tokio::task::spawn_blocking(move || {
+        [
+            run(&["list"]),
+            run(&["list", "/talker"]),
+            run(&["get", "/talker", "rate"]),
+            run(&["set", "/talker", "rate", "25"]),
+            run(&["set", "/talker", "rate", "-1.0"]),
+            run(&["set", "talker", "rate", "12.5"]),
+            run(&["describe", "/talker", "camera.gain"]),
+            run(&["load", "/talker", &file_s]),
+            run(&["dump", "/talker"]),
+            run(&["load", "/talker", &bad_s]),
+            run(&["get", "/nobody", "rate", "--wait", "0.5"]),
+        ]
+        .map(|o| text(&o))
+    })
+    .await
+    .expect("cli task");
+    assert_eq!(
+        outs[0].0, "/talker:\n  camera.gain\n  id\n  name\n  rate\n  use_sim_time\n",
+        "{outs:?}"
+    );
+    assert_eq!(
+        outs[1].0,
+        "  camera.gain\n  id\n  name\n  rate\n  use_sim_time\n"
+    );
+    assert_eq!(outs[2].0, "Double value is: 10.0\n");
+    assert_eq!(outs[3].2, Some(1));
+    assert!(
+        outs[3].1.contains(
+            "Setting parameter failed: Wrong parameter type, parameter {rate} is of type \
+             {double}, setting it to {integer} is not allowed."
+        ),
+        "{:?}",
+        outs[3]
+    );
+    assert!(
+        outs[4]
+            .1
+            .contains("doesn't comply with floating point range"),
+        "{:?}",
+        outs[4]
+    );
+    assert_eq!(outs[5].0, "Set parameter successful\n", "{:?}", outs[5]);
+    assert_eq!(
+        outs[6].0,
+        "Parameter name: camera.gain\n  Type: integer\n  Constraints:\n    Min value: 0\n    \
+         Max value: 10\n    Step: 2\n"
+    );
+    assert_eq!(outs[7].2, Some(1), "id is read-only: {:?}", outs[7]);
+    assert!(outs[7]
+        .0
+        .contains("Set parameter id failed: parameter 'id' cannot be set because it is read-only"));
+    assert!(outs[7].0.contains("Set parameter rate successful"));
+    assert!(outs[7].0.contains("Set parameter name successful"));
+    assert_eq!(
+        outs[8].0,
+        "/talker:\n  ros__parameters:\n    camera:\n      gain: 2\n    id: 7\n    name: carol\n    \
+         rate: 30.0\n    use_sim_time: false\n"
+    );
+    assert!(outs[9].1.contains("line 4"), "{:?}", outs[9]);
+    assert!(
+        outs[10]
+            .1
+            .contains("no node /nobody with parameter services"),
+        "{:?}",
+        outs[10]
+    );
+    assert_eq!(node.parameter::<f64>("rate"), Some(30.0));
 }

@@ -40,7 +40,7 @@ pub mod service;
 mod subscriber;
 
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use attachment::{Attachment, AttachmentError, ATTACHMENT_LEN};
@@ -100,7 +100,7 @@ impl NodeBuilder {
     }
 
     /// Whether the six parameter services and the `/parameter_events` publisher start with
-    /// the node (default true, as in ROS 2).
+    /// the node's first [`declare_parameter`](Node::declare_parameter) (default true).
     pub fn start_parameter_services(mut self, start: bool) -> Self {
         self.start_parameter_services = start;
         self
@@ -178,7 +178,8 @@ impl NodeBuilder {
         tracing::debug!(node = %fqn, %zid, domain_id, "node started");
         let node = Node {
             inner: Arc::new(NodeInner {
-                param_services: OnceLock::new(),
+                param_services: tokio::sync::OnceCell::new(),
+                start_parameter_services: self.start_parameter_services,
                 graph: tokio::sync::OnceCell::new(),
                 session,
                 entity,
@@ -187,13 +188,9 @@ impl NodeBuilder {
                 _token: Some(token),
             }),
         };
-        if self.start_parameter_services {
-            let services =
-                params::ParameterServices::start(&node.internal(), node.inner.params.clone())
-                    .await?;
-            let _ = node.inner.param_services.set(services);
-        }
-        node.declare_parameter("use_sim_time", false, ParameterDescriptor::default())?;
+        node.inner
+            .params
+            .declare("use_sim_time", false.into(), ParameterDescriptor::default())?;
         Ok(node)
     }
 }
@@ -201,7 +198,9 @@ impl NodeBuilder {
 struct NodeInner {
     /// The parameter services (dropped before the session); they hold an internal handle,
     /// not this node, so the node still drops when its last user handle does.
-    param_services: OnceLock<params::ParameterServices>,
+    param_services: tokio::sync::OnceCell<params::ParameterServices>,
+    /// Whether the first declared parameter starts the parameter services.
+    start_parameter_services: bool,
     /// The live graph view, started by the first graph request (dropped before the session).
     graph: tokio::sync::OnceCell<graph_view::GraphView>,
     session: zenoh::Session,
@@ -374,7 +373,8 @@ impl Node {
         let inner = &self.inner;
         Node {
             inner: Arc::new(NodeInner {
-                param_services: OnceLock::new(),
+                param_services: tokio::sync::OnceCell::new(),
+                start_parameter_services: false,
                 graph: tokio::sync::OnceCell::new(),
                 session: inner.session.clone(),
                 entity: inner.entity.clone(),
@@ -386,14 +386,26 @@ impl Node {
     }
 
     /// Declares parameter `name` with `default` (or its start-up override) and `descriptor`;
-    /// returns the value it starts with.
-    pub fn declare_parameter(
+    /// returns the value it starts with. The first declaration starts the node's parameter
+    /// services and `/parameter_events` publisher (see [`params`]).
+    pub async fn declare_parameter(
         &self,
         name: &str,
         default: impl Into<ParameterValue>,
         descriptor: ParameterDescriptor,
-    ) -> std::result::Result<ParameterValue, ParameterError> {
-        self.inner.params.declare(name, default.into(), descriptor)
+    ) -> Result<ParameterValue> {
+        if self.inner.start_parameter_services {
+            self.inner
+                .param_services
+                .get_or_try_init(|| {
+                    params::ParameterServices::start(self.internal(), self.inner.params.clone())
+                })
+                .await?;
+        }
+        Ok(self
+            .inner
+            .params
+            .declare(name, default.into(), descriptor)?)
     }
 
     /// The value of parameter `name` as `T`, or `None` when it is not declared or holds

@@ -11,9 +11,11 @@
 //!
 //! The services `<node>/describe_parameters`, `get_parameters`, `get_parameter_types`,
 //! `list_parameters`, `set_parameters` and `set_parameters_atomically` (`rcl_interfaces/srv`)
-//! and the `/parameter_events` publisher start with the node, as in ROS 2, unless
+//! and the `/parameter_events` publisher start with the node's first
+//! [`Node::declare_parameter`](super::Node::declare_parameter) (ROS 2 starts them with every
+//! node; here a node without parameters of its own adds nothing to the graph), unless
 //! [`NodeBuilder::start_parameter_services`](super::NodeBuilder::start_parameter_services)
-//! turns them off.
+//! turns them off. `use_sim_time` is declared without starting them.
 //!
 //! ```no_run
 //! use rosync::prelude::*;
@@ -21,7 +23,8 @@
 //!
 //! # async fn run() -> Result<(), rosync::Error> {
 //! let node = Node::builder("talker").build().await?;
-//! node.declare_parameter("rate", 10.0, ParameterDescriptor::new("Hz").floating_point_range(0.1, 100.0, 0.0))?;
+//! let hz = ParameterDescriptor::new("Hz").floating_point_range(0.1, 100.0, 0.0);
+//! node.declare_parameter("rate", 10.0, hz).await?;
 //! let _guard = node.on_set_parameters(|changes| {
 //!     match changes.iter().any(|p| p.name == "rate" && p.value == 13.0.into()) {
 //!         true => Err("13 Hz is unlucky".into()),

@@ -23,7 +23,7 @@ pub(crate) struct ParameterServices {
 impl ParameterServices {
     /// Declares the services on `node` (`~/describe_parameters`, ...) and sends the store's
     /// events to `/parameter_events`.
-    pub(crate) async fn start(node: &Node, store: Arc<ParameterStore>) -> Result<Self> {
+    pub(crate) async fn start(node: Node, store: Arc<ParameterStore>) -> Result<Self> {
         let events = node
             .publisher::<rcl::ParameterEvent>(PARAMETER_EVENTS_TOPIC)
             .qos(QosProfile::parameter_events())
