@@ -129,7 +129,7 @@ pub async fn run(cmd: ParamCommand, net: &NetworkArgs) -> CliResult {
             timing,
         } => {
             let remote = Remote::new(&node, &target, &timing);
-            match remote.get(&[name.clone()]).await?.pop() {
+            match remote.get(std::slice::from_ref(&name)).await?.pop() {
                 Some(value) if value != ParameterValue::NotSet => {
                     println!("{} value is: {value}", type_title(value.parameter_type()));
                     Ok(())
@@ -159,7 +159,7 @@ pub async fn run(cmd: ParamCommand, net: &NetworkArgs) -> CliResult {
             timing,
         } => {
             let remote = Remote::new(&node, &target, &timing);
-            let Some(d) = remote.describe(&[name.clone()]).await?.pop() else {
+            let Some(d) = remote.describe(std::slice::from_ref(&name)).await?.pop() else {
                 return fail(format!(
                     "parameter '{name}' is not declared on {}",
                     remote.node

@@ -7,11 +7,14 @@ use std::path::Path;
 use super::store::ParameterError;
 use super::value::ParameterValue;
 
+/// The `ros__parameters` sections of one file: node name pattern and flattened values.
+type Sections = Vec<(String, BTreeMap<String, ParameterValue>)>;
+
 /// One source of overrides, applied in the order given.
 #[derive(Debug, Clone, PartialEq)]
 enum Layer {
     /// The `ros__parameters` sections of a file: node name pattern and its flattened values.
-    File(Vec<(String, BTreeMap<String, ParameterValue>)>),
+    File(Sections),
     /// One `name:=value`.
     Value(String, ParameterValue),
 }
@@ -95,7 +98,7 @@ impl ParameterOverrides {
 }
 
 /// The sections of a parameters file, each node pattern with its flattened parameters.
-fn parse_file(text: &str) -> Result<Vec<(String, BTreeMap<String, ParameterValue>)>, String> {
+fn parse_file(text: &str) -> Result<Sections, String> {
     use serde_yaml::Value as Y;
     let root: Y = serde_yaml::from_str(text).map_err(|e| format!("malformed YAML: {e}"))?;
     let Y::Mapping(nodes) = root else {

@@ -207,20 +207,17 @@ impl ParameterValue {
         }
         Ok(match kind {
             ParameterType::Bool => {
-                Self::BoolArray(values.iter().filter_map(|v| bool::from_value(v)).collect())
+                Self::BoolArray(values.iter().filter_map(bool::from_value).collect())
             }
             ParameterType::Integer => {
-                Self::IntegerArray(values.iter().filter_map(|v| i64::from_value(v)).collect())
+                Self::IntegerArray(values.iter().filter_map(i64::from_value).collect())
             }
             ParameterType::Double => {
-                Self::DoubleArray(values.iter().filter_map(|v| f64::from_value(v)).collect())
+                Self::DoubleArray(values.iter().filter_map(f64::from_value).collect())
             }
-            ParameterType::String => Self::StringArray(
-                values
-                    .iter()
-                    .filter_map(|v| String::from_value(v))
-                    .collect(),
-            ),
+            ParameterType::String => {
+                Self::StringArray(values.iter().filter_map(String::from_value).collect())
+            }
             _ => return Err("a list of lists".into()),
         })
     }
