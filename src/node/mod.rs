@@ -436,6 +436,15 @@ impl Node {
         self.inner.params.add_on_set(Arc::new(callback))
     }
 
+    /// Registers a callback run after each applied change (a declaration included), such as
+    /// a switch of `use_sim_time`; it stays registered until the handle is dropped.
+    pub fn after_set_parameters<F>(&self, callback: F) -> OnSetParametersHandle
+    where
+        F: Fn(&[Parameter]) + Send + Sync + 'static,
+    {
+        self.inner.params.add_after_set(Arc::new(callback))
+    }
+
     /// The node's parameter store (names, descriptors, every value).
     pub fn parameters(&self) -> &Arc<ParameterStore> {
         &self.inner.params

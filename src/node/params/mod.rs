@@ -50,7 +50,8 @@ pub use descriptor::ParameterDescriptor;
 pub use overrides::ParameterOverrides;
 pub(crate) use services::ParameterServices;
 pub use store::{
-    OnSetParameters, OnSetParametersHandle, Parameter, ParameterError, ParameterStore,
+    AfterSetParameters, OnSetParameters, OnSetParametersHandle, Parameter, ParameterError,
+    ParameterStore,
 };
 pub use value::{FromParameterValue, ParameterType, ParameterValue};
 

@@ -44,6 +44,10 @@ pub struct ParameterError(pub String);
 /// refuses it all with a reason by returning `Err`.
 pub type OnSetParameters = dyn Fn(&[Parameter]) -> Result<(), String> + Send + Sync;
 
+/// A callback run after a change is applied, with the parameters as set (a deleted one as
+/// [`ParameterValue::NotSet`]).
+pub type AfterSetParameters = dyn Fn(&[Parameter]) + Send + Sync;
+
 /// Receives each `rcl_interfaces/msg/ParameterEvent` the store produces.
 pub(crate) type EventSink = Box<dyn Fn(rcl::ParameterEvent) + Send + Sync>;
 
@@ -60,6 +64,7 @@ struct Declared {
 struct State {
     declared: BTreeMap<String, Declared>,
     callbacks: Vec<(u64, Arc<OnSetParameters>)>,
+    after: Vec<(u64, Arc<AfterSetParameters>)>,
     next_callback: u64,
 }
 
@@ -150,6 +155,7 @@ impl ParameterStore {
                 },
             );
         }
+        self.run_after(&change);
         self.publish(change.to_vec(), Vec::new(), Vec::new());
         Ok(value)
     }
@@ -201,6 +207,8 @@ impl ParameterStore {
                 }
             }
         }
+        let applied: Vec<Parameter> = changed.iter().chain(&deleted).cloned().collect();
+        self.run_after(&applied);
         self.publish(Vec::new(), changed, deleted);
         Ok(())
     }
@@ -248,6 +256,35 @@ impl ParameterStore {
         }
     }
 
+    /// Registers a callback run after each applied change; it stays until the returned handle
+    /// is dropped.
+    pub fn add_after_set(
+        self: &Arc<Self>,
+        callback: Arc<AfterSetParameters>,
+    ) -> OnSetParametersHandle {
+        let mut state = lock(&self.state);
+        let id = state.next_callback;
+        state.next_callback += 1;
+        state.after.push((id, callback));
+        OnSetParametersHandle {
+            store: Arc::downgrade(self),
+            id,
+        }
+    }
+
+    /// Runs the after-set callbacks, outside the lock.
+    fn run_after(&self, applied: &[Parameter]) {
+        if applied.is_empty() {
+            return;
+        }
+        let after: Vec<Arc<AfterSetParameters>> = lock(&self.state)
+            .after
+            .iter()
+            .map(|(_, c)| c.clone())
+            .collect();
+        after.iter().for_each(|c| c(applied));
+    }
+
     /// Runs every callback, newest first as rclcpp does, outside the lock.
     fn run_callbacks(&self, parameters: &[Parameter]) -> Result<(), String> {
         let callbacks: Vec<Arc<OnSetParameters>> = lock(&self.state)
@@ -286,7 +323,7 @@ fn wrong_type(name: &str, declared: ParameterType, new: ParameterType) -> String
     )
 }
 
-/// Keeps an on-set callback registered; dropping it removes the callback.
+/// Keeps an on-set or after-set callback registered; dropping it removes the callback.
 #[must_use = "the callback is removed when the handle is dropped"]
 pub struct OnSetParametersHandle {
     store: Weak<ParameterStore>,
@@ -304,9 +341,9 @@ impl std::fmt::Debug for OnSetParametersHandle {
 impl Drop for OnSetParametersHandle {
     fn drop(&mut self) {
         if let Some(store) = self.store.upgrade() {
-            lock(&store.state)
-                .callbacks
-                .retain(|(id, _)| *id != self.id);
+            let mut state = lock(&store.state);
+            state.callbacks.retain(|(id, _)| *id != self.id);
+            state.after.retain(|(id, _)| *id != self.id);
         }
     }
 }
@@ -385,7 +422,20 @@ mod tests {
         assert!(results[0].is_ok() && results[1].is_err());
         assert_eq!(s.get("a"), Some(ParameterValue::Integer(2)));
         drop(handle);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let after = s.add_after_set(Arc::new(move |ps: &[Parameter]| {
+            lock(&sink).extend(ps.iter().map(|p| p.value.clone()))
+        }));
         s.set_atomically(&[Parameter::new("a", 13)]).unwrap();
+        assert!(s.set_atomically(&[Parameter::new("a", "x")]).is_err());
+        drop(after);
+        s.set_atomically(&[Parameter::new("a", 14)]).unwrap();
+        assert_eq!(
+            *lock(&seen),
+            [ParameterValue::Integer(13)],
+            "only applied changes"
+        );
     }
 
     #[test]
