@@ -347,3 +347,33 @@ async fn cli_lists_gets_sets_describes_dumps_and_loads() {
     );
     assert_eq!(node.parameter::<f64>("rate"), Some(30.0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_node_with_parameters_removes_its_services_and_publisher() {
+    let endpoint = endpoint();
+    let observer = listening_node("param_observer", 65, &endpoint).await;
+    let node = connected_node("short_lived", 65, &endpoint).await;
+    node.declare_parameter("x", 1, ParameterDescriptor::default())
+        .await
+        .expect("declare");
+    let own = |graph: &[rosync::node::Entity]| {
+        graph
+            .iter()
+            .filter(|e| e.node_name == "short_lived")
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    // The node, six services and the /parameter_events publisher.
+    while own(&observer.graph(PATIENCE).await.expect("graph")) < 8 {
+        assert!(tokio::time::Instant::now() < deadline, "services appear");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(node);
+    while own(&observer.graph(PATIENCE).await.expect("graph")) > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the node's entities stay after it was dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

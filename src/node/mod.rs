@@ -379,7 +379,11 @@ impl Node {
                 session: inner.session.clone(),
                 entity: inner.entity.clone(),
                 next_entity_id: inner.next_entity_id.clone(),
-                params: inner.params.clone(),
+                // Not the node's store: the store's event publisher holds this handle.
+                params: Arc::new(ParameterStore::new(
+                    &inner.entity.node_fqn(),
+                    Default::default(),
+                )),
                 _token: None,
             }),
         }
