@@ -383,10 +383,9 @@ fn describe_text(d: &rcl::ParameterDescriptor) -> String {
         );
     }
     for r in &d.floating_point_range {
-        out += &format!(
-            "    Min value: {}\n    Max value: {}\n    Step: {}\n",
-            r.from_value, r.to_value, r.step
-        );
+        let [from, to, step] =
+            [r.from_value, r.to_value, r.step].map(|v| ParameterValue::Double(v).to_yaml());
+        out += &format!("    Min value: {from}\n    Max value: {to}\n    Step: {step}\n");
     }
     out
 }
@@ -428,6 +427,18 @@ fn dump_yaml(node: &str, names: &[String], values: &[ParameterValue]) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn describe_prints_floating_bounds_as_doubles() {
+        let d = crate::node::ParameterDescriptor::new("hz")
+            .floating_point_range(0.5, 100.0, 0.0)
+            .to_msg("rate", ParameterType::Double);
+        assert_eq!(
+            describe_text(&d),
+            "Parameter name: rate\n  Type: double\n  Description: hz\n  Constraints:\n    \
+             Min value: 0.5\n    Max value: 100.0\n    Step: 0.0\n"
+        );
+    }
 
     #[test]
     fn dump_reads_back_through_the_overrides_parser() {
