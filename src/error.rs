@@ -25,6 +25,9 @@ pub enum Error {
     /// A message type is unknown.
     #[error("unknown message type `{0}` (expected pkg/msg/Type, e.g. std_msgs/msg/String)")]
     UnknownType(String),
+    /// A parameter could not be declared or set, or its start-up values were malformed.
+    #[error(transparent)]
+    Parameter(#[from] crate::node::ParameterError),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

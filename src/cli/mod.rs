@@ -9,6 +9,7 @@ mod damage;
 mod interface;
 mod node;
 mod output;
+mod param;
 mod play;
 mod qos_args;
 mod record;
@@ -52,7 +53,11 @@ pub use crate::node::NetworkArgs;
 impl NetworkArgs {
     /// Starts a command's own node, named after the command and the process id.
     pub(crate) async fn node(&self, name: &str) -> crate::Result<Node> {
-        self.build_node(&format!("{name}_{}", std::process::id()))
+        // Like ros2cli's nodes: no parameter services of its own.
+        Node::builder(&format!("{name}_{}", std::process::id()))
+            .network(self.options())
+            .start_parameter_services(false)
+            .build()
             .await
     }
 
@@ -81,6 +86,9 @@ enum Command {
     /// Inspect and call services: list, type, call.
     #[command(subcommand)]
     Service(service::ServiceCommand),
+    /// Inspect and change node parameters: list, get, set, describe, dump, load.
+    #[command(subcommand)]
+    Param(param::ParamCommand),
     /// Show the message types rosync ships: list, show, hash.
     #[command(subcommand)]
     Interface(interface::InterfaceCommand),
@@ -141,6 +149,7 @@ pub fn main() -> ExitCode {
             Command::Topic(cmd) => topic::run(cmd, &cli.network, cli.verbose > 0).await,
             Command::Node(cmd) => node::run(cmd, &cli.network).await,
             Command::Service(cmd) => service::run(cmd, &cli.network).await,
+            Command::Param(cmd) => param::run(cmd, &cli.network).await,
             Command::Interface(cmd) => interface::run(cmd),
             Command::Sync(cmd) => sync::run(cmd, &cli.network).await,
             Command::Play(args) => play::run(args, &cli.network).await,

@@ -30,6 +30,7 @@ pub mod names;
 mod network;
 #[cfg(feature = "cli")]
 mod network_args;
+pub mod params;
 mod publisher;
 pub mod qos;
 mod qos_watch;
@@ -51,6 +52,12 @@ pub use graph_api::{
 pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
 #[cfg(feature = "cli")]
 pub use network_args::NetworkArgs;
+#[cfg(feature = "cli")]
+pub use params::ParameterArgs;
+pub use params::{
+    FromParameterValue, OnSetParametersHandle, Parameter, ParameterDescriptor, ParameterError,
+    ParameterOverrides, ParameterStore, ParameterType, ParameterValue,
+};
 pub use publisher::{
     Publisher, PublisherBuilder, RawPublisher, RawPublisherBuilder, SAMPLE_MISS_HEARTBEAT_PERIOD,
 };
@@ -81,9 +88,24 @@ pub struct NodeBuilder {
     name: String,
     namespace: String,
     network: NetworkOptions,
+    parameter_overrides: ParameterOverrides,
+    start_parameter_services: bool,
 }
 
 impl NodeBuilder {
+    /// Sets the start-up parameter values (`--param`, parameters files) the node declares with.
+    pub fn parameter_overrides(mut self, overrides: ParameterOverrides) -> Self {
+        self.parameter_overrides = overrides;
+        self
+    }
+
+    /// Whether the six parameter services and the `/parameter_events` publisher start with
+    /// the node's first [`declare_parameter`](Node::declare_parameter) (default true).
+    pub fn start_parameter_services(mut self, start: bool) -> Self {
+        self.start_parameter_services = start;
+        self
+    }
+
     /// Sets the namespace (default `/`).
     pub fn namespace(mut self, namespace: &str) -> Self {
         self.namespace = namespace.to_string();
@@ -148,26 +170,45 @@ impl NodeBuilder {
             .declare_token(entity.token())
             .await
             .map_err(|e| Error::zenoh("cannot declare node liveliness token", e))?;
-        tracing::debug!(node = %entity.node_fqn(), %zid, domain_id, "node started");
-        Ok(Node {
+        let fqn = entity.node_fqn();
+        let params = Arc::new(ParameterStore::new(
+            &fqn,
+            self.parameter_overrides.resolve(&fqn),
+        ));
+        tracing::debug!(node = %fqn, %zid, domain_id, "node started");
+        let node = Node {
             inner: Arc::new(NodeInner {
+                param_services: tokio::sync::OnceCell::new(),
+                start_parameter_services: self.start_parameter_services,
                 graph: tokio::sync::OnceCell::new(),
                 session,
                 entity,
-                next_entity_id: AtomicU32::new(1),
-                _token: token,
+                next_entity_id: Arc::new(AtomicU32::new(1)),
+                params,
+                _token: Some(token),
             }),
-        })
+        };
+        node.inner
+            .params
+            .declare("use_sim_time", false.into(), ParameterDescriptor::default())?;
+        Ok(node)
     }
 }
 
 struct NodeInner {
+    /// The parameter services (dropped before the session); they hold an internal handle,
+    /// not this node, so the node still drops when its last user handle does.
+    param_services: tokio::sync::OnceCell<params::ParameterServices>,
+    /// Whether the first declared parameter starts the parameter services.
+    start_parameter_services: bool,
     /// The live graph view, started by the first graph request (dropped before the session).
     graph: tokio::sync::OnceCell<graph_view::GraphView>,
     session: zenoh::Session,
     entity: Entity,
-    next_entity_id: AtomicU32,
-    _token: zenoh::liveliness::LivelinessToken,
+    next_entity_id: Arc<AtomicU32>,
+    params: Arc<ParameterStore>,
+    /// The node's liveliness token (`None` in an internal handle).
+    _token: Option<zenoh::liveliness::LivelinessToken>,
 }
 
 /// A ROS node: a zenoh session with a name, a namespace and a domain, announced to the graph.
@@ -196,6 +237,8 @@ impl Node {
             name: name.to_string(),
             namespace: "/".to_string(),
             network: NetworkOptions::default(),
+            parameter_overrides: ParameterOverrides::default(),
+            start_parameter_services: true,
         }
     }
 
@@ -322,6 +365,93 @@ impl Node {
     #[cfg(feature = "cli")]
     pub(crate) async fn has_link(&self) -> bool {
         network::has_link(self.session()).await
+    }
+
+    /// A handle sharing this node's session, name and entity ids but not its lifetime, for
+    /// what the node itself owns (its parameter services), so they hold no cycle.
+    fn internal(&self) -> Node {
+        let inner = &self.inner;
+        Node {
+            inner: Arc::new(NodeInner {
+                param_services: tokio::sync::OnceCell::new(),
+                start_parameter_services: false,
+                graph: tokio::sync::OnceCell::new(),
+                session: inner.session.clone(),
+                entity: inner.entity.clone(),
+                next_entity_id: inner.next_entity_id.clone(),
+                // Not the node's store: the store's event publisher holds this handle.
+                params: Arc::new(ParameterStore::new(
+                    &inner.entity.node_fqn(),
+                    Default::default(),
+                )),
+                _token: None,
+            }),
+        }
+    }
+
+    /// Declares parameter `name` with `default` (or its start-up override) and `descriptor`;
+    /// returns the value it starts with. The first declaration starts the node's parameter
+    /// services and `/parameter_events` publisher (see [`params`]).
+    pub async fn declare_parameter(
+        &self,
+        name: &str,
+        default: impl Into<ParameterValue>,
+        descriptor: ParameterDescriptor,
+    ) -> Result<ParameterValue> {
+        if self.inner.start_parameter_services {
+            self.inner
+                .param_services
+                .get_or_try_init(|| {
+                    params::ParameterServices::start(self.internal(), self.inner.params.clone())
+                })
+                .await?;
+        }
+        Ok(self
+            .inner
+            .params
+            .declare(name, default.into(), descriptor)?)
+    }
+
+    /// The value of parameter `name` as `T`, or `None` when it is not declared or holds
+    /// another type.
+    pub fn parameter<T: FromParameterValue>(&self, name: &str) -> Option<T> {
+        self.inner.params.get(name).and_then(|v| T::from_value(&v))
+    }
+
+    /// Sets one parameter, checked as ROS 2 checks it and by the on-set callbacks.
+    pub fn set_parameter(&self, parameter: Parameter) -> std::result::Result<(), ParameterError> {
+        self.inner.params.set_atomically(&[parameter])
+    }
+
+    /// Sets all `parameters` or, if any is refused, none.
+    pub fn set_parameters_atomically(
+        &self,
+        parameters: &[Parameter],
+    ) -> std::result::Result<(), ParameterError> {
+        self.inner.params.set_atomically(parameters)
+    }
+
+    /// Registers a callback that sees every change before it is applied and can refuse it
+    /// with a reason (`Err`); it stays registered until the handle is dropped.
+    pub fn on_set_parameters<F>(&self, callback: F) -> OnSetParametersHandle
+    where
+        F: Fn(&[Parameter]) -> std::result::Result<(), String> + Send + Sync + 'static,
+    {
+        self.inner.params.add_on_set(Arc::new(callback))
+    }
+
+    /// Registers a callback run after each applied change (a declaration included), such as
+    /// a switch of `use_sim_time`; it stays registered until the handle is dropped.
+    pub fn after_set_parameters<F>(&self, callback: F) -> OnSetParametersHandle
+    where
+        F: Fn(&[Parameter]) + Send + Sync + 'static,
+    {
+        self.inner.params.add_after_set(Arc::new(callback))
+    }
+
+    /// The node's parameter store (names, descriptors, every value).
+    pub fn parameters(&self) -> &Arc<ParameterStore> {
+        &self.inner.params
     }
 
     /// The graph entity of a new publisher or subscriber of this node.
