@@ -22,6 +22,7 @@
 
 mod attachment;
 pub(crate) mod buffer_pool;
+pub mod clock;
 mod endpoint;
 pub mod graph;
 mod graph_api;
@@ -37,12 +38,15 @@ pub mod router;
 mod sequence_gaps;
 pub mod service;
 mod subscriber;
+pub mod time_source;
+pub mod timer;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use attachment::{Attachment, AttachmentError, ATTACHMENT_LEN};
+pub use clock::{Clock, ClockType, Wake};
 pub use endpoint::PROTOCOLS;
 pub use graph::{Entity, EntityKind, TopicInfo};
 pub use graph_api::{
@@ -63,6 +67,7 @@ pub use subscriber::{
     CallbackSubscriber, CallbackSubscriberBuilder, MessageInfo, RawMessage, RawSubscriber,
     RawSubscriberBuilder, Subscriber, SubscriberBuilder, SubscriberStats, KEEP_ALL_QUEUE_SIZE,
 };
+pub use timer::{Rate, Timer, TimerHandle};
 
 use crate::error::{Error, Result};
 use crate::msg::{Message, TypeIdentity};
@@ -81,9 +86,17 @@ pub struct NodeBuilder {
     name: String,
     namespace: String,
     network: NetworkOptions,
+    use_sim_time: bool,
 }
 
 impl NodeBuilder {
+    /// Runs the node's ROS time on `/clock` (the `use_sim_time` parameter; default false):
+    /// [`Node::now`], timers and rates then follow a replayed log's time.
+    pub fn use_sim_time(mut self, use_sim_time: bool) -> Self {
+        self.use_sim_time = use_sim_time;
+        self
+    }
+
     /// Sets the namespace (default `/`).
     pub fn namespace(mut self, namespace: &str) -> Self {
         self.namespace = namespace.to_string();
@@ -149,21 +162,33 @@ impl NodeBuilder {
             .await
             .map_err(|e| Error::zenoh("cannot declare node liveliness token", e))?;
         tracing::debug!(node = %entity.node_fqn(), %zid, domain_id, "node started");
-        Ok(Node {
+        let clock = match self.use_sim_time {
+            true => Clock::sim(),
+            false => Clock::ros(),
+        };
+        let node = Node {
             inner: Arc::new(NodeInner {
                 graph: tokio::sync::OnceCell::new(),
+                clock,
+                time_source: std::sync::OnceLock::new(),
                 session,
                 entity,
                 next_entity_id: AtomicU32::new(1),
                 _token: token,
             }),
-        })
+        };
+        node.start_time_source().await?;
+        Ok(node)
     }
 }
 
 struct NodeInner {
     /// The live graph view, started by the first graph request (dropped before the session).
     graph: tokio::sync::OnceCell<graph_view::GraphView>,
+    /// ROS time: `/clock` with `use_sim_time`, the system clock otherwise.
+    clock: Clock,
+    /// The `/clock` subscription with `use_sim_time` (dropped before the session).
+    time_source: std::sync::OnceLock<RawSubscriber>,
     session: zenoh::Session,
     entity: Entity,
     next_entity_id: AtomicU32,
@@ -196,6 +221,7 @@ impl Node {
             name: name.to_string(),
             namespace: "/".to_string(),
             network: NetworkOptions::default(),
+            use_sim_time: false,
         }
     }
 
@@ -217,6 +243,65 @@ impl Node {
     /// The ROS domain id.
     pub fn domain_id(&self) -> u32 {
         self.inner.entity.domain_id
+    }
+
+    /// The node's ROS time now (`/clock` with `use_sim_time`, else the system clock).
+    pub fn now(&self) -> crate::time::Time {
+        self.inner.clock.now()
+    }
+
+    /// The node's ROS clock (give it to filters so they follow the node's time).
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// True when the node's time follows `/clock`.
+    pub fn use_sim_time(&self) -> bool {
+        self.inner.clock.is_sim_time()
+    }
+
+    /// Subscribes to `/clock` when the node uses sim time: the one place sim time is switched
+    /// on (the `use_sim_time` setting of the builder).
+    async fn start_time_source(&self) -> Result<()> {
+        if self.inner.clock.is_sim_time() && self.inner.time_source.get().is_none() {
+            let sub = time_source::subscribe_clock(self, self.inner.clock.clone()).await?;
+            // A concurrent start already set one: keep it, drop ours.
+            let _ = self.inner.time_source.set(sub);
+        }
+        Ok(())
+    }
+
+    /// A tick stream every `period` of the node's ROS time (see [`timer`] for the rule on
+    /// missed ticks and jumps).
+    pub fn timer(&self, period: Duration) -> Result<Timer> {
+        Timer::new(self.inner.clock.clone(), period)
+    }
+
+    /// Calls `callback` every `period` of the node's ROS time on a tokio task, until the
+    /// handle is dropped.
+    pub fn create_timer(
+        &self,
+        period: Duration,
+        callback: impl FnMut() + Send + 'static,
+    ) -> Result<TimerHandle> {
+        Ok(TimerHandle::spawn(self.timer(period)?, callback))
+    }
+
+    /// Calls `callback` every `period` of steady (wall) time, whatever the node's clock.
+    pub fn create_wall_timer(
+        &self,
+        period: Duration,
+        callback: impl FnMut() + Send + 'static,
+    ) -> Result<TimerHandle> {
+        Ok(TimerHandle::spawn(
+            Timer::new(Clock::steady(), period)?,
+            callback,
+        ))
+    }
+
+    /// A [`Rate`] of `hz` on the node's ROS time.
+    pub fn rate(&self, hz: f64) -> Result<Rate> {
+        Rate::new(self.inner.clock.clone(), hz)
     }
 
     /// The underlying zenoh session, for anything rosync does not wrap.
