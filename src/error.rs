@@ -16,6 +16,9 @@ pub enum Error {
     /// The zenoh configuration could not be built or loaded.
     #[error("network configuration: {0}")]
     Config(String),
+    /// A clock, timer or rate was given a value it cannot run with.
+    #[error("time: {0}")]
+    Time(String),
     /// A zenoh operation failed.
     #[error("zenoh: {0}")]
     Zenoh(String),

@@ -13,6 +13,7 @@ use rosync::filters::{
     TimeSequencer,
 };
 use rosync::msg::std_msgs::Header;
+use rosync::node::Clock;
 use rosync::time::now_nanos;
 use rosync::Time;
 
@@ -624,6 +625,42 @@ async fn time_sequencer_runs_on_the_real_clock() {
             "{frame} released after {waited} ns, before the delay"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_sequencer_on_a_sim_clock_waits_for_sim_time_and_restarts_on_a_jump_back() {
+    let clock = Clock::sim();
+    clock.set_sim_time(t(10_000 * MS));
+    let seq = TimeSequencer::<Header>::with_clock(
+        Duration::from_millis(500),
+        Duration::from_millis(5),
+        10,
+        clock.clone(),
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let _out = seq.connect(move |m| {
+        let _ = tx.send(m.frame_id.clone());
+    });
+    seq.add(header(10_000 * MS, "a"));
+    // Sim time stands still (a paused /clock): however long the wall clock runs, nothing is due.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        rx.try_recv().is_err(),
+        "released before sim time reached stamp + delay"
+    );
+    clock.set_sim_time(t(10_499 * MS));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(rx.try_recv().is_err(), "released 1 ms of sim time early");
+    clock.set_sim_time(t(10_500 * MS));
+    let got = tokio::time::timeout(PATIENCE, rx.recv()).await;
+    assert_eq!(got.ok().flatten().as_deref(), Some("a"));
+    // The log loops: sim time jumps back to 1 s; a message stamped 1 s is no straggler.
+    clock.set_sim_time(t(1_000 * MS));
+    seq.add(header(1_000 * MS, "b"));
+    clock.set_sim_time(t(1_500 * MS));
+    let got = tokio::time::timeout(PATIENCE, rx.recv()).await;
+    assert_eq!(got.ok().flatten().as_deref(), Some("b"));
+    assert_eq!(seq.dropped(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,6 +56,11 @@ pub enum SyncCommand {
         /// Stop after this many sets (default: until Ctrl-C).
         #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = whole::<u64>(1, u64::MAX))]
         count: Option<u64>,
+        /// Run on the time of /clock (rosgraph_msgs/msg/Clock, e.g. from `rosync play
+        /// --clock`) instead of the system clock: arrival times and emission delays are then
+        /// in the played log's time (the node's use_sim_time).
+        #[arg(long)]
+        use_sim_time: bool,
     },
 }
 
@@ -166,7 +171,8 @@ pub async fn run(cmd: SyncCommand, net: &NetworkArgs) -> CliResult {
             topics,
             policy,
             count,
-        } => live(net, &topics, &policy, count).await,
+            use_sim_time,
+        } => live(net, &topics, &policy, count, use_sim_time).await,
     }
 }
 
@@ -351,16 +357,23 @@ async fn live(
     topics: &[String],
     c: &PolicyArgs,
     count: Option<u64>,
+    use_sim_time: bool,
 ) -> CliResult {
     if !(2..=9).contains(&topics.len()) {
         return fail(format!("give 2 to 9 --topic options, not {}", topics.len()));
     }
     let policy = c.build(topics.len())?;
-    let node = net.node("rosync_sync_live").await?;
+    let node = crate::node::Node::builder(&format!("rosync_sync_live_{}", std::process::id()))
+        .network(net.options())
+        .use_sim_time(use_sim_time)
+        .build()
+        .await?;
+    let clock = node.clock().clone();
     let sync: DynSynchronizer<Arrival> = DynSynchronizer::from_boxed(policy);
     let names: Arc<Vec<String>> = Arc::new(topics.to_vec());
     let (set_tx, mut set_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-    let delays = print_sets(&sync, &names, Arc::new(crate::time::now_nanos));
+    let emission_clock = clock.clone();
+    let delays = print_sets(&sync, &names, Arc::new(move || emission_clock.now_nanos()));
     sync.register_callback(move |_| {
         let _ = set_tx.send(());
     });
@@ -374,14 +387,14 @@ async fn live(
                 .await?,
         );
         subscribers.push(Arc::clone(&sub));
-        let sync = sync.clone();
+        let (sync, clock) = (sync.clone(), clock.clone());
         tasks.push(tokio::spawn(async move {
             let mut warned = false;
             while let Some(raw) = sub.recv().await {
                 let has_header = lookup(&raw.type_name)
                     .is_none_or(|t| definition_starts_with_header(t.definition));
                 match header_stamp_from_cdr(&raw.payload.to_bytes()).filter(|_| has_header) {
-                    Some(stamp) => sync.add(channel, stamp, (crate::time::now_nanos(), stamp)),
+                    Some(stamp) => sync.add(channel, stamp, (clock.now_nanos(), stamp)),
                     None if !warned => {
                         warned = true;
                         tracing::warn!(%topic, "{} has no header stamp; ignoring it", raw.type_name);

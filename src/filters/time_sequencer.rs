@@ -1,9 +1,12 @@
 //! [`TimeSequencer`]: delays messages and releases them in stamp order, like ROS 1
 //! `message_filters::TimeSequencer`.
 //!
-//! A message with stamp `s` is released once the system clock reaches `s + delay`. Releases
-//! are checked every `update_rate` by a tokio task and on every [`add`](Input::add); tests
-//! can drive them deterministically with [`TimeSequencer::release_until`].
+//! A message with stamp `s` is released once the sequencer's clock reaches `s + delay`: the
+//! system clock by default, the node's clock with [`TimeSequencer::with_clock`] (so a
+//! `use_sim_time` node delays by the played log's time). Releases are checked every
+//! `update_rate` of wall time by a tokio task and on every [`add`](Input::add); tests can
+//! drive them deterministically with [`TimeSequencer::release_until`]. When the clock jumps
+//! back (a looped log), the "older than the last released" rule restarts.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -14,7 +17,8 @@ use std::time::Duration;
 use super::signal::Signal;
 use super::traits::{Filter, Input};
 use crate::msg::Stamped;
-use crate::time::{now_nanos, Time};
+use crate::node::Clock;
+use crate::time::Time;
 
 /// The shortest timer period; tokio's timer has millisecond resolution anyway.
 const MIN_UPDATE_RATE: Duration = Duration::from_millis(1);
@@ -28,6 +32,8 @@ struct State<M> {
     outbox: VecDeque<Arc<M>>,
     /// Whether some thread is emitting the outbox (only one does, so order is kept).
     dispatching: bool,
+    /// The clock's backward jumps already seen (a new one forgets `last_released`).
+    jumps_seen: u64,
 }
 
 struct Shared<M> {
@@ -36,6 +42,7 @@ struct Shared<M> {
     queue_size: usize,
     state: Mutex<State<M>>,
     dropped: AtomicU64,
+    clock: Clock,
 }
 
 impl<M> Shared<M> {
@@ -120,6 +127,16 @@ impl<M: Stamped + Send + Sync + 'static> TimeSequencer<M> {
     /// `queue_size` bounds the messages held (at least 1; unlike ROS, 0 does not mean
     /// unbounded). `update_rate` is at least 1 ms.
     pub fn new(delay: Duration, update_rate: Duration, queue_size: usize) -> Self {
+        Self::with_clock(delay, update_rate, queue_size, Clock::system())
+    }
+
+    /// As [`new`](Self::new), with messages due on `clock`'s time (e.g. `node.clock()`).
+    pub fn with_clock(
+        delay: Duration,
+        update_rate: Duration,
+        queue_size: usize,
+        clock: Clock,
+    ) -> Self {
         let shared = Arc::new(Shared {
             signal: Signal::new(),
             delay_ns: i64::try_from(delay.as_nanos()).unwrap_or(i64::MAX),
@@ -129,8 +146,10 @@ impl<M: Stamped + Send + Sync + 'static> TimeSequencer<M> {
                 last_released: None,
                 outbox: VecDeque::new(),
                 dispatching: false,
+                jumps_seen: clock.jumps_back(),
             }),
             dropped: AtomicU64::new(0),
+            clock,
         });
         let task = match tokio::runtime::Handle::try_current() {
             Ok(runtime) => Some(runtime.spawn(tick(
@@ -150,7 +169,7 @@ impl<M: Stamped + Send + Sync + 'static> TimeSequencer<M> {
 
     /// Releases, in stamp order, every held message with `stamp + delay <= now_ns`.
     ///
-    /// The timer task calls this with the system clock (`rosync::time::now_nanos()`); call
+    /// The timer task calls this with the sequencer's clock; call
     /// it directly to drive the sequencer with any clock. If another thread is already
     /// emitting, that thread emits these messages too, after its own, and this call
     /// returns without waiting.
@@ -173,7 +192,7 @@ async fn tick<M>(shared: Weak<Shared<M>>, period: Duration) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        shared.release_until(now_nanos());
+        shared.release_until(shared.clock.now_nanos());
     }
 }
 
@@ -207,6 +226,11 @@ impl<M: Stamped + Send + Sync + 'static> Input<M> for TimeSequencer<M> {
         let stamp = msg.stamp();
         {
             let mut state = self.shared.lock();
+            let jumps = self.shared.clock.jumps_back();
+            if jumps != state.jumps_seen {
+                state.jumps_seen = jumps;
+                state.last_released = None;
+            }
             if state.last_released.is_some_and(|last| stamp < last) {
                 drop(state);
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -223,7 +247,7 @@ impl<M: Stamped + Send + Sync + 'static> Input<M> for TimeSequencer<M> {
                 }
             }
         }
-        self.shared.release_until(now_nanos());
+        self.shared.release_until(self.shared.clock.now_nanos());
     }
 }
 

@@ -22,6 +22,7 @@
 
 mod attachment;
 pub(crate) mod buffer_pool;
+pub mod clock;
 mod endpoint;
 pub mod graph;
 mod graph_api;
@@ -38,12 +39,15 @@ pub mod router;
 mod sequence_gaps;
 pub mod service;
 mod subscriber;
+pub mod time_source;
+pub mod timer;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use attachment::{Attachment, AttachmentError, ATTACHMENT_LEN};
+pub use clock::{Clock, ClockType, Wake};
 pub use endpoint::PROTOCOLS;
 pub use graph::{Entity, EntityKind, TopicInfo};
 pub use graph_api::{
@@ -70,6 +74,7 @@ pub use subscriber::{
     CallbackSubscriber, CallbackSubscriberBuilder, MessageInfo, RawMessage, RawSubscriber,
     RawSubscriberBuilder, Subscriber, SubscriberBuilder, SubscriberStats, KEEP_ALL_QUEUE_SIZE,
 };
+pub use timer::{Rate, Timer, TimerHandle};
 
 use crate::error::{Error, Result};
 use crate::msg::{Message, TypeIdentity};
@@ -90,6 +95,7 @@ pub struct NodeBuilder {
     network: NetworkOptions,
     parameter_overrides: ParameterOverrides,
     start_parameter_services: bool,
+    use_sim_time: bool,
 }
 
 impl NodeBuilder {
@@ -103,6 +109,14 @@ impl NodeBuilder {
     /// the node's first [`declare_parameter`](Node::declare_parameter) (default true).
     pub fn start_parameter_services(mut self, start: bool) -> Self {
         self.start_parameter_services = start;
+        self
+    }
+
+    /// The default of the node's `use_sim_time` parameter (false; a start-up override such as
+    /// `--param use_sim_time:=true` wins): with it, [`Node::now`], timers and rates follow
+    /// `/clock`, a replayed log's time.
+    pub fn use_sim_time(mut self, use_sim_time: bool) -> Self {
+        self.use_sim_time = use_sim_time;
         self
     }
 
@@ -176,11 +190,22 @@ impl NodeBuilder {
             self.parameter_overrides.resolve(&fqn),
         ));
         tracing::debug!(node = %fqn, %zid, domain_id, "node started");
+        let use_sim_time = params.declare(
+            "use_sim_time",
+            self.use_sim_time.into(),
+            ParameterDescriptor::default(),
+        )?;
+        let clock = match use_sim_time {
+            ParameterValue::Bool(true) => Clock::sim(),
+            _ => Clock::ros(),
+        };
         let node = Node {
             inner: Arc::new(NodeInner {
                 param_services: tokio::sync::OnceCell::new(),
                 start_parameter_services: self.start_parameter_services,
                 graph: tokio::sync::OnceCell::new(),
+                clock,
+                time_source: std::sync::OnceLock::new(),
                 session,
                 entity,
                 next_entity_id: Arc::new(AtomicU32::new(1)),
@@ -188,9 +213,7 @@ impl NodeBuilder {
                 _token: Some(token),
             }),
         };
-        node.inner
-            .params
-            .declare("use_sim_time", false.into(), ParameterDescriptor::default())?;
+        node.start_time_source().await?;
         Ok(node)
     }
 }
@@ -203,6 +226,10 @@ struct NodeInner {
     start_parameter_services: bool,
     /// The live graph view, started by the first graph request (dropped before the session).
     graph: tokio::sync::OnceCell<graph_view::GraphView>,
+    /// ROS time: `/clock` with `use_sim_time`, the system clock otherwise.
+    clock: Clock,
+    /// The `/clock` subscription with `use_sim_time` (dropped before the session).
+    time_source: std::sync::OnceLock<RawSubscriber>,
     session: zenoh::Session,
     entity: Entity,
     next_entity_id: Arc<AtomicU32>,
@@ -239,6 +266,7 @@ impl Node {
             network: NetworkOptions::default(),
             parameter_overrides: ParameterOverrides::default(),
             start_parameter_services: true,
+            use_sim_time: false,
         }
     }
 
@@ -260,6 +288,65 @@ impl Node {
     /// The ROS domain id.
     pub fn domain_id(&self) -> u32 {
         self.inner.entity.domain_id
+    }
+
+    /// The node's ROS time now (`/clock` with `use_sim_time`, else the system clock).
+    pub fn now(&self) -> crate::time::Time {
+        self.inner.clock.now()
+    }
+
+    /// The node's ROS clock (give it to filters so they follow the node's time).
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// True when the node's time follows `/clock`.
+    pub fn use_sim_time(&self) -> bool {
+        self.inner.clock.is_sim_time()
+    }
+
+    /// Subscribes to `/clock` when the node uses sim time: the one place sim time is switched
+    /// on (the `use_sim_time` setting of the builder).
+    async fn start_time_source(&self) -> Result<()> {
+        if self.inner.clock.is_sim_time() && self.inner.time_source.get().is_none() {
+            let sub = time_source::subscribe_clock(self, self.inner.clock.clone()).await?;
+            // A concurrent start already set one: keep it, drop ours.
+            let _ = self.inner.time_source.set(sub);
+        }
+        Ok(())
+    }
+
+    /// A tick stream every `period` of the node's ROS time (see [`timer`] for the rule on
+    /// missed ticks and jumps).
+    pub fn timer(&self, period: Duration) -> Result<Timer> {
+        Timer::new(self.inner.clock.clone(), period)
+    }
+
+    /// Calls `callback` every `period` of the node's ROS time on a tokio task, until the
+    /// handle is dropped.
+    pub fn create_timer(
+        &self,
+        period: Duration,
+        callback: impl FnMut() + Send + 'static,
+    ) -> Result<TimerHandle> {
+        Ok(TimerHandle::spawn(self.timer(period)?, callback))
+    }
+
+    /// Calls `callback` every `period` of steady (wall) time, whatever the node's clock.
+    pub fn create_wall_timer(
+        &self,
+        period: Duration,
+        callback: impl FnMut() + Send + 'static,
+    ) -> Result<TimerHandle> {
+        Ok(TimerHandle::spawn(
+            Timer::new(Clock::steady(), period)?,
+            callback,
+        ))
+    }
+
+    /// A [`Rate`] of `hz` on the node's ROS time.
+    pub fn rate(&self, hz: f64) -> Result<Rate> {
+        Rate::new(self.inner.clock.clone(), hz)
     }
 
     /// The underlying zenoh session, for anything rosync does not wrap.
@@ -376,6 +463,8 @@ impl Node {
                 param_services: tokio::sync::OnceCell::new(),
                 start_parameter_services: false,
                 graph: tokio::sync::OnceCell::new(),
+                clock: inner.clock.clone(),
+                time_source: std::sync::OnceLock::new(),
                 session: inner.session.clone(),
                 entity: inner.entity.clone(),
                 next_entity_id: inner.next_entity_id.clone(),

@@ -345,6 +345,9 @@ pub struct RawSubscriberBuilder {
     qos: QosProfile,
     max_queued_bytes: usize,
     handler: Option<Handler>,
+    /// Held by the node itself (its `/clock` time source): keeps no node clone and runs no
+    /// QoS watch, so it does not keep the node alive.
+    owned_by_node: bool,
 }
 
 impl RawSubscriberBuilder {
@@ -356,6 +359,7 @@ impl RawSubscriberBuilder {
             qos: QosProfile::default(),
             max_queued_bytes: usize::MAX,
             handler: None,
+            owned_by_node: false,
         }
     }
 
@@ -386,6 +390,12 @@ impl RawSubscriberBuilder {
     /// block: it holds up the reception of later samples.
     pub fn callback(mut self, handler: impl Fn(RawMessage) + Send + Sync + 'static) -> Self {
         self.handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// Makes a subscriber the node itself holds (see the field).
+    pub(crate) fn owned_by_node(mut self) -> Self {
+        self.owned_by_node = true;
         self
     }
 
@@ -462,7 +472,11 @@ impl RawSubscriberBuilder {
                     .map_err(|e| {
                         Error::zenoh(&format!("cannot announce subscriber on {topic}"), e)
                     })?;
-                (Some(token), QosWatch::start(&self.node, &entity))
+                let watch = match self.owned_by_node {
+                    true => None,
+                    false => QosWatch::start(&self.node, &entity),
+                };
+                (Some(token), watch)
             }
             None => (None, None),
         };
@@ -475,7 +489,7 @@ impl RawSubscriberBuilder {
                 token,
                 _qos_watch: qos_watch,
             })),
-            _node: self.node,
+            _node: (!self.owned_by_node).then_some(self.node),
         })
     }
 }
@@ -533,7 +547,8 @@ pub struct RawSubscriber {
     qos: QosProfile,
     /// `None` once closed.
     declared: Mutex<Option<Declared>>,
-    _node: Node,
+    /// Keeps the session open (`None` for a subscriber the node itself holds).
+    _node: Option<Node>,
 }
 
 impl std::fmt::Debug for RawSubscriber {
