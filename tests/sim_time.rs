@@ -413,4 +413,17 @@ async fn the_use_sim_time_parameter_override_selects_the_clock() {
     let plain = common::connected_node("wall_by_param", 84, &ep).await;
     assert!(!plain.use_sim_time());
     assert_eq!(plain.parameter::<bool>("use_sim_time"), Some(false));
+    // The clock is chosen at start: a later switch is refused with the reason, not ignored.
+    let refused = plain
+        .set_parameter(rosync::node::Parameter::new("use_sim_time", true))
+        .expect_err("refused");
+    assert!(
+        refused.to_string().contains("restart the node"),
+        "{refused}"
+    );
+    assert_eq!(plain.parameter::<bool>("use_sim_time"), Some(false));
+    assert!(!plain.use_sim_time());
+    plain
+        .set_parameter(rosync::node::Parameter::new("use_sim_time", false))
+        .expect("setting the same value is fine");
 }

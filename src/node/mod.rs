@@ -195,10 +195,22 @@ impl NodeBuilder {
             self.use_sim_time.into(),
             ParameterDescriptor::default(),
         )?;
-        let clock = match use_sim_time {
-            ParameterValue::Bool(true) => Clock::sim(),
-            _ => Clock::ros(),
-        };
+        let sim = use_sim_time == ParameterValue::Bool(true);
+        let clock = if sim { Clock::sim() } else { Clock::ros() };
+        // The clock is chosen here, once: a later change would silently not switch it.
+        let use_sim_time_fixed = params.add_on_set(Arc::new(move |changes: &[Parameter]| {
+            let switch = changes
+                .iter()
+                .any(|p| p.name == "use_sim_time" && p.value != ParameterValue::Bool(sim));
+            match switch {
+                true => Err(format!(
+                    "use_sim_time is read when the node starts (it is {sim}): restart the node \
+                     with --param use_sim_time:={}",
+                    !sim
+                )),
+                false => Ok(()),
+            }
+        }));
         let node = Node {
             inner: Arc::new(NodeInner {
                 param_services: tokio::sync::OnceCell::new(),
@@ -210,6 +222,7 @@ impl NodeBuilder {
                 entity,
                 next_entity_id: Arc::new(AtomicU32::new(1)),
                 params,
+                _use_sim_time_fixed: Some(use_sim_time_fixed),
                 _token: Some(token),
             }),
         };
@@ -234,6 +247,8 @@ struct NodeInner {
     entity: Entity,
     next_entity_id: Arc<AtomicU32>,
     params: Arc<ParameterStore>,
+    /// Refuses changes of `use_sim_time` after start (`None` in an internal handle).
+    _use_sim_time_fixed: Option<OnSetParametersHandle>,
     /// The node's liveliness token (`None` in an internal handle).
     _token: Option<zenoh::liveliness::LivelinessToken>,
 }
@@ -473,6 +488,7 @@ impl Node {
                     &inner.entity.node_fqn(),
                     Default::default(),
                 )),
+                _use_sim_time_fixed: None,
                 _token: None,
             }),
         }
