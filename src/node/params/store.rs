@@ -75,6 +75,30 @@ pub struct ParameterStore {
     overrides: BTreeMap<String, ParameterValue>,
     state: Mutex<State>,
     events: Mutex<Option<EventSink>>,
+    /// Held by one set at a time from its checks to its change, so a set's checks and
+    /// callbacks see the values it will replace.
+    setting: Mutex<()>,
+}
+
+thread_local! {
+    /// True while this thread runs on-set callbacks (which must not set parameters).
+    static IN_ON_SET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks this thread as running on-set callbacks until dropped (a panicking callback too).
+struct InOnSet;
+
+impl InOnSet {
+    fn enter() -> Self {
+        IN_ON_SET.with(|flag| flag.set(true));
+        InOnSet
+    }
+}
+
+impl Drop for InOnSet {
+    fn drop(&mut self) {
+        IN_ON_SET.with(|flag| flag.set(false));
+    }
 }
 
 impl std::fmt::Debug for ParameterStore {
@@ -94,6 +118,7 @@ impl ParameterStore {
             overrides,
             state: Mutex::default(),
             events: Mutex::default(),
+            setting: Mutex::default(),
         }
     }
 
@@ -189,12 +214,22 @@ impl ParameterStore {
             .collect()
     }
 
-    /// Sets all parameters or none (as `set_parameters_atomically` does).
+    /// Sets all parameters or none (as `set_parameters_atomically` does). Sets run one after
+    /// the other; an on-set callback cannot set parameters (as in rclcpp).
     pub fn set_atomically(&self, parameters: &[Parameter]) -> Result<(), ParameterError> {
-        self.check(parameters).map_err(ParameterError)?;
-        self.run_callbacks(parameters).map_err(ParameterError)?;
+        if IN_ON_SET.with(std::cell::Cell::get) {
+            return Err(ParameterError(
+                "parameters cannot be set from inside an on-set callback".to_string(),
+            ));
+        }
         let (mut changed, mut deleted) = (Vec::new(), Vec::new());
         {
+            let _one_at_a_time = lock(&self.setting);
+            self.check(parameters).map_err(ParameterError)?;
+            {
+                let _in_callbacks = InOnSet::enter();
+                self.run_callbacks(parameters).map_err(ParameterError)?;
+            }
             let mut state = lock(&self.state);
             for p in parameters {
                 if p.value == ParameterValue::NotSet {
@@ -399,6 +434,81 @@ mod tests {
         assert_eq!(s.get("id"), Some(ParameterValue::Integer(3)));
         s.set_atomically(&[Parameter::new("rate", 20.0)]).unwrap();
         assert_eq!(s.get("rate"), Some(ParameterValue::Double(20.0)));
+    }
+
+    #[test]
+    fn concurrent_sets_are_checked_one_after_the_other() {
+        // A callback that checks a rule across parameters (min <= max) against the current
+        // values, slowly: two sets at once must not both pass against the old values.
+        let s = store(&[]);
+        s.declare("min", 0.into(), ParameterDescriptor::default())
+            .unwrap();
+        s.declare("max", 10.into(), ParameterDescriptor::default())
+            .unwrap();
+        let reader = Arc::downgrade(&s);
+        let _rule = s.add_on_set(Arc::new(move |ps: &[Parameter]| {
+            let store = reader.upgrade().ok_or("gone")?;
+            let value = |name: &str| {
+                ps.iter()
+                    .find(|p| p.name == name)
+                    .map(|p| p.value.clone())
+                    .or_else(|| store.get(name))
+            };
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            match (value("min"), value("max")) {
+                (Some(ParameterValue::Integer(lo)), Some(ParameterValue::Integer(hi)))
+                    if lo > hi =>
+                {
+                    Err(format!("min {lo} > max {hi}"))
+                }
+                _ => Ok(()),
+            }
+        }));
+        let start = Arc::new(std::sync::Barrier::new(2));
+        let (a, b) = (s.clone(), s.clone());
+        let (go_a, go_b) = (start.clone(), start);
+        let raise = std::thread::spawn(move || {
+            go_a.wait();
+            a.set_atomically(&[Parameter::new("min", 8)])
+        });
+        let lower = std::thread::spawn(move || {
+            go_b.wait();
+            b.set_atomically(&[Parameter::new("max", 5)])
+        });
+        let results = [raise.join().unwrap(), lower.join().unwrap()];
+        assert_eq!(
+            results.iter().filter(|r| r.is_err()).count(),
+            1,
+            "{results:?}"
+        );
+        let (Some(ParameterValue::Integer(lo)), Some(ParameterValue::Integer(hi))) =
+            (s.get("min"), s.get("max"))
+        else {
+            panic!("integers");
+        };
+        assert!(lo <= hi, "min {lo} > max {hi}");
+    }
+
+    #[test]
+    fn an_on_set_callback_cannot_set_parameters() {
+        let s = store(&[]);
+        s.declare("a", 1.into(), ParameterDescriptor::default())
+            .unwrap();
+        let inner = Arc::downgrade(&s);
+        let _nested = s.add_on_set(Arc::new(move |_: &[Parameter]| {
+            let store = inner.upgrade().ok_or("gone")?;
+            store
+                .set_atomically(&[Parameter::new("a", 3)])
+                .map_err(|e| e.to_string())
+        }));
+        let err = s
+            .set_atomically(&[Parameter::new("a", 2)])
+            .expect_err("refused");
+        assert!(
+            err.to_string().contains("inside an on-set callback"),
+            "{err}"
+        );
+        assert_eq!(s.get("a"), Some(ParameterValue::Integer(1)));
     }
 
     #[test]
