@@ -427,6 +427,17 @@ impl QosProfile {
         qos
     }
 
+    /// [`best_available_for`](Self::best_available_for) `offered`, asking for the deepest
+    /// offered history when the result is transient local, as rosbag2 adapts a recording or
+    /// a playback to the publishers it saw.
+    pub fn adapted_to(self, offered: &[QosProfile]) -> Self {
+        let qos = self.best_available_for(offered);
+        match offered.iter().map(|p| p.resolved().depth).max() {
+            Some(depth) if qos.is_transient_local() && depth > 0 => qos.keep_last(depth),
+            _ => qos,
+        }
+    }
+
     /// Whether the publisher keeps samples for late joiners (resolved durability is transient
     /// local).
     pub fn is_transient_local(&self) -> bool {
@@ -889,6 +900,23 @@ mod tests {
         // Policies that are not best available stay as they are.
         let fixed = QosProfile::sensor_data().best_available_for(&[latched]);
         assert_eq!(fixed, QosProfile::sensor_data());
+    }
+
+    #[test]
+    fn adapting_to_transient_local_publishers_asks_for_the_deepest_history() {
+        let wanted = QosProfile {
+            durability: Durability::BestAvailable,
+            ..QosProfile::default()
+        };
+        let latched = |depth| QosProfile::default().transient_local().keep_last(depth);
+        let deep = wanted.adapted_to(&[latched(3), latched(7)]);
+        assert_eq!(
+            (deep.durability, deep.depth),
+            (Durability::TransientLocal, 7)
+        );
+        let mixed = wanted.adapted_to(&[latched(3), QosProfile::default()]);
+        assert_eq!(mixed, QosProfile::default());
+        assert_eq!(wanted.adapted_to(&[]), QosProfile::default());
     }
 
     #[test]

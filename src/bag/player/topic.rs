@@ -93,18 +93,11 @@ pub(crate) fn playback_qos(info: &LogTopic) -> QosProfile {
             })
         })
         .unwrap_or_default();
-    let latched = !offered.is_empty()
-        && offered
-            .iter()
-            .all(|p| p.resolved().durability == Durability::TransientLocal);
-    let depth = offered.iter().map(|p| p.resolved().depth).max();
-    match depth {
-        Some(depth) if latched && depth > 0 => {
-            QosProfile::default().transient_local().keep_last(depth)
-        }
-        _ if latched => QosProfile::default().transient_local(),
-        _ => QosProfile::default(),
+    QosProfile {
+        durability: Durability::BestAvailable,
+        ..QosProfile::default()
     }
+    .adapted_to(&offered)
 }
 
 #[cfg(test)]

@@ -100,17 +100,12 @@ pub(crate) fn plan_topic(name: &str, publishers: &[TopicInfo]) -> Result<TopicPl
 /// publisher's history, so `/tf_static` published before the recording is in it) when every
 /// one is.
 pub(crate) fn recording_qos(offered: &[QosProfile]) -> QosProfile {
-    let wanted = QosProfile {
+    QosProfile {
         reliability: Reliability::BestAvailable,
         durability: Durability::BestAvailable,
         ..QosProfile::default()
-    };
-    let qos = wanted.best_available_for(offered);
-    let deepest = offered.iter().map(|p| p.resolved().depth).max();
-    match deepest {
-        Some(depth) if qos.is_transient_local() && depth > 0 => qos.keep_last(depth),
-        _ => qos,
     }
+    .adapted_to(offered)
 }
 
 /// The publishers of each topic not yet `seen` that `selection` takes, by topic name.
