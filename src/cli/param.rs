@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Subcommand};
+use clap::Subcommand;
 
-use super::args::Seconds;
+use super::service::CallTiming;
 use super::{fail, CliResult, NetworkArgs};
 use crate::msg::rcl_interfaces as rcl;
 use crate::msg::Service;
@@ -22,7 +22,7 @@ pub enum ParamCommand {
         /// The node, e.g. /talker (default: every node).
         node: Option<String>,
         #[command(flatten)]
-        timing: Timing,
+        timing: CallTiming,
     },
     /// Print a parameter's value.
     Get {
@@ -31,7 +31,7 @@ pub enum ParamCommand {
         /// The parameter, e.g. rate.
         name: String,
         #[command(flatten)]
-        timing: Timing,
+        timing: CallTiming,
     },
     /// Set a parameter; the value in ROS 2 syntax (true, 3, 3.0, text, [1, 2]).
     ///
@@ -46,7 +46,7 @@ pub enum ParamCommand {
         #[arg(allow_hyphen_values = true)]
         value: String,
         #[command(flatten)]
-        timing: Timing,
+        timing: CallTiming,
     },
     /// Print a parameter's type, description and constraints.
     Describe {
@@ -55,14 +55,14 @@ pub enum ParamCommand {
         /// The parameter, e.g. rate.
         name: String,
         #[command(flatten)]
-        timing: Timing,
+        timing: CallTiming,
     },
     /// Print all parameters of a node as a ROS 2 parameters YAML file.
     Dump {
         /// The node, e.g. /talker.
         node: String,
         #[command(flatten)]
-        timing: Timing,
+        timing: CallTiming,
     },
     /// Set a node's parameters from a ROS 2 parameters YAML file (the sections that name the
     /// node, wildcards included); exit status 1 if any is refused.
@@ -72,29 +72,8 @@ pub enum ParamCommand {
         /// The parameters file.
         file: PathBuf,
         #[command(flatten)]
-        timing: Timing,
+        timing: CallTiming,
     },
-}
-
-/// How long to wait for the node and for its answers.
-#[derive(Debug, Clone, Args)]
-pub struct Timing {
-    /// Wait up to this many seconds for the node's parameter services to appear.
-    #[arg(
-        long,
-        default_value = "10",
-        value_name = "SECONDS",
-        allow_hyphen_values = true
-    )]
-    wait: Seconds,
-    /// Give up if an answer takes longer than this many seconds.
-    #[arg(
-        long,
-        default_value = "10",
-        value_name = "SECONDS",
-        allow_hyphen_values = true
-    )]
-    timeout: Seconds,
 }
 
 /// Runs a param subcommand.
@@ -252,7 +231,7 @@ struct Remote<'a> {
 }
 
 impl<'a> Remote<'a> {
-    fn new(local: &'a Node, node: &str, timing: &Timing) -> Self {
+    fn new(local: &'a Node, node: &str, timing: &CallTiming) -> Self {
         let node = if node.starts_with('/') {
             node.to_string()
         } else {

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 use super::args::Seconds;
 use super::output::{parse_value, to_yaml};
@@ -38,23 +38,30 @@ pub enum ServiceCommand {
         /// The request as YAML or JSON, e.g. '{a: 1, b: 2}' (missing fields take defaults).
         #[arg(default_value = "{}")]
         request: String,
-        /// Wait up to this many seconds for a server of the service to appear.
-        #[arg(
-            long,
-            default_value = "10",
-            value_name = "SECONDS",
-            allow_hyphen_values = true
-        )]
-        wait: Seconds,
-        /// Give up if the response takes longer than this many seconds.
-        #[arg(
-            long,
-            default_value = "10",
-            value_name = "SECONDS",
-            allow_hyphen_values = true
-        )]
-        timeout: Seconds,
+        #[command(flatten)]
+        timing: CallTiming,
     },
+}
+
+/// How long a command calling services waits for a server and for its answers.
+#[derive(Debug, Clone, Args)]
+pub struct CallTiming {
+    /// Wait up to this many seconds for the server to appear.
+    #[arg(
+        long,
+        default_value = "10",
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub wait: Seconds,
+    /// Give up if an answer takes longer than this many seconds.
+    #[arg(
+        long,
+        default_value = "10",
+        value_name = "SECONDS",
+        allow_hyphen_values = true
+    )]
+    pub timeout: Seconds,
 }
 
 /// Runs a service subcommand.
@@ -93,8 +100,7 @@ pub async fn run(cmd: ServiceCommand, net: &NetworkArgs) -> CliResult {
             service,
             type_name,
             request,
-            wait,
-            timeout,
+            timing,
         } => {
             let Some(ty) = lookup_service(&type_name) else {
                 return fail(format!(
@@ -108,8 +114,8 @@ pub async fn run(cmd: ServiceCommand, net: &NetworkArgs) -> CliResult {
                 &service,
                 ty,
                 value,
-                wait.duration(),
-                timeout.duration(),
+                timing.wait.duration(),
+                timing.timeout.duration(),
             )
             .await
         }
