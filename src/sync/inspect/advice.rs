@@ -331,6 +331,14 @@ fn reasons(
         why.push("no setting tried gives any set: see the diagnosis".to_string());
         return why;
     }
+    if let Some(o) = stats.clock_offset() {
+        why.push(format!(
+            "`{}` stamps are {} off `{}`'s: these settings pair equal stamps, which are not the same moments; fix that clock first, then re-inspect",
+            topics[o.channel],
+            super::summary::duration(o.clock_ns.saturating_abs()),
+            topics[o.reference]
+        ));
+    }
     match t.config {
         PolicyConfig::ExactTime { queue_size } => {
             if identical {

@@ -88,8 +88,7 @@ pub fn diagnose(
     };
 
     for offset in &stats.offsets {
-        let limit = 200_000_000i64.max(slowest_period.saturating_mul(3));
-        if offset.clock_ns.saturating_abs() > limit {
+        if offset.clock_ns.saturating_abs() > stats.clock_offset_limit() {
             let side = if offset.clock_ns < 0 {
                 "behind"
             } else {

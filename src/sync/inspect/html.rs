@@ -15,7 +15,7 @@ use crate::sync::DropReason;
 
 use super::histogram;
 use super::replay::Fate;
-use super::summary::{setting, trial_line};
+use super::summary::setting;
 use super::Inspection;
 
 /// Drop reasons in the order of their fate codes (code = index + 1; 0 is "in a set").
@@ -164,12 +164,7 @@ fn advice_section(page: &mut String, inspection: &Inspection, seconds: f64) {
     for alt in &a.alternatives {
         let _ = write!(page, "<li>{}</li>", with_code(&alt.note));
     }
-    page.push_str("</ul>");
-    let _ = write!(
-        page,
-        "<p class=\"cmd\"><code>{}</code></p></section>\n",
-        escape(&trial_line(&a.recommended, seconds, topics))
-    );
+    page.push_str("</ul></section>\n");
 }
 
 fn histograms(page: &mut String, inspection: &Inspection) {

@@ -98,6 +98,24 @@ pub struct Stats {
     pub identical: f64,
 }
 
+impl Stats {
+    /// From how far apart (ns) two topics' clocks count as different: 0.2 s, or three periods
+    /// of the slowest topic when longer.
+    pub fn clock_offset_limit(&self) -> i64 {
+        let slowest = self.topics.iter().map(|t| t.period_ns).max().unwrap_or(0);
+        200_000_000i64.max(slowest.saturating_mul(3))
+    }
+
+    /// The offset whose clock differs most from its reference's, beyond
+    /// [`Stats::clock_offset_limit`].
+    pub fn clock_offset(&self) -> Option<&Offset> {
+        self.offsets
+            .iter()
+            .filter(|o| o.clock_ns.saturating_abs() > self.clock_offset_limit())
+            .max_by_key(|o| o.clock_ns.saturating_abs())
+    }
+}
+
 /// Stamp this far ahead of a topic's usual latency (and 3 periods) counts as ahead, ns.
 const AHEAD_NS: i64 = 100_000_000;
 
