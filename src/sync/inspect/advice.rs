@@ -135,7 +135,7 @@ pub fn advise(
         | PolicyConfig::ApproximateEpsilonTime { queue_size, .. } => Some(queue_size),
         PolicyConfig::LatestTime => None,
     };
-    let cap = (needed * 2).max(20).min(MAX_QUEUE);
+    let cap = (needed * 2).clamp(20, MAX_QUEUE);
     let mut queues: Vec<usize> = [
         1, 2, 3, 5, 8, 10, 15, 20, 30, 50, 80, 100, 150, 200, 300, 500,
     ]

@@ -77,9 +77,9 @@ pub fn report(inspection: &Inspection, source: &str) -> String {
         escape(source),
         include_str!("report.css")
     );
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<h1>Synchronizer inspection</h1><p class=\"sub\">{} &middot; {} messages on {} topics over {seconds:.2} s &middot; {}: {} sets ({:.2}/s)</p>\n",
+        "<h1>Synchronizer inspection</h1><p class=\"sub\">{} &middot; {} messages on {} topics over {seconds:.2} s &middot; {}: {} sets ({:.2}/s)</p>",
         escape(source),
         inspection.recording.messages().len(),
         topics.len(),
@@ -112,9 +112,9 @@ pub fn report(inspection: &Inspection, source: &str) -> String {
         "<section id=\"timeline\"><h2>Timeline</h2><div class=\"controls\"><button id=\"all\">whole log</button><button id=\"zin\">zoom in</button><button id=\"zout\">zoom out</button><span id=\"range\"></span><span class=\"hint\">wheel: zoom, drag: pan</span></div><div id=\"legend\"></div><svg id=\"timeline-svg\" xmlns=\"http://www.w3.org/2000/svg\"></svg><div id=\"info\">&nbsp;</div></section>\n",
     );
     histograms(&mut page, inspection);
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<section id=\"summary\"><h2>Summary</h2><pre>{}</pre></section>\n",
+        "<section id=\"summary\"><h2>Summary</h2><pre>{}</pre></section>",
         escape(&inspection.to_string())
     );
     let data = timeline_data(inspection).to_string().replace("</", "<\\/");
