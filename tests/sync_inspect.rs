@@ -83,6 +83,29 @@ fn diagnosis_names_each_injected_fault_and_advice_reaches_the_sweeps_best() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+#[test]
+fn a_max_interval_tighter_than_the_jitter_is_diagnosed() {
+    let recording = faulty_log::recording(Fault::None, 4.0);
+    let tight = PolicyConfig::ApproximateTime {
+        queue_size: 10,
+        max_interval_ns: Some(200_000),
+        age_penalty: 0.1,
+        inter_message_lower_bound_ns: None,
+    };
+    let inspection = inspect(recording, &tight).expect("inspects");
+    let main = inspection.main_finding().expect("a finding");
+    assert_eq!(main.kind, FindingKind::MaxIntervalTooTight, "{inspection}");
+    assert!(
+        main.text.starts_with("max interval 200 µs is tighter"),
+        "{}",
+        main.text
+    );
+    assert!(
+        inspection.advice.recommended.sets as f64 >= inspection.advice.current.sets as f64 * 1.5,
+        "{inspection}"
+    );
+}
+
 /// Headless Chromium (Debian's `chromium`, installed by `.ci/run`).
 fn chromium() -> std::process::Command {
     let mut cmd = std::process::Command::new("chromium");

@@ -253,3 +253,30 @@ fn timeline_data(inspection: &Inspection) -> serde_json::Value {
         "sets": sets,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{inspect, Recording};
+    use super::*;
+    use crate::sync::PolicyConfig;
+
+    #[test]
+    fn text_from_the_log_is_escaped_and_nothing_is_fetched() {
+        let topics = vec!["/a</script><b>".to_string(), "/b&\"'".to_string()];
+        let mut rec = Recording::new(topics).expect("two topics");
+        for i in 0..50i64 {
+            rec.push(0, i * 10_000_000, Some(i * 10_000_000 + 1_000_000))
+                .expect("a");
+            rec.push(1, i * 10_000_000, Some(i * 10_000_000 + 2_000_000))
+                .expect("b");
+        }
+        let inspection = inspect(rec, &PolicyConfig::approximate_time(10)).expect("inspects");
+        let page = report(&inspection, "<log>");
+        assert!(!page.contains("</script><b>"));
+        assert!(page.contains("/a&lt;/script&gt;&lt;b&gt;"));
+        assert!(page.contains("&lt;log&gt;"));
+        assert_eq!(page.matches("<script").count(), 2, "data and code only");
+        assert!(!page.contains("http://") || page.matches("http://").count() == 1);
+        assert!(!page.contains("https://") && !page.contains("src="));
+    }
+}
