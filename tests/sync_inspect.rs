@@ -439,3 +439,16 @@ fn bad_input_is_refused_naming_it() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn exact_time_on_stamps_that_differ_is_diagnosed() {
+    let recording = faulty_log::recording(Fault::RateMismatch, 2.0);
+    let inspection =
+        inspect(recording, &PolicyConfig::ExactTime { queue_size: 10 }).expect("inspects");
+    let main = inspection.main_finding().expect("a finding");
+    assert_eq!(main.kind, FindingKind::StampsNotIdentical, "{inspection}");
+    assert!(matches!(
+        inspection.advice.recommended.config,
+        PolicyConfig::ApproximateTime { .. }
+    ));
+}

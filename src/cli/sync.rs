@@ -293,6 +293,8 @@ pub(super) fn open_log_topics(
     }
     let log = Log::open(path)?;
     let available = log.topics();
+    // Every topic must exist before any type is judged (the first error names a missing one).
+    let mut infos = Vec::new();
     for topic in topics {
         let Some(info) = available.iter().find(|t| &t.topic == topic) else {
             let names: Vec<&str> = available.iter().map(|t| t.topic.as_str()).collect();
@@ -302,6 +304,9 @@ pub(super) fn open_log_topics(
                 names.join(", ")
             ));
         };
+        infos.push(info);
+    }
+    for info in infos {
         let registered = lookup(&info.type_name).map(|t| t.definition);
         if !definition_starts_with_header(&info.definition)
             && !registered.is_some_and(definition_starts_with_header)

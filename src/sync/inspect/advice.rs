@@ -377,7 +377,7 @@ fn reasons(
                     t.spread.map_or("-".into(), |s| super::summary::duration(s.p95))
                 )),
                 None => why.push(
-                    "no max interval: any max interval loses sets on this data".to_string(),
+                    "no max interval: the max intervals tried lose sets on this data".to_string(),
                 ),
             }
             why.push(if age_penalty == 0.1 {

@@ -17,6 +17,8 @@ pub enum FindingKind {
     FutureStamps,
     /// One topic starts long after the others.
     LateStart,
+    /// ExactTime on stamps that are mostly not identical.
+    StampsNotIdentical,
     /// The queue holds less stamp time than sets need.
     QueueTooShort,
     /// The max interval (or epsilon) is tighter than the spread of matching stamps.
@@ -40,6 +42,7 @@ impl FindingKind {
             FindingKind::ClockOffset => "clock_offset",
             FindingKind::FutureStamps => "future_stamps",
             FindingKind::LateStart => "late_start",
+            FindingKind::StampsNotIdentical => "stamps_not_identical",
             FindingKind::QueueTooShort => "queue_too_short",
             FindingKind::MaxIntervalTooTight => "max_interval_too_tight",
             FindingKind::DroppedFrames => "dropped_frames",
@@ -153,7 +156,19 @@ pub fn diagnose(
             }
         }
     }
-    if let Some(queue) = queue_size(config) {
+    if matches!(config, PolicyConfig::ExactTime { .. }) && stats.identical < 0.5 {
+        add(
+            FindingKind::StampsNotIdentical,
+            None,
+            format!(
+                "ExactTime needs identical stamps, and only {:.0}% are identical on every topic: use ApproximateTime",
+                stats.identical * 100.0
+            ),
+        );
+    }
+    if let Some(queue) = queue_size(config)
+        .filter(|_| !matches!(config, PolicyConfig::ExactTime { .. }) || stats.identical >= 0.5)
+    {
         let short = (0..topics.len())
             .map(|c| (c, queue_need(stats, c)))
             .filter(|(_, need)| need.queue > queue)
