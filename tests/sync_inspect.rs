@@ -298,6 +298,7 @@ fn the_command_prints_the_diagnosis_and_its_report_renders_in_chromium() {
         "{}",
         bytes.len()
     );
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The first stamp of a generated log (the timeline's zero).
@@ -438,6 +439,7 @@ fn bad_input_is_refused_naming_it() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

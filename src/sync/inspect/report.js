@@ -47,7 +47,7 @@
     .join('') + '<span><i style="background:#2e9b4f;height:2px"></i>set (line joining its members)</span>';
 
   const DETAIL = 4000;
-  const LEFT = 200, RIGHT = 12, TOP = 26, ROW = 46;
+  const LEFT = 200, RIGHT = 40, TOP = 26, ROW = 46;
   const svg = document.getElementById('timeline-svg');
   let view = [tMin, tMax + 1];
   const m = /view=([-0-9.e]+),([-0-9.e]+)/.exec(location.hash);
