@@ -18,7 +18,7 @@ pub mod replay;
 pub mod stats;
 mod summary;
 
-pub use advice::{advise, Advice, Trial};
+pub use advice::{advise, queue_need, Advice, Alternative, QueueNeed, Trial};
 pub use diagnosis::{diagnose, Finding, FindingKind};
 pub use recording::{InspectError, Observed, Recording};
 pub use replay::{replay, Fate, Outcome};
