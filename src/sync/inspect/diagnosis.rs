@@ -177,10 +177,11 @@ pub fn diagnose(
         if let (Some((c, need)), true) = (short, lost) {
             let t = &stats.topics[c];
             let slowest = (0..topics.len())
+                .filter(|&o| stats.topics[o].rate_hz > 0.0)
                 .min_by(|&a, &b| stats.topics[a].rate_hz.total_cmp(&stats.topics[b].rate_hz))
-                .unwrap_or(0);
+                .unwrap_or(c);
             let ratio = t.rate_hz / stats.topics[slowest].rate_hz.max(f64::MIN_POSITIVE);
-            let rate = if ratio >= 2.0 {
+            let rate = if ratio >= 2.0 && ratio.is_finite() {
                 format!(
                     "{:.0} Hz, {ratio:.0}x the rate of {}",
                     t.rate_hz,

@@ -22,12 +22,12 @@ pub fn svg(title: &str, values: &[i64], color: &str) -> String {
     let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q).round() as usize];
     let (mut lo, mut hi) = (at(0.01), at(0.99));
     if hi <= lo {
-        (lo, hi) = (first, last.max(first + 1));
+        (lo, hi) = (first, last.max(first.saturating_add(1)));
     }
-    let width = (hi - lo) as f64 / BINS as f64;
+    let width = hi.saturating_sub(lo) as f64 / BINS as f64;
     let mut counts = [0usize; BINS];
     for &v in &sorted {
-        let bin = (((v - lo) as f64 / width).floor().max(0.0) as usize).min(BINS - 1);
+        let bin = ((v.saturating_sub(lo) as f64 / width).floor().max(0.0) as usize).min(BINS - 1);
         counts[bin] += 1;
     }
     let most = counts.iter().copied().max().unwrap_or(1).max(1);

@@ -42,7 +42,9 @@ pub struct Inspection {
 }
 
 /// Inspects `recording` under the policy `config`: replay, statistics, diagnosis and advice.
+/// Fails when a topic has no message, or the setting is out of range.
 pub fn inspect(recording: Recording, config: &PolicyConfig) -> Result<Inspection, InspectError> {
+    recording.check_every_topic_has_messages()?;
     let outcome = replay(&recording, config)?;
     let stats = measure(&recording, &outcome);
     let advice = advise(&recording, &stats, config, &outcome)?;
@@ -54,6 +56,46 @@ pub fn inspect(recording: Recording, config: &PolicyConfig) -> Result<Inspection
         findings,
         advice,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extreme_stamps_and_empty_topics_never_panic() {
+        let stamps = [
+            i64::MIN,
+            i64::MAX,
+            0,
+            -5,
+            i64::MAX - 1,
+            i64::MIN + 1,
+            7,
+            7,
+            7,
+        ];
+        for config in [
+            PolicyConfig::approximate_time(1),
+            PolicyConfig::ExactTime { queue_size: 2 },
+            PolicyConfig::LatestTime,
+        ] {
+            let mut rec = Recording::new(vec!["/a".into(), "/b".into(), "/c".into()]).expect("rec");
+            for (i, &s) in stamps.iter().enumerate() {
+                let received = (i % 2 == 0).then_some(stamps[(i + 3) % stamps.len()]);
+                rec.push(i % 3, s, received).expect("push");
+            }
+            let inspection = inspect(rec, &config).expect("inspects");
+            let _ = inspection.to_string();
+            let _ = html::report(&inspection, "extreme");
+        }
+        let mut rec = Recording::new(vec!["/a".into(), "/b".into()]).expect("rec");
+        rec.push(0, 1, None).expect("push");
+        assert_eq!(
+            inspect(rec, &PolicyConfig::LatestTime).err(),
+            Some(InspectError::NoMessages("/b".into()))
+        );
+    }
 }
 
 impl Inspection {

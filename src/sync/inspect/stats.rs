@@ -217,7 +217,7 @@ fn topic_stats(recording: &Recording, channel: usize) -> TopicStats {
     let (mut gaps, mut missing, mut regular) = (0, 0, Vec::new());
     for w in kept.windows(2) {
         let interval = w[1].0.saturating_sub(w[0].0);
-        if period_ns > 0 && interval * 2 > period_ns * 3 {
+        if period_ns > 0 && interval.saturating_mul(2) > period_ns.saturating_mul(3) {
             let periods = (interval as f64 / period_ns as f64).round() as usize;
             // Stamps left out as ahead were received: they are not missing.
             let lost = periods.saturating_sub(1).saturating_sub(w[1].1);
