@@ -58,6 +58,13 @@ pub fn inspect(recording: Recording, config: &PolicyConfig) -> Result<Inspection
     })
 }
 
+impl Inspection {
+    /// The main problem found, if any.
+    pub fn main_finding(&self) -> Option<&Finding> {
+        self.findings.first()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,12 +102,5 @@ mod tests {
             inspect(rec, &PolicyConfig::LatestTime).err(),
             Some(InspectError::NoMessages("/b".into()))
         );
-    }
-}
-
-impl Inspection {
-    /// The main problem found, if any.
-    pub fn main_finding(&self) -> Option<&Finding> {
-        self.findings.first()
     }
 }
