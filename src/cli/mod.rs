@@ -16,6 +16,7 @@ mod record;
 mod router;
 mod service;
 mod sync;
+mod sync_inspect;
 mod topic;
 mod topic_info;
 
@@ -95,7 +96,7 @@ enum Command {
     /// Inspect, print and repair MCAP logs: info, cat, recover.
     #[command(subcommand)]
     Bag(bag::BagCommand),
-    /// Run synchronizer policies on scripts or live topics: simulate, live.
+    /// Run synchronizer policies on scripts, logs or live topics: simulate, inspect, live.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
     /// Replay an MCAP log onto the network with its recorded timing (rate, loop, clock, ...).

@@ -12,6 +12,7 @@ use super::args::{whole, Factor, Seconds};
 use super::{fail, CliResult, NetworkArgs};
 use crate::bag::Log;
 use crate::msg::{definition_starts_with_header, header_stamp_from_cdr, lookup};
+use crate::node::RawSubscriber;
 use crate::sync::{
     build_policy, format_sets, parse_script, DynSynchronizer, Emitted, Policy, PolicyConfig,
 };
@@ -45,6 +46,13 @@ pub enum SyncCommand {
         #[command(flatten)]
         policy: PolicyArgs,
     },
+    /// Show why a policy does what it does on a log (--bag) or live topics: per-topic rates,
+    /// jitter, latency and offsets, drops by reason, a diagnosis of the main problem, advice
+    /// (settings re-run on the same data) and with -o a self-contained HTML report.
+    ///
+    /// With --bag, exit status 3: the log is damaged (each damaged chunk is skipped with a
+    /// warning naming the file and offset); every readable message was used.
+    Inspect(super::sync_inspect::InspectArgs),
     /// Synchronize live topics, print each set's stamps and spread, and a summary on Ctrl-C.
     Live {
         /// A topic to synchronize (repeat 2 to 9 times); its type must start with a Header.
@@ -121,6 +129,11 @@ impl PolicyArgs {
         })
     }
 
+    /// The queue size given.
+    pub fn queue(&self) -> usize {
+        self.queue
+    }
+
     /// Builds the policy for `channels` topics, with a command-line message on a bad value.
     fn build<M: Clone + Send + 'static>(
         &self,
@@ -173,6 +186,7 @@ pub async fn run(cmd: SyncCommand, net: &NetworkArgs) -> CliResult {
             count,
             use_sim_time,
         } => live(net, &topics, &policy, count, use_sim_time).await,
+        SyncCommand::Inspect(args) => super::sync_inspect::run(args, net).await,
     }
 }
 
@@ -269,26 +283,28 @@ fn format_stamp(ns: i64) -> String {
     )
 }
 
-/// `rosync sync simulate --bag`: runs a policy over topics of a log, in log-time order.
-fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: bool) -> CliResult {
+/// Opens a log and checks it has 2 to 9 `topics`, each of a type that starts with a Header.
+pub(super) fn open_log_topics(
+    path: &Path,
+    topics: &[String],
+) -> Result<Log, Box<dyn std::error::Error + Send + Sync>> {
     if !(2..=9).contains(&topics.len()) {
         return fail(format!("give 2 to 9 --topic options, not {}", topics.len()));
     }
     let log = Log::open(path)?;
     let available = log.topics();
+    // Every topic must exist before any type is judged (the first error names a missing one).
     let mut infos = Vec::new();
     for topic in topics {
-        match available.iter().find(|t| &t.topic == topic) {
-            Some(info) => infos.push(info),
-            None => {
-                let names: Vec<&str> = available.iter().map(|t| t.topic.as_str()).collect();
-                return fail(format!(
-                    "{}: no topic {topic} (topics: {})",
-                    path.display(),
-                    names.join(", ")
-                ));
-            }
-        }
+        let Some(info) = available.iter().find(|t| &t.topic == topic) else {
+            let names: Vec<&str> = available.iter().map(|t| t.topic.as_str()).collect();
+            return fail(format!(
+                "{}: no topic {topic} (topics: {})",
+                path.display(),
+                names.join(", ")
+            ));
+        };
+        infos.push(info);
     }
     for info in infos {
         let registered = lookup(&info.type_name).map(|t| t.definition);
@@ -303,6 +319,12 @@ fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: boo
             ));
         }
     }
+    Ok(log)
+}
+
+/// `rosync sync simulate --bag`: runs a policy over topics of a log, in log-time order.
+fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: bool) -> CliResult {
+    let log = open_log_topics(path, topics)?;
     let sync: DynSynchronizer<Arrival> = DynSynchronizer::from_boxed(c.build(topics.len())?);
     let names: Arc<Vec<String>> = Arc::new(topics.to_vec());
     // Emission delays are measured in log time: the log time of the message that let the set out.
@@ -377,33 +399,11 @@ async fn live(
     sync.register_callback(move |_| {
         let _ = set_tx.send(());
     });
-    let mut tasks = Vec::new();
-    let mut subscribers = Vec::new();
-    for (channel, topic) in topics.iter().enumerate() {
-        let topic = node.resolve_topic(topic)?;
-        let sub = Arc::new(
-            node.raw_subscriber(&topic, None)
-                .queue_size(c.queue.max(10))
-                .await?,
-        );
-        subscribers.push(Arc::clone(&sub));
-        let (sync, clock) = (sync.clone(), clock.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut warned = false;
-            while let Some(raw) = sub.recv().await {
-                let has_header = lookup(&raw.type_name)
-                    .is_none_or(|t| definition_starts_with_header(t.definition));
-                match header_stamp_from_cdr(&raw.payload.to_bytes()).filter(|_| has_header) {
-                    Some(stamp) => sync.add(channel, stamp, (clock.now_nanos(), stamp)),
-                    None if !warned => {
-                        warned = true;
-                        tracing::warn!(%topic, "{} has no header stamp; ignoring it", raw.type_name);
-                    }
-                    None => {}
-                }
-            }
-        }));
-    }
+    let on_stamp = {
+        let sync = sync.clone();
+        Arc::new(move |channel, stamp, arrival| sync.add(channel, stamp, (arrival, stamp)))
+    };
+    let (tasks, subscribers) = subscribe_stamps(&node, topics, c.queue, on_stamp).await?;
     let mut sets = 0u64;
     let started = Instant::now();
     loop {
@@ -428,6 +428,49 @@ async fn live(
         );
     }
     Ok(())
+}
+
+/// What live topics feed: `(channel, header stamp, arrival time on the node clock)`, in ns.
+pub(super) type OnStamp = Arc<dyn Fn(usize, i64, i64) + Send + Sync>;
+
+/// Subscribes to each of `topics` (raw, any type) and calls `on_stamp` with every message's
+/// header stamp and arrival time; a type without a header is ignored with one warning per
+/// topic. Returns the feeding tasks and the subscribers (for their counters).
+pub(super) async fn subscribe_stamps(
+    node: &crate::node::Node,
+    topics: &[String],
+    queue: usize,
+    on_stamp: OnStamp,
+) -> Result<(Vec<tokio::task::JoinHandle<()>>, Vec<Arc<RawSubscriber>>), crate::Error> {
+    let clock = node.clock().clone();
+    let mut tasks = Vec::new();
+    let mut subscribers = Vec::new();
+    for (channel, topic) in topics.iter().enumerate() {
+        let topic = node.resolve_topic(topic)?;
+        let sub = Arc::new(
+            node.raw_subscriber(&topic, None)
+                .queue_size(queue.max(10))
+                .await?,
+        );
+        subscribers.push(Arc::clone(&sub));
+        let (on_stamp, clock) = (Arc::clone(&on_stamp), clock.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut warned = false;
+            while let Some(raw) = sub.recv().await {
+                let has_header = lookup(&raw.type_name)
+                    .is_none_or(|t| definition_starts_with_header(t.definition));
+                match header_stamp_from_cdr(&raw.payload.to_bytes()).filter(|_| has_header) {
+                    Some(stamp) => on_stamp(channel, stamp, clock.now_nanos()),
+                    None if !warned => {
+                        warned = true;
+                        tracing::warn!(%topic, "{} has no header stamp; ignoring it", raw.type_name);
+                    }
+                    None => {}
+                }
+            }
+        }));
+    }
+    Ok((tasks, subscribers))
 }
 
 fn print_summary(

@@ -26,6 +26,7 @@ pub mod approximate_epsilon_time;
 pub mod approximate_time;
 pub mod config;
 pub mod exact_time;
+pub mod inspect;
 pub mod latest_time;
 pub mod policy;
 pub mod script;

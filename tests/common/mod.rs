@@ -2,6 +2,8 @@
 //! builders, scratch folders, the `rosync` command and log rows to compare.
 #![allow(dead_code)]
 
+pub mod faulty_log;
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::process::{Command, Output, Stdio};
