@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use proptest::prelude::*;
 use rosync::msg::{geometry_msgs, sensor_msgs, std_msgs};
+use rosync::node::Clock;
 use rosync::sync::{
-    ApproximateTime, DropReason, DynSynchronizer, Emitted, ExactTime, Policy, Synchronizer,
+    ApproximateTime, DropReason, DynSynchronizer, Emitted, ExactTime, LatestTime, Policy,
+    Synchronizer,
 };
 use rosync::Time;
 
@@ -117,6 +119,42 @@ fn nine_channels_of_different_types() {
         m.header.stamp = t
     }));
     assert_eq!(*count.lock().expect("lock"), 1);
+}
+
+/// LatestTime estimates rates from arrival times: a synchronizer built with a clock reads it
+/// at each add (as ROS 2 reads the node clock), one without a clock uses the stamps.
+#[test]
+fn latest_time_with_a_clock_takes_arrival_times_from_the_clock_not_the_stamps() {
+    const MS: i64 = 1_000_000;
+    type Pair = (sensor_msgs::Image, sensor_msgs::CameraInfo);
+    let run = |clock: Option<&Clock>, moving: bool| -> u64 {
+        let policy = LatestTime::new(2).expect("valid");
+        let sync = match clock {
+            Some(clock) => Synchronizer::<Pair>::with_clock(policy, clock.clone()),
+            None => Synchronizer::<Pair>::new(policy),
+        }
+        .expect("two channels");
+        for i in 0..30i64 {
+            if let (Some(clock), true) = (clock, moving) {
+                clock.set_sim_time(Time::from_nanos(1_000 * MS + i * 10 * MS));
+            }
+            if i % 6 == 0 {
+                sync.add::<1>(info(i * 10 * MS));
+            }
+            sync.add::<0>(image(i * 10 * MS));
+        }
+        sync.stats().sets
+    };
+    let by_stamp = run(None, false);
+    assert!(by_stamp >= 20, "{by_stamp} sets by stamp");
+    // The clock moves with the messages (a constant offset from the stamps): the same sets.
+    let sim = Clock::sim();
+    assert_eq!(run(Some(&sim), true), by_stamp);
+    // A paused clock: every message arrives at the same instant, so no rate update is valid
+    // and, as in ROS 2, no set goes out, whatever the stamps say.
+    let paused = Clock::sim();
+    paused.set_sim_time(Time::from_nanos(5 * MS));
+    assert_eq!(run(Some(&paused), false), 0);
 }
 
 #[test]

@@ -21,6 +21,8 @@ use crate::sync::{
 pub enum SyncCommand {
     /// Replay a sync script and print its sets as `SET id id ...` (like the ROS oracle), or
     /// with --bag run a policy over topics of a recorded log and show its sets and drops.
+    /// With --bag a message's log time is its arrival time (LatestTime estimates rates from
+    /// arrival times, as ROS 2 does from the node clock).
     ///
     /// With --bag, exit status 3: the log is damaged (each damaged chunk is skipped with a
     /// warning naming the file and offset); every readable message was used.
@@ -332,7 +334,8 @@ fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: boo
         match header_stamp_from_cdr(&message.data) {
             Some(stamp) => {
                 log_clock.store(log_time, std::sync::atomic::Ordering::Relaxed);
-                sync.add(channel, stamp, (log_time, stamp));
+                // The log time is when the recorder received it: the arrival time.
+                sync.add_at(channel, stamp, log_time, (log_time, stamp));
             }
             None => {
                 tracing::warn!(
@@ -394,7 +397,12 @@ async fn live(
                 let has_header = lookup(&raw.type_name)
                     .is_none_or(|t| definition_starts_with_header(t.definition));
                 match header_stamp_from_cdr(&raw.payload.to_bytes()).filter(|_| has_header) {
-                    Some(stamp) => sync.add(channel, stamp, (clock.now_nanos(), stamp)),
+                    Some(stamp) => {
+                        // Arrival on the node clock (/clock with --use-sim-time), for
+                        // LatestTime's rates and the emission delays.
+                        let arrival = clock.now_nanos();
+                        sync.add_at(channel, stamp, arrival, (arrival, stamp));
+                    }
                     None if !warned => {
                         warned = true;
                         tracing::warn!(%topic, "{} has no header stamp; ignoring it", raw.type_name);

@@ -6,6 +6,12 @@
 //! same pure [`Policy`] core, so a synchronizer fed from live topics, from a log on disk or
 //! from a script forms the same sets.
 //!
+//! A synchronizer built `with_clock` reads that clock when a message is added and gives the
+//! policy this arrival time ([`Policy::add_at`]): LatestTime estimates rates from it, as ROS 2
+//! does from the node clock. Give it the node's clock ([`Node::clock`](crate::node::Node::clock))
+//! so a `use_sim_time` node follows `/clock`. Without a clock, arrival times are the stamps,
+//! so sets depend only on the messages (replayable offline).
+//!
 //! Callbacks run outside every lock: a callback may publish, add more messages to the same
 //! synchronizer, or connect filters without deadlocking. Sets and drops are delivered in the
 //! order the policy produced them, even when several threads add at once (whichever thread
@@ -20,6 +26,7 @@ use super::policy::{DropReason, Dropped, Emitted, Policy};
 use crate::filters::{Connection, Filter};
 use crate::lock::lock;
 use crate::msg::Stamped;
+use crate::node::Clock;
 
 /// A message the synchronizer gave up on: which channel, which stamp, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +95,8 @@ struct State<M> {
 
 struct Core<M> {
     state: Mutex<State<M>>,
+    /// Read at each `add` for the arrival time (`None`: the stamp is the arrival time).
+    clock: Option<Clock>,
     on_set: Mutex<Vec<SetCallback<M>>>,
     on_drop: Mutex<Vec<DropCallback>>,
 }
@@ -111,8 +120,23 @@ impl<M: Send + 'static> DynSynchronizer<M> {
         Self::from_boxed(Box::new(policy))
     }
 
+    /// A synchronizer running `policy` with arrival times read from `clock` at each
+    /// [`add`](Self::add) (see the module documentation).
+    pub fn with_clock(policy: impl Policy<M> + Send + 'static, clock: Clock) -> Self {
+        Self::build(Box::new(policy), Some(clock))
+    }
+
     /// The same for a boxed policy.
     pub fn from_boxed(policy: Box<dyn Policy<M> + Send>) -> Self {
+        Self::build(policy, None)
+    }
+
+    /// The same for a boxed policy, with arrival times read from `clock`.
+    pub fn from_boxed_with_clock(policy: Box<dyn Policy<M> + Send>, clock: Clock) -> Self {
+        Self::build(policy, Some(clock))
+    }
+
+    fn build(policy: Box<dyn Policy<M> + Send>, clock: Option<Clock>) -> Self {
         let channels = policy.channels();
         Self {
             core: Arc::new(Core {
@@ -126,6 +150,7 @@ impl<M: Send + 'static> DynSynchronizer<M> {
                     queue: VecDeque::new(),
                     delivering: false,
                 }),
+                clock,
                 on_set: Mutex::new(Vec::new()),
                 on_drop: Mutex::new(Vec::new()),
             }),
@@ -148,8 +173,16 @@ impl<M: Send + 'static> DynSynchronizer<M> {
     }
 
     /// Adds a message with its stamp (ns) on `channel`; sets and drops it causes are delivered
-    /// before this returns, unless another thread is delivering (then that thread does).
+    /// before this returns, unless another thread is delivering (then that thread does). The
+    /// arrival time is the synchronizer's clock now, or the stamp without a clock.
     pub fn add(&self, channel: usize, stamp: i64, msg: M) {
+        let arrival = self.core.clock.as_ref().map_or(stamp, Clock::now_nanos);
+        self.add_at(channel, stamp, arrival, msg);
+    }
+
+    /// Adds a message that arrived at `arrival_ns` (for logs, whose log time is the arrival
+    /// time; see [`Policy::add_at`]).
+    pub fn add_at(&self, channel: usize, stamp: i64, arrival_ns: i64, msg: M) {
         {
             let mut state = lock(&self.core.state);
             let state = &mut *state;
@@ -157,7 +190,9 @@ impl<M: Send + 'static> DynSynchronizer<M> {
                 *count += 1;
             }
             let jumps = state.policy.time_jumps();
-            state.policy.add(channel, stamp, msg, &mut state.scratch);
+            state
+                .policy
+                .add_at(channel, stamp, arrival_ns, msg, &mut state.scratch);
             if state.policy.time_jumps() > jumps {
                 state.stats.time_jumps += 1;
                 let dropped = state
@@ -187,6 +222,11 @@ impl<M: Send + 'static> DynSynchronizer<M> {
             Self::collect(state);
         }
         self.deliver();
+    }
+
+    /// The clock arrival times are read from, if any.
+    pub fn clock(&self) -> Option<&Clock> {
+        self.core.clock.as_ref()
     }
 
     /// The counters so far.
@@ -320,6 +360,22 @@ pub struct ChannelMismatch {
 impl<T: MessageTuple> Synchronizer<T> {
     /// A synchronizer running `policy`, which must have `T::CHANNELS` channels.
     pub fn new(policy: impl Policy<Erased> + Send + 'static) -> Result<Self, ChannelMismatch> {
+        Self::build(Box::new(policy), None)
+    }
+
+    /// A synchronizer running `policy` with arrival times read from `clock` (such as
+    /// `node.clock().clone()`) when each message is added.
+    pub fn with_clock(
+        policy: impl Policy<Erased> + Send + 'static,
+        clock: Clock,
+    ) -> Result<Self, ChannelMismatch> {
+        Self::build(Box::new(policy), Some(clock))
+    }
+
+    fn build(
+        policy: Box<dyn Policy<Erased> + Send>,
+        clock: Option<Clock>,
+    ) -> Result<Self, ChannelMismatch> {
         if policy.channels() != T::CHANNELS {
             return Err(ChannelMismatch {
                 policy: policy.channels(),
@@ -327,7 +383,7 @@ impl<T: MessageTuple> Synchronizer<T> {
             });
         }
         Ok(Self {
-            inner: DynSynchronizer::new(policy),
+            inner: DynSynchronizer::build(policy, clock),
             _types: PhantomData,
         })
     }
@@ -346,7 +402,8 @@ impl<T: MessageTuple> Synchronizer<T> {
         self.inner.on_drop(f);
     }
 
-    /// Adds a message on channel `I`, stamped by its header.
+    /// Adds a message on channel `I`, stamped by its header, arriving now on the
+    /// synchronizer's clock (at its stamp without a clock).
     pub fn add<const I: usize>(&self, msg: Arc<<T as Channel<I>>::Msg>)
     where
         T: Channel<I>,
