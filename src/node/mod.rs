@@ -197,12 +197,14 @@ impl NodeBuilder {
             ParameterDescriptor::default(),
         )?;
         let sim = use_sim_time == ParameterValue::Bool(true);
+        // Starts on the chosen time (no switch, so no jump at start).
+        let clock = if sim { Clock::sim() } else { Clock::ros() };
         let node = Node {
             inner: Arc::new(NodeInner {
                 param_services: tokio::sync::OnceCell::new(),
                 start_parameter_services: self.start_parameter_services,
                 graph: tokio::sync::OnceCell::new(),
-                clock: Clock::ros(),
+                clock,
                 time_source: std::sync::OnceLock::new(),
                 session,
                 entity,
