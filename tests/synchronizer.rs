@@ -157,6 +157,42 @@ fn latest_time_with_a_clock_takes_arrival_times_from_the_clock_not_the_stamps() 
     assert_eq!(run(Some(&paused), false), 0);
 }
 
+/// A typed synchronizer with a clock measures how long each set waited: from its newest
+/// member's arrival to the set going out, on that clock (here sim time).
+#[test]
+fn emission_delays_are_measured_on_the_synchronizers_clock() {
+    const MS: i64 = 1_000_000;
+    type Pair = (sensor_msgs::Image, sensor_msgs::CameraInfo);
+    let clock = Clock::sim();
+    let timed = Synchronizer::<Pair>::with_clock(
+        ApproximateTime::new(2, 10).expect("valid"),
+        clock.clone(),
+    )
+    .expect("two channels");
+    let untimed =
+        Synchronizer::<Pair>::new(ApproximateTime::new(2, 10).expect("valid")).expect("two");
+    // One frame per simulated second, the info 10 ms after the image: a set goes out when the
+    // next frame's image shows no better match can come, 1 s of sim time after its info.
+    for k in 0..6i64 {
+        clock.set_sim_time(Time::from_nanos(10_000 * MS + k * 1_000 * MS));
+        for sync in [&timed, &untimed] {
+            sync.add::<0>(image(k * 1_000 * MS));
+            sync.add::<1>(info(k * 1_000 * MS + 10 * MS));
+        }
+    }
+    let stats = timed.stats();
+    assert_eq!(stats.sets, 5);
+    let delays = stats.emission_delays;
+    assert_eq!(
+        (delays.count, delays.min_ns, delays.max_ns, delays.mean_ns()),
+        (5, 1_000 * MS, 1_000 * MS, Some(1_000 * MS))
+    );
+    // Without a clock nothing is measured.
+    assert_eq!(untimed.stats().sets, 5);
+    assert_eq!(untimed.stats().emission_delays.count, 0);
+    assert_eq!(untimed.stats().emission_delays.mean_ns(), None);
+}
+
 #[test]
 fn wrong_channel_count_is_an_error() {
     let err = Synchronizer::<(std_msgs::Header, std_msgs::Header)>::new(
