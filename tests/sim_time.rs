@@ -156,12 +156,15 @@ fn jitter(i: i64, salt: i64, span: i64) -> i64 {
     (h >> 33).rem_euclid(2 * span + 1) - span
 }
 
+/// Writes one message of the log.
+type WriteRow = Box<dyn FnOnce(&mut BagWriter)>;
+
 /// 2 s of log from `T0`: 30 Hz images and camera infos with jittered stamps (every 17th info
 /// missing), for ApproximateTime; a 10 Hz `/imu` and a 2 Hz `/gps`, 50 ms of log time apart,
 /// for LatestTime (the fast one is the pivot, so its sets do not depend on the rate).
 fn write_loop_log(file: &std::path::Path) {
     let mut bag = BagWriter::create(file, WriterOptions::default()).expect("create");
-    let mut rows: Vec<(i64, Box<dyn FnOnce(&mut BagWriter)>)> = Vec::new();
+    let mut rows: Vec<(i64, WriteRow)> = Vec::new();
     for i in 0..LOG_SECONDS * 30 {
         let stamp = T0 + 5 * MS + i * S / 30 + jitter(i, 1, 3 * MS);
         let info_stamp = stamp + jitter(i, 2, 2 * MS);
