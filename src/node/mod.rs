@@ -95,6 +95,7 @@ pub struct NodeBuilder {
     network: NetworkOptions,
     parameter_overrides: ParameterOverrides,
     start_parameter_services: bool,
+    allow_undeclared_parameters: bool,
     use_sim_time: bool,
 }
 
@@ -109,6 +110,15 @@ impl NodeBuilder {
     /// the node's first [`declare_parameter`](Node::declare_parameter) (default true).
     pub fn start_parameter_services(mut self, start: bool) -> Self {
         self.start_parameter_services = start;
+        self
+    }
+
+    /// Whether a set may name parameters the node did not declare (default false), as
+    /// rclcpp's `NodeOptions::allow_undeclared_parameters`: the set declares them,
+    /// dynamically typed, and the services answer for undeclared names (not set, a default
+    /// descriptor) instead of nothing. The parameter services start with the node then.
+    pub fn allow_undeclared_parameters(mut self, allow: bool) -> Self {
+        self.allow_undeclared_parameters = allow;
         self
     }
 
@@ -186,10 +196,10 @@ impl NodeBuilder {
             .await
             .map_err(|e| Error::zenoh("cannot declare node liveliness token", e))?;
         let fqn = entity.node_fqn();
-        let params = Arc::new(ParameterStore::new(
-            &fqn,
-            self.parameter_overrides.resolve(&fqn),
-        ));
+        let params = Arc::new(
+            ParameterStore::new(&fqn, self.parameter_overrides.resolve(&fqn))
+                .allow_undeclared(self.allow_undeclared_parameters),
+        );
         tracing::debug!(node = %fqn, %zid, domain_id, "node started");
         let use_sim_time = params.declare(
             "use_sim_time",
@@ -215,6 +225,10 @@ impl NodeBuilder {
             }),
         };
         node.start_time_source(sim).await?;
+        if self.allow_undeclared_parameters {
+            // Sets from outside are what undeclared parameters are for: serve them at once.
+            node.start_parameter_services().await?;
+        }
         Ok(node)
     }
 }
@@ -271,6 +285,7 @@ impl Node {
             network: NetworkOptions::default(),
             parameter_overrides: ParameterOverrides::default(),
             start_parameter_services: true,
+            allow_undeclared_parameters: false,
             use_sim_time: false,
         }
     }
@@ -505,6 +520,20 @@ impl Node {
         }
     }
 
+    /// Starts the parameter services and `/parameter_events` publisher once, unless they are
+    /// turned off.
+    async fn start_parameter_services(&self) -> Result<()> {
+        if self.inner.start_parameter_services {
+            self.inner
+                .param_services
+                .get_or_try_init(|| {
+                    params::ParameterServices::start(self.internal(), self.inner.params.clone())
+                })
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Declares parameter `name` with `default` (or its start-up override) and `descriptor`;
     /// returns the value it starts with. The first declaration starts the node's parameter
     /// services and `/parameter_events` publisher (see [`params`]).
@@ -514,14 +543,7 @@ impl Node {
         default: impl Into<ParameterValue>,
         descriptor: ParameterDescriptor,
     ) -> Result<ParameterValue> {
-        if self.inner.start_parameter_services {
-            self.inner
-                .param_services
-                .get_or_try_init(|| {
-                    params::ParameterServices::start(self.internal(), self.inner.params.clone())
-                })
-                .await?;
-        }
+        self.start_parameter_services().await?;
         Ok(self
             .inner
             .params
