@@ -160,8 +160,11 @@ fn jitter(i: i64, salt: i64, span: i64) -> i64 {
 type WriteRow = Box<dyn FnOnce(&mut BagWriter)>;
 
 /// 2 s of log from `T0`: 30 Hz images and camera infos with jittered stamps (every 17th info
-/// missing), for ApproximateTime; a 10 Hz `/imu` and a 2 Hz `/gps`, 50 ms of log time apart,
-/// for LatestTime (the fast one is the pivot, so its sets do not depend on the rate).
+/// missing), for ApproximateTime; a 5 Hz `/imu` and a 1 Hz `/gps`, 100 ms of log time apart,
+/// for LatestTime (the fast one is the pivot, so its sets do not depend on the rate). LatestTime
+/// reads the node clock when a message reaches it: two `/imu` messages read the same time, and
+/// the second makes no set (as in ROS 2), when one waits for the other in the subscriber, so
+/// they are 40 ms of wall time apart even at rate 5 (at 10 Hz, 20 ms were not enough under load).
 fn write_loop_log(file: &std::path::Path) {
     let mut bag = BagWriter::create(file, WriterOptions::default()).expect("create");
     let mut rows: Vec<(i64, WriteRow)> = Vec::new();
@@ -187,8 +190,8 @@ fn write_loop_log(file: &std::path::Path) {
             ));
         }
     }
-    for k in 0..LOG_SECONDS * 10 {
-        let at = T0 + 50 * MS + k * 100 * MS;
+    for k in 0..LOG_SECONDS * 5 {
+        let at = T0 + 100 * MS + k * 200 * MS;
         rows.push((
             at,
             Box::new(move |bag| {
@@ -200,8 +203,8 @@ fn write_loop_log(file: &std::path::Path) {
             }),
         ));
     }
-    for k in 0..LOG_SECONDS * 2 {
-        let at = T0 + k * 500 * MS;
+    for k in 0..LOG_SECONDS {
+        let at = T0 + k * 1000 * MS;
         rows.push((
             at,
             Box::new(move |bag| {
@@ -284,7 +287,7 @@ async fn loop_at_rate(rate: &str, domain: u32) {
         expected_approx.len()
     );
     assert!(
-        expected_latest.len() > 12,
+        expected_latest.len() >= 8,
         "{} LatestTime sets offline",
         expected_latest.len()
     );
