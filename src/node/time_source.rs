@@ -1,6 +1,6 @@
 //! The node's time source, as rclcpp's `TimeSource`: while the node's `use_sim_time` parameter
 //! is true, a `/clock` subscription (`rclcpp::ClockQoS`: best effort, keep last 1) sets the
-//! node's [`Clock`](super::Clock); when the parameter changes at run time the clock switches
+//! node's [`Clock`]; when the parameter changes at run time the clock switches
 //! at once and the subscription is started or stopped.
 
 use tokio::sync::watch;
