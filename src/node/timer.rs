@@ -10,7 +10,8 @@
 //! not move (`/clock` paused or silent) no tick fires. When the clock jumps back (a log
 //! played in a loop), or switches between `/clock` and the system time (the node's
 //! `use_sim_time` changed), the timer restarts from the new time: the next tick is one period
-//! after it, with no burst of ticks for the distance jumped.
+//! after it, with no burst of ticks for the distance jumped. (On a switch rcl credits the
+//! part of the period already waited; rosync restarts the whole period, as on a jump back.)
 
 use std::time::Duration;
 
