@@ -429,6 +429,46 @@ fn full_cache_drops_the_oldest_and_counts_it() {
 }
 
 #[test]
+fn cache_with_a_max_age_on_a_sim_clock_forgets_old_messages_and_counts_them() {
+    let clock = Clock::sim();
+    clock.set_sim_time(t(1_000));
+    let cache = Cache::<Header>::with_max_age(10, Duration::from_nanos(100), clock.clone());
+    assert_eq!(cache.max_age(), Some(Duration::from_nanos(100)));
+    let passed = new_log();
+    let _conn = {
+        let passed = Arc::clone(&passed);
+        cache.connect(move |m| passed.lock().expect("lock").push(m.frame_id.clone()))
+    };
+    for (ns, frame) in [(950, "a"), (980, "b"), (1_000, "c")] {
+        cache.add(header(ns, frame));
+    }
+    // Already older than 100 ns of clock time: passed on, counted, not stored.
+    cache.add(header(899, "stale"));
+    assert_eq!(cache.expired(), 1);
+    assert_eq!(frames(&cache.get_interval(t(0), t(2_000))), ["a", "b", "c"]);
+    assert_eq!(*passed.lock().expect("lock"), ["a", "b", "c", "stale"]);
+    // The clock moves on (a paused clock would keep them): queries no longer see expired ones.
+    clock.set_sim_time(t(1_060));
+    assert_eq!(cache.get_oldest_time(), Some(t(980)));
+    assert_eq!(cache.expired(), 2);
+    clock.set_sim_time(t(1_100));
+    assert_eq!(cache.len(), 1);
+    assert!(cache.get_elem_before_time(t(1_000)).is_none(), "b expired");
+    assert_eq!(
+        (cache.expired(), cache.dropped()),
+        (3, 0),
+        "expired, not dropped"
+    );
+    // Without a max age nothing expires, whatever the stamps.
+    let plain = Cache::<Header>::new(10);
+    plain.add(header(1, "ancient"));
+    assert_eq!(
+        (plain.len(), plain.expired(), plain.max_age()),
+        (1, 0, None)
+    );
+}
+
+#[test]
 fn cache_passes_messages_on_and_may_be_queried_from_its_callback() {
     let cache = Arc::new(Cache::<Header>::new(5));
     let seen = new_log();

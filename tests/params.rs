@@ -377,3 +377,101 @@ async fn dropping_a_node_with_parameters_removes_its_services_and_publisher() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// `allow_undeclared_parameters` (rclcpp's node option): the node serves its parameters from
+/// the start, a set of an undeclared name declares it dynamically typed (through the CLI), and
+/// `get_parameters`/`describe_parameters` answer an undeclared name (not set, a default
+/// descriptor) where a strict node answers nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_undeclared_parameters_lets_sets_declare_and_services_answer_for_any_name() {
+    let endpoint = endpoint();
+    let free = Node::builder("free")
+        .domain_id(76)
+        .listen(&endpoint)
+        .allow_undeclared_parameters(true)
+        .build()
+        .await
+        .expect("node starts");
+    let strict = connected_node("strict", 76, &endpoint).await;
+    strict
+        .declare_parameter("known", 1, ParameterDescriptor::default())
+        .await
+        .expect("declares");
+    let ep = endpoint.clone();
+    let run = move |args: &[&str]| {
+        let all: Vec<&str> = ["--connect", ep.as_str(), "--domain", "76", "param"]
+            .iter()
+            .chain(args)
+            .copied()
+            .collect();
+        let out = common::run_rosync(&all);
+        (
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+            out.status.success(),
+        )
+    };
+    let outs = tokio::task::spawn_blocking(move || {
+        [
+            run(&["set", "/free", "fresh", "5"]),
+            run(&["get", "/free", "fresh"]),
+            run(&["set", "/free", "fresh", "hello"]),
+            run(&["set", "/strict", "fresh", "5"]),
+        ]
+    })
+    .await
+    .expect("joins");
+    assert!(
+        outs[0].2 && outs[0].0.contains("Set parameter successful"),
+        "{outs:?}"
+    );
+    assert_eq!(outs[1].0, "Integer value is: 5\n", "{outs:?}");
+    assert!(outs[2].2, "dynamically typed: {outs:?}");
+    assert_eq!(free.parameter::<String>("fresh").as_deref(), Some("hello"));
+    assert!(
+        !outs[3].2
+            && outs[3]
+                .1
+                .contains("parameter 'fresh' cannot be set because it was not declared"),
+        "{outs:?}"
+    );
+    assert_eq!(strict.parameter::<i64>("fresh"), None);
+
+    for (node, answers) in [("/free", 1), ("/strict", 0)] {
+        let get = strict
+            .client::<rcl::GetParameters>(&format!("{node}/get_parameters"))
+            .await
+            .expect("client");
+        assert!(get.wait_for_service(PATIENCE).await, "{node} serves");
+        let got = get
+            .call(
+                &rcl::GetParameters_Request {
+                    names: vec!["missing".into()],
+                },
+                PATIENCE,
+            )
+            .await
+            .expect("answer");
+        assert_eq!(got.values.len(), answers, "{node}: {got:?}");
+        assert!(got.values.iter().all(|v| v.r#type == 0), "not set: {got:?}");
+        let describe = strict
+            .client::<rcl::DescribeParameters>(&format!("{node}/describe_parameters"))
+            .await
+            .expect("client");
+        assert!(describe.wait_for_service(PATIENCE).await);
+        let described = describe
+            .call(
+                &rcl::DescribeParameters_Request {
+                    names: vec!["missing".into()],
+                },
+                PATIENCE,
+            )
+            .await
+            .expect("answer");
+        assert_eq!(described.descriptors.len(), answers, "{node}");
+        assert!(described
+            .descriptors
+            .iter()
+            .all(|d| d.name == "missing" && d.r#type == 0));
+    }
+}

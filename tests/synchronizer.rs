@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use proptest::prelude::*;
 use rosync::msg::{geometry_msgs, sensor_msgs, std_msgs};
+use rosync::node::Clock;
 use rosync::sync::{
-    ApproximateTime, DropReason, DynSynchronizer, Emitted, ExactTime, Policy, Synchronizer,
+    ApproximateTime, DropReason, DynSynchronizer, Emitted, ExactTime, LatestTime, Policy,
+    Synchronizer,
 };
 use rosync::Time;
 
@@ -117,6 +119,78 @@ fn nine_channels_of_different_types() {
         m.header.stamp = t
     }));
     assert_eq!(*count.lock().expect("lock"), 1);
+}
+
+/// LatestTime estimates rates from arrival times: a synchronizer built with a clock reads it
+/// at each add (as ROS 2 reads the node clock), one without a clock uses the stamps.
+#[test]
+fn latest_time_with_a_clock_takes_arrival_times_from_the_clock_not_the_stamps() {
+    const MS: i64 = 1_000_000;
+    type Pair = (sensor_msgs::Image, sensor_msgs::CameraInfo);
+    let run = |clock: Option<&Clock>, moving: bool| -> u64 {
+        let policy = LatestTime::new(2).expect("valid");
+        let sync = match clock {
+            Some(clock) => Synchronizer::<Pair>::with_clock(policy, clock.clone()),
+            None => Synchronizer::<Pair>::new(policy),
+        }
+        .expect("two channels");
+        for i in 0..30i64 {
+            if let (Some(clock), true) = (clock, moving) {
+                clock.set_sim_time(Time::from_nanos(1_000 * MS + i * 10 * MS));
+            }
+            if i % 6 == 0 {
+                sync.add::<1>(info(i * 10 * MS));
+            }
+            sync.add::<0>(image(i * 10 * MS));
+        }
+        sync.stats().sets
+    };
+    let by_stamp = run(None, false);
+    assert!(by_stamp >= 20, "{by_stamp} sets by stamp");
+    // The clock moves with the messages (a constant offset from the stamps): the same sets.
+    let sim = Clock::sim();
+    assert_eq!(run(Some(&sim), true), by_stamp);
+    // A paused clock: every message arrives at the same instant, so no rate update is valid
+    // and, as in ROS 2, no set goes out, whatever the stamps say.
+    let paused = Clock::sim();
+    paused.set_sim_time(Time::from_nanos(5 * MS));
+    assert_eq!(run(Some(&paused), false), 0);
+}
+
+/// A typed synchronizer with a clock measures how long each set waited: from its newest
+/// member's arrival to the set going out, on that clock (here sim time).
+#[test]
+fn emission_delays_are_measured_on_the_synchronizers_clock() {
+    const MS: i64 = 1_000_000;
+    type Pair = (sensor_msgs::Image, sensor_msgs::CameraInfo);
+    let clock = Clock::sim();
+    let timed = Synchronizer::<Pair>::with_clock(
+        ApproximateTime::new(2, 10).expect("valid"),
+        clock.clone(),
+    )
+    .expect("two channels");
+    let untimed =
+        Synchronizer::<Pair>::new(ApproximateTime::new(2, 10).expect("valid")).expect("two");
+    // One frame per simulated second, the info 10 ms after the image: a set goes out when the
+    // next frame's image shows no better match can come, 1 s of sim time after its info.
+    for k in 0..6i64 {
+        clock.set_sim_time(Time::from_nanos(10_000 * MS + k * 1_000 * MS));
+        for sync in [&timed, &untimed] {
+            sync.add::<0>(image(k * 1_000 * MS));
+            sync.add::<1>(info(k * 1_000 * MS + 10 * MS));
+        }
+    }
+    let stats = timed.stats();
+    assert_eq!(stats.sets, 5);
+    let delays = stats.emission_delays;
+    assert_eq!(
+        (delays.count, delays.min_ns, delays.max_ns, delays.mean_ns()),
+        (5, 1_000 * MS, 1_000 * MS, Some(1_000 * MS))
+    );
+    // Without a clock nothing is measured.
+    assert_eq!(untimed.stats().sets, 5);
+    assert_eq!(untimed.stats().emission_delays.count, 0);
+    assert_eq!(untimed.stats().emission_delays.mean_ns(), None);
 }
 
 #[test]

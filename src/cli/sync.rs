@@ -22,6 +22,8 @@ use crate::sync::{
 pub enum SyncCommand {
     /// Replay a sync script and print its sets as `SET id id ...` (like the ROS oracle), or
     /// with --bag run a policy over topics of a recorded log and show its sets and drops.
+    /// With --bag a message's log time is its arrival time (LatestTime estimates rates from
+    /// arrival times, as ROS 2 does from the node clock).
     ///
     /// With --bag, exit status 3: the log is damaged (each damaged chunk is skipped with a
     /// warning naming the file and offset); every readable message was used.
@@ -354,7 +356,8 @@ fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: boo
         match header_stamp_from_cdr(&message.data) {
             Some(stamp) => {
                 log_clock.store(log_time, std::sync::atomic::Ordering::Relaxed);
-                sync.add(channel, stamp, (log_time, stamp));
+                // The log time is when the recorder received it: the arrival time.
+                sync.add_at(channel, stamp, log_time, (log_time, stamp));
             }
             None => {
                 tracing::warn!(
@@ -401,7 +404,9 @@ async fn live(
     });
     let on_stamp = {
         let sync = sync.clone();
-        Arc::new(move |channel, stamp, arrival| sync.add(channel, stamp, (arrival, stamp)))
+        Arc::new(move |channel, stamp, arrival| {
+            sync.add_at(channel, stamp, arrival, (arrival, stamp))
+        })
     };
     let (tasks, subscribers) = subscribe_stamps(&node, topics, c.queue, on_stamp).await?;
     let mut sets = 0u64;

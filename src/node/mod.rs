@@ -95,6 +95,7 @@ pub struct NodeBuilder {
     network: NetworkOptions,
     parameter_overrides: ParameterOverrides,
     start_parameter_services: bool,
+    allow_undeclared_parameters: bool,
     use_sim_time: bool,
 }
 
@@ -112,9 +113,19 @@ impl NodeBuilder {
         self
     }
 
+    /// Whether a set may name parameters the node did not declare (default false), as
+    /// rclcpp's `NodeOptions::allow_undeclared_parameters`: the set declares them,
+    /// dynamically typed, and the services answer for undeclared names (not set, a default
+    /// descriptor) instead of nothing. The parameter services start with the node then.
+    pub fn allow_undeclared_parameters(mut self, allow: bool) -> Self {
+        self.allow_undeclared_parameters = allow;
+        self
+    }
+
     /// The default of the node's `use_sim_time` parameter (false; a start-up override such as
     /// `--param use_sim_time:=true` wins): with it, [`Node::now`], timers and rates follow
-    /// `/clock`, a replayed log's time.
+    /// `/clock`, a replayed log's time. Setting the parameter later switches the clock, as in
+    /// ROS 2.
     pub fn use_sim_time(mut self, use_sim_time: bool) -> Self {
         self.use_sim_time = use_sim_time;
         self
@@ -185,10 +196,10 @@ impl NodeBuilder {
             .await
             .map_err(|e| Error::zenoh("cannot declare node liveliness token", e))?;
         let fqn = entity.node_fqn();
-        let params = Arc::new(ParameterStore::new(
-            &fqn,
-            self.parameter_overrides.resolve(&fqn),
-        ));
+        let params = Arc::new(
+            ParameterStore::new(&fqn, self.parameter_overrides.resolve(&fqn))
+                .allow_undeclared(self.allow_undeclared_parameters),
+        );
         tracing::debug!(node = %fqn, %zid, domain_id, "node started");
         let use_sim_time = params.declare(
             "use_sim_time",
@@ -196,21 +207,8 @@ impl NodeBuilder {
             ParameterDescriptor::default(),
         )?;
         let sim = use_sim_time == ParameterValue::Bool(true);
+        // Starts on the chosen time (no switch, so no jump at start).
         let clock = if sim { Clock::sim() } else { Clock::ros() };
-        // The clock is chosen here, once: a later change would silently not switch it.
-        let use_sim_time_fixed = params.add_on_set(Arc::new(move |changes: &[Parameter]| {
-            let switch = changes
-                .iter()
-                .any(|p| p.name == "use_sim_time" && p.value != ParameterValue::Bool(sim));
-            match switch {
-                true => Err(format!(
-                    "use_sim_time is read when the node starts (it is {sim}): restart the node \
-                     with --param use_sim_time:={}",
-                    !sim
-                )),
-                false => Ok(()),
-            }
-        }));
         let node = Node {
             inner: Arc::new(NodeInner {
                 param_services: tokio::sync::OnceCell::new(),
@@ -222,11 +220,15 @@ impl NodeBuilder {
                 entity,
                 next_entity_id: Arc::new(AtomicU32::new(1)),
                 params,
-                _use_sim_time_fixed: Some(use_sim_time_fixed),
+                _use_sim_time_switch: std::sync::OnceLock::new(),
                 _token: Some(token),
             }),
         };
-        node.start_time_source().await?;
+        node.start_time_source(sim).await?;
+        if self.allow_undeclared_parameters {
+            // Sets from outside are what undeclared parameters are for: serve them at once.
+            node.start_parameter_services().await?;
+        }
         Ok(node)
     }
 }
@@ -239,16 +241,18 @@ struct NodeInner {
     start_parameter_services: bool,
     /// The live graph view, started by the first graph request (dropped before the session).
     graph: tokio::sync::OnceCell<graph_view::GraphView>,
-    /// ROS time: `/clock` with `use_sim_time`, the system clock otherwise.
+    /// ROS time: `/clock` while `use_sim_time` is true, the system clock otherwise.
     clock: Clock,
-    /// The `/clock` subscription with `use_sim_time` (dropped before the session).
-    time_source: std::sync::OnceLock<RawSubscriber>,
+    /// Subscribes to `/clock` while `use_sim_time` is true (dropped before the session; unset
+    /// in an internal handle).
+    time_source: std::sync::OnceLock<time_source::TimeSource>,
     session: zenoh::Session,
     entity: Entity,
     next_entity_id: Arc<AtomicU32>,
     params: Arc<ParameterStore>,
-    /// Refuses changes of `use_sim_time` after start (`None` in an internal handle).
-    _use_sim_time_fixed: Option<OnSetParametersHandle>,
+    /// Switches the clock and the time source when `use_sim_time` changes (unset in an
+    /// internal handle).
+    _use_sim_time_switch: std::sync::OnceLock<OnSetParametersHandle>,
     /// The node's liveliness token (`None` in an internal handle).
     _token: Option<zenoh::liveliness::LivelinessToken>,
 }
@@ -281,6 +285,7 @@ impl Node {
             network: NetworkOptions::default(),
             parameter_overrides: ParameterOverrides::default(),
             start_parameter_services: true,
+            allow_undeclared_parameters: false,
             use_sim_time: false,
         }
     }
@@ -320,14 +325,35 @@ impl Node {
         self.inner.clock.is_sim_time()
     }
 
-    /// Subscribes to `/clock` when the node uses sim time: the one place sim time is switched
-    /// on (the `use_sim_time` setting of the builder).
-    async fn start_time_source(&self) -> Result<()> {
-        if self.inner.clock.is_sim_time() && self.inner.time_source.get().is_none() {
-            let sub = time_source::subscribe_clock(self, self.inner.clock.clone()).await?;
-            // A concurrent start already set one: keep it, drop ours.
-            let _ = self.inner.time_source.set(sub);
+    /// Starts the node's time source on `/clock` if `use_sim_time`, and switches it (the clock
+    /// at once, the `/clock` subscription in the background) whenever the `use_sim_time`
+    /// parameter changes, as rclcpp's `TimeSource` does.
+    async fn start_time_source(&self, use_sim_time: bool) -> Result<()> {
+        let source =
+            time_source::TimeSource::start(self.internal(), self.inner.clock.clone(), use_sim_time)
+                .await?;
+        let inner = &self.inner;
+        if inner.time_source.set(source).is_err() {
+            return Ok(());
         }
+        // Reads the parameter itself rather than the change: after-set callbacks of two
+        // concurrent sets may run in either order, the stored value is the last one applied.
+        let node = Arc::downgrade(&self.inner);
+        let switch = inner
+            .params
+            .add_after_set(Arc::new(move |changes: &[Parameter]| {
+                let Some(node) = node.upgrade() else {
+                    return;
+                };
+                if !changes.iter().any(|p| p.name == "use_sim_time") {
+                    return;
+                }
+                let on = node.params.get("use_sim_time") == Some(ParameterValue::Bool(true));
+                if let Some(source) = node.time_source.get() {
+                    source.switch(&node.clock, on);
+                }
+            }));
+        let _ = inner._use_sim_time_switch.set(switch);
         Ok(())
     }
 
@@ -488,10 +514,24 @@ impl Node {
                     &inner.entity.node_fqn(),
                     Default::default(),
                 )),
-                _use_sim_time_fixed: None,
+                _use_sim_time_switch: std::sync::OnceLock::new(),
                 _token: None,
             }),
         }
+    }
+
+    /// Starts the parameter services and `/parameter_events` publisher once, unless they are
+    /// turned off.
+    async fn start_parameter_services(&self) -> Result<()> {
+        if self.inner.start_parameter_services {
+            self.inner
+                .param_services
+                .get_or_try_init(|| {
+                    params::ParameterServices::start(self.internal(), self.inner.params.clone())
+                })
+                .await?;
+        }
+        Ok(())
     }
 
     /// Declares parameter `name` with `default` (or its start-up override) and `descriptor`;
@@ -503,14 +543,7 @@ impl Node {
         default: impl Into<ParameterValue>,
         descriptor: ParameterDescriptor,
     ) -> Result<ParameterValue> {
-        if self.inner.start_parameter_services {
-            self.inner
-                .param_services
-                .get_or_try_init(|| {
-                    params::ParameterServices::start(self.internal(), self.inner.params.clone())
-                })
-                .await?;
-        }
+        self.start_parameter_services().await?;
         Ok(self
             .inner
             .params

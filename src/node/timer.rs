@@ -8,8 +8,10 @@
 //! the timer fires **once** and the next tick is the next grid point after now: missed ticks
 //! are skipped, never fired in a burst (as ROS 2's `rcl_timer_call`). While the clock does
 //! not move (`/clock` paused or silent) no tick fires. When the clock jumps back (a log
-//! played in a loop), the timer restarts from the new time: the next tick is one period after
-//! it.
+//! played in a loop), or switches between `/clock` and the system time (the node's
+//! `use_sim_time` changed), the timer restarts from the new time: the next tick is one period
+//! after it, with no burst of ticks for the distance jumped. (On a switch rcl credits the
+//! part of the period already waited; rosync restarts the whole period, as on a jump back.)
 
 use std::time::Duration;
 
@@ -49,7 +51,7 @@ impl Timer {
         loop {
             match self.clock.sleep_until(Time::from_nanos(self.next_ns)).await {
                 Wake::Reached => break,
-                Wake::JumpedBack => self.reset(),
+                Wake::JumpedBack | Wake::SourceChanged => self.reset(),
             }
         }
         let now = self.clock.now_nanos();

@@ -27,9 +27,11 @@
 //! # Time source
 //!
 //! ROS 2 reads a clock (`rclcpp::Clock::now()`) when a message arrives. To keep this core pure
-//! and replayable, time is an explicit input: [`LatestTime::add_at`] takes the arrival time in
-//! nanoseconds (e.g. the node clock at reception), and [`Policy::add`] uses the message stamp
-//! as the arrival time, so rates are then estimated from header stamps.
+//! and replayable, time is an explicit input: [`Policy::add_at`] takes the arrival time in
+//! nanoseconds (a [`Synchronizer`](super::Synchronizer) built
+//! [`with_clock`](super::Synchronizer::with_clock) passes its clock at reception, such as the
+//! node clock), and [`Policy::add`] uses the message stamp as the arrival time, so rates are
+//! then estimated from header stamps.
 //!
 //! # Accounting
 //!
@@ -278,10 +280,19 @@ impl<M> LatestTime<M> {
     }
 }
 
-impl<M: Clone> LatestTime<M> {
+impl<M: Clone> Policy<M> for LatestTime<M> {
+    fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Feeds one message, taking its stamp as the arrival time (see the module documentation).
+    fn add(&mut self, channel: usize, stamp: i64, msg: M, out: &mut Emitted<M>) {
+        self.add_at(channel, stamp, stamp, msg, out);
+    }
+
     /// Feeds one message that arrived at `arrival_ns` (the time ROS 2 would read from its
-    /// clock); resulting sets and drops are appended to `out`.
-    pub fn add_at(
+    /// clock); rates are estimated from arrival times.
+    fn add_at(
         &mut self,
         channel: usize,
         stamp: i64,
@@ -332,17 +343,6 @@ impl<M: Clone> LatestTime<M> {
             }
             out.sets.push(set);
         }
-    }
-}
-
-impl<M: Clone> Policy<M> for LatestTime<M> {
-    fn channels(&self) -> usize {
-        self.channels
-    }
-
-    /// Feeds one message, taking its stamp as the arrival time (see the module documentation).
-    fn add(&mut self, channel: usize, stamp: i64, msg: M, out: &mut Emitted<M>) {
-        self.add_at(channel, stamp, stamp, msg, out);
     }
 
     fn reset(&mut self, out: &mut Emitted<M>) {

@@ -43,5 +43,6 @@ pub use script::{
     ScriptMessage, ScriptPolicy,
 };
 pub use synchronizer::{
-    Channel, ChannelMismatch, DropEvent, DynSynchronizer, MessageTuple, SyncStats, Synchronizer,
+    Channel, ChannelMismatch, DropEvent, DynSynchronizer, EmissionDelays, MessageTuple, SyncMember,
+    SyncStats, Synchronizer,
 };

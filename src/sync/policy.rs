@@ -169,6 +169,21 @@ pub trait Policy<M> {
     /// Feeds one message; resulting sets and drops are appended to `out`.
     fn add(&mut self, channel: usize, stamp: i64, msg: M, out: &mut Emitted<M>);
 
+    /// Feeds one message that arrived at `arrival_ns` (the time ROS 2 would read from the
+    /// node's clock at reception). Only policies that use arrival times (LatestTime) read it;
+    /// the others are the same as [`add`](Self::add).
+    fn add_at(
+        &mut self,
+        channel: usize,
+        stamp: i64,
+        arrival_ns: i64,
+        msg: M,
+        out: &mut Emitted<M>,
+    ) {
+        let _ = arrival_ns;
+        self.add(channel, stamp, msg, out);
+    }
+
     /// Drops every held message (reason [`DropReason::Reset`]) and forgets all state except
     /// the configuration.
     fn reset(&mut self, out: &mut Emitted<M>);

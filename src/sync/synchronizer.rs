@@ -6,6 +6,12 @@
 //! same pure [`Policy`] core, so a synchronizer fed from live topics, from a log on disk or
 //! from a script forms the same sets.
 //!
+//! A synchronizer built `with_clock` reads that clock when a message is added and gives the
+//! policy this arrival time ([`Policy::add_at`]): LatestTime estimates rates from it, as ROS 2
+//! does from the node clock. Give it the node's clock ([`Node::clock`](crate::node::Node::clock))
+//! so a `use_sim_time` node follows `/clock`. Without a clock, arrival times are the stamps,
+//! so sets depend only on the messages (replayable offline).
+//!
 //! Callbacks run outside every lock: a callback may publish, add more messages to the same
 //! synchronizer, or connect filters without deadlocking. Sets and drops are delivered in the
 //! order the policy produced them, even when several threads add at once (whichever thread
@@ -20,6 +26,7 @@ use super::policy::{DropReason, Dropped, Emitted, Policy};
 use crate::filters::{Connection, Filter};
 use crate::lock::lock;
 use crate::msg::Stamped;
+use crate::node::Clock;
 
 /// A message the synchronizer gave up on: which channel, which stamp, and why.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +52,42 @@ pub struct SyncStats {
     pub pending: usize,
     /// Times a stamp jumped back (a looped log, a restarted sensor) and the policy reset.
     pub time_jumps: u64,
+    /// How long sets waited on the synchronizer's clock: from the arrival of a set's newest
+    /// member to the set going out (typed synchronizers built `with_clock`; empty otherwise).
+    pub emission_delays: EmissionDelays,
+}
+
+/// Emission delays of a synchronizer's sets, in nanoseconds of its clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmissionDelays {
+    /// Sets measured.
+    pub count: u64,
+    /// The shortest delay.
+    pub min_ns: i64,
+    /// The longest delay.
+    pub max_ns: i64,
+    /// The sum of all delays (for the mean).
+    pub sum_ns: i128,
+}
+
+impl EmissionDelays {
+    /// Adds one set's delay.
+    pub fn record(&mut self, delay_ns: i64) {
+        if self.count == 0 {
+            (self.min_ns, self.max_ns) = (delay_ns, delay_ns);
+        } else {
+            self.min_ns = self.min_ns.min(delay_ns);
+            self.max_ns = self.max_ns.max(delay_ns);
+        }
+        self.count += 1;
+        self.sum_ns += i128::from(delay_ns);
+    }
+
+    /// The mean delay, or `None` before the first set.
+    pub fn mean_ns(&self) -> Option<i64> {
+        let mean = self.sum_ns.checked_div(i128::from(self.count))?;
+        Some(i64::try_from(mean).unwrap_or(i64::MAX))
+    }
 }
 
 impl SyncStats {
@@ -88,6 +131,10 @@ struct State<M> {
 
 struct Core<M> {
     state: Mutex<State<M>>,
+    /// Read at each `add` for the arrival time (`None`: the stamp is the arrival time).
+    clock: Option<Clock>,
+    /// Reads a held message's arrival time, to measure emission delays (with a clock).
+    arrival_of: Option<fn(&M) -> i64>,
     on_set: Mutex<Vec<SetCallback<M>>>,
     on_drop: Mutex<Vec<DropCallback>>,
 }
@@ -111,8 +158,29 @@ impl<M: Send + 'static> DynSynchronizer<M> {
         Self::from_boxed(Box::new(policy))
     }
 
+    /// A synchronizer running `policy` with arrival times read from `clock` at each
+    /// [`add`](Self::add) (see the module documentation).
+    pub fn with_clock(policy: impl Policy<M> + Send + 'static, clock: Clock) -> Self {
+        Self::build(Box::new(policy), Some(clock), None)
+    }
+
     /// The same for a boxed policy.
     pub fn from_boxed(policy: Box<dyn Policy<M> + Send>) -> Self {
+        Self::build(policy, None, None)
+    }
+
+    /// The same for a boxed policy, with arrival times read from `clock`.
+    pub fn from_boxed_with_clock(policy: Box<dyn Policy<M> + Send>, clock: Clock) -> Self {
+        Self::build(policy, Some(clock), None)
+    }
+
+    /// `arrival_of` reads a held message's arrival time, so that sets' emission delays are
+    /// measured on `clock`.
+    fn build(
+        policy: Box<dyn Policy<M> + Send>,
+        clock: Option<Clock>,
+        arrival_of: Option<fn(&M) -> i64>,
+    ) -> Self {
         let channels = policy.channels();
         Self {
             core: Arc::new(Core {
@@ -126,6 +194,8 @@ impl<M: Send + 'static> DynSynchronizer<M> {
                     queue: VecDeque::new(),
                     delivering: false,
                 }),
+                clock,
+                arrival_of,
                 on_set: Mutex::new(Vec::new()),
                 on_drop: Mutex::new(Vec::new()),
             }),
@@ -148,8 +218,16 @@ impl<M: Send + 'static> DynSynchronizer<M> {
     }
 
     /// Adds a message with its stamp (ns) on `channel`; sets and drops it causes are delivered
-    /// before this returns, unless another thread is delivering (then that thread does).
+    /// before this returns, unless another thread is delivering (then that thread does). The
+    /// arrival time is the synchronizer's clock now, or the stamp without a clock.
     pub fn add(&self, channel: usize, stamp: i64, msg: M) {
+        let arrival_ns = self.core.clock.as_ref().map_or(stamp, Clock::now_nanos);
+        self.add_at(channel, stamp, arrival_ns, msg);
+    }
+
+    /// Adds a message that arrived at `arrival_ns` (for logs, whose log time is the arrival
+    /// time; see [`Policy::add_at`]).
+    pub fn add_at(&self, channel: usize, stamp: i64, arrival_ns: i64, msg: M) {
         {
             let mut state = lock(&self.core.state);
             let state = &mut *state;
@@ -157,7 +235,9 @@ impl<M: Send + 'static> DynSynchronizer<M> {
                 *count += 1;
             }
             let jumps = state.policy.time_jumps();
-            state.policy.add(channel, stamp, msg, &mut state.scratch);
+            state
+                .policy
+                .add_at(channel, stamp, arrival_ns, msg, &mut state.scratch);
             if state.policy.time_jumps() > jumps {
                 state.stats.time_jumps += 1;
                 let dropped = state
@@ -173,7 +253,7 @@ impl<M: Send + 'static> DynSynchronizer<M> {
                     "stamp jumped back in time (looped log or restarted sensor): synchronizer reset"
                 );
             }
-            Self::collect(state);
+            self.collect(state);
         }
         self.deliver();
     }
@@ -184,9 +264,14 @@ impl<M: Send + 'static> DynSynchronizer<M> {
             let mut state = lock(&self.core.state);
             let state = &mut *state;
             state.policy.reset(&mut state.scratch);
-            Self::collect(state);
+            self.collect(state);
         }
         self.deliver();
+    }
+
+    /// The clock arrival times are read from, if any.
+    pub fn clock(&self) -> Option<&Clock> {
+        self.core.clock.as_ref()
     }
 
     /// The counters so far.
@@ -197,8 +282,9 @@ impl<M: Send + 'static> DynSynchronizer<M> {
         stats
     }
 
-    /// Moves the policy's fresh output into the delivery queue and counts it.
-    fn collect(state: &mut State<M>) {
+    /// Moves the policy's fresh output into the delivery queue and counts it (with the
+    /// emission delay of each set when measured).
+    fn collect(&self, state: &mut State<M>) {
         for Dropped {
             channel,
             stamp,
@@ -213,8 +299,22 @@ impl<M: Send + 'static> DynSynchronizer<M> {
                 reason,
             }));
         }
+        let measure = match (&self.core.clock, self.core.arrival_of) {
+            (Some(clock), Some(arrival_of)) if !state.scratch.sets.is_empty() => {
+                Some((clock.now_nanos(), arrival_of))
+            }
+            _ => None,
+        };
         for set in state.scratch.sets.drain(..) {
             state.stats.sets += 1;
+            if let Some((now, arrival_of)) = measure {
+                if let Some(newest) = set.iter().map(arrival_of).max() {
+                    state
+                        .stats
+                        .emission_delays
+                        .record(now.saturating_sub(newest));
+                }
+            }
             state.queue.push_back(Output::Set(set));
         }
     }
@@ -257,8 +357,36 @@ impl<M: Send + 'static> DynSynchronizer<M> {
     }
 }
 
-/// An erased message inside a typed synchronizer.
-type Erased = Arc<dyn Any + Send + Sync>;
+/// A message inside a typed [`Synchronizer`] (what its policy holds): the message, type
+/// erased, and when it arrived on the synchronizer's clock (its stamp without a clock).
+#[derive(Clone)]
+pub struct SyncMember {
+    arrival_ns: i64,
+    msg: Arc<dyn Any + Send + Sync>,
+}
+
+impl SyncMember {
+    /// When the message arrived, in nanoseconds of the synchronizer's clock.
+    pub fn arrival_ns(&self) -> i64 {
+        self.arrival_ns
+    }
+
+    /// The message as `T`, if it is one.
+    pub fn downcast<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        Arc::clone(&self.msg).downcast::<T>().ok()
+    }
+}
+
+impl std::fmt::Debug for SyncMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncMember")
+            .field("arrival_ns", &self.arrival_ns)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a typed synchronizer's policy holds.
+type Erased = SyncMember;
 
 /// A tuple of 2 to 9 message types a [`Synchronizer`] joins; implemented for tuples.
 pub trait MessageTuple: Send + Sync + 'static {
@@ -320,6 +448,22 @@ pub struct ChannelMismatch {
 impl<T: MessageTuple> Synchronizer<T> {
     /// A synchronizer running `policy`, which must have `T::CHANNELS` channels.
     pub fn new(policy: impl Policy<Erased> + Send + 'static) -> Result<Self, ChannelMismatch> {
+        Self::build(Box::new(policy), None)
+    }
+
+    /// A synchronizer running `policy` with arrival times read from `clock` (such as
+    /// `node.clock().clone()`) when each message is added.
+    pub fn with_clock(
+        policy: impl Policy<Erased> + Send + 'static,
+        clock: Clock,
+    ) -> Result<Self, ChannelMismatch> {
+        Self::build(Box::new(policy), Some(clock))
+    }
+
+    fn build(
+        policy: Box<dyn Policy<Erased> + Send>,
+        clock: Option<Clock>,
+    ) -> Result<Self, ChannelMismatch> {
         if policy.channels() != T::CHANNELS {
             return Err(ChannelMismatch {
                 policy: policy.channels(),
@@ -327,7 +471,7 @@ impl<T: MessageTuple> Synchronizer<T> {
             });
         }
         Ok(Self {
-            inner: DynSynchronizer::new(policy),
+            inner: DynSynchronizer::build(policy, clock, Some(SyncMember::arrival_ns)),
             _types: PhantomData,
         })
     }
@@ -346,13 +490,21 @@ impl<T: MessageTuple> Synchronizer<T> {
         self.inner.on_drop(f);
     }
 
-    /// Adds a message on channel `I`, stamped by its header.
+    /// Adds a message on channel `I`, stamped by its header, arriving now on the
+    /// synchronizer's clock (at its stamp without a clock).
     pub fn add<const I: usize>(&self, msg: Arc<<T as Channel<I>>::Msg>)
     where
         T: Channel<I>,
     {
         let stamp = msg.stamp().as_nanos();
-        self.inner.add(I, stamp, msg);
+        let arrival_ns = self
+            .inner
+            .core
+            .clock
+            .as_ref()
+            .map_or(stamp, Clock::now_nanos);
+        self.inner
+            .add_at(I, stamp, arrival_ns, SyncMember { arrival_ns, msg });
     }
 
     /// Feeds channel `I` from a filter (a subscriber filter, a cache, a chain, ...).
@@ -389,7 +541,7 @@ macro_rules! impl_tuple {
                 if set.len() != $n {
                     return None;
                 }
-                Some(($(Arc::clone(&set[$idx]).downcast::<$ty>().ok()?,)+))
+                Some(($(set[$idx].downcast::<$ty>()?,)+))
             }
         }
         impl_tuple!(@channels ($($ty),+); $($idx $ty),+);

@@ -1,7 +1,7 @@
 //! [`Schedule`]: the player's clock and schedule as a pure state machine.
 //!
 //! It never reads the clock: the publishing thread passes the monotonic `now` in (as
-//! [`LatestTime::add_at`](crate::sync::LatestTime::add_at) takes the arrival time), with the
+//! [`Policy::add_at`](crate::sync::Policy::add_at) takes the arrival time), with the
 //! log time of each message it holds ([`Schedule::offer`]), the [`Command`]s of the
 //! [`PlayerControl`](super::PlayerControl) handles and the ends of passes. It answers what to
 //! do now ([`Schedule::next_action`]), the playback (log) time for `/clock`

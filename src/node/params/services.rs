@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::descriptor::ParameterDescriptor;
 use super::store::{Parameter, ParameterStore};
 use super::value::{ParameterType, ParameterValue};
 use super::PARAMETER_EVENTS_TOPIC;
@@ -36,10 +37,18 @@ impl ParameterServices {
         let s = store.clone();
         let describe = node
             .service::<rcl::DescribeParameters, _, _>("~/describe_parameters", move |req| {
+                // With undeclared parameters allowed, rclcpp describes an undeclared name
+                // with a default descriptor.
                 let descriptors = req
                     .names
                     .iter()
-                    .map(|n| s.describe(n))
+                    .map(|n| {
+                        s.describe(n).or_else(|| {
+                            s.allows_undeclared().then(|| {
+                                ParameterDescriptor::default().to_msg(n, ParameterType::NotSet)
+                            })
+                        })
+                    })
                     .collect::<Option<Vec<_>>>()
                     .unwrap_or_default();
                 async move { Ok(rcl::DescribeParameters_Response { descriptors }) }
@@ -48,11 +57,16 @@ impl ParameterServices {
         let s = store.clone();
         let get = node
             .service::<rcl::GetParameters, _, _>("~/get_parameters", move |req| {
-                // rclcpp answers nothing at all when one name is not declared.
+                // rclcpp answers nothing at all when one name is not declared (not set with
+                // undeclared parameters allowed).
                 let values = req
                     .names
                     .iter()
-                    .map(|n| s.get(n).map(|v| v.to_msg()))
+                    .map(|n| {
+                        s.get(n)
+                            .or_else(|| s.allows_undeclared().then_some(ParameterValue::NotSet))
+                            .map(|v| v.to_msg())
+                    })
                     .collect::<Option<Vec<_>>>()
                     .unwrap_or_default();
                 async move { Ok(rcl::GetParameters_Response { values }) }

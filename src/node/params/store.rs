@@ -78,6 +78,9 @@ pub struct ParameterStore {
     /// Held by one set at a time from its checks to its change, so a set's checks and
     /// callbacks see the values it will replace.
     setting: Mutex<()>,
+    /// Whether a set may name undeclared parameters (declaring them, as rclcpp's
+    /// `allow_undeclared_parameters`).
+    allow_undeclared: bool,
 }
 
 thread_local! {
@@ -119,7 +122,21 @@ impl ParameterStore {
             state: Mutex::default(),
             events: Mutex::default(),
             setting: Mutex::default(),
+            allow_undeclared: false,
         }
+    }
+
+    /// Lets sets name undeclared parameters, as rclcpp's `allow_undeclared_parameters`: such
+    /// a set declares them, dynamically typed (with a start-up override's value if there is
+    /// one), and the services answer for undeclared names (not set, a default descriptor).
+    pub(crate) fn allow_undeclared(mut self, allow: bool) -> Self {
+        self.allow_undeclared = allow;
+        self
+    }
+
+    /// Whether sets may name undeclared parameters (see `NodeBuilder::allow_undeclared_parameters`).
+    pub fn allows_undeclared(&self) -> bool {
+        self.allow_undeclared
     }
 
     /// Sends every later event to `sink`.
@@ -222,30 +239,68 @@ impl ParameterStore {
                 "parameters cannot be set from inside an on-set callback".to_string(),
             ));
         }
-        let (mut changed, mut deleted) = (Vec::new(), Vec::new());
+        let (mut new, mut changed, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
         {
             let _one_at_a_time = lock(&self.setting);
-            self.check(parameters).map_err(ParameterError)?;
+            let parameters = self.with_implicit_values(parameters);
+            self.check(&parameters).map_err(ParameterError)?;
             {
                 let _in_callbacks = InOnSet::enter();
-                self.run_callbacks(parameters).map_err(ParameterError)?;
+                self.run_callbacks(&parameters).map_err(ParameterError)?;
             }
             let mut state = lock(&self.state);
             for p in parameters {
                 if p.value == ParameterValue::NotSet {
                     if state.declared.remove(&p.name).is_some() {
-                        deleted.push(p.clone());
+                        deleted.push(p);
                     }
                 } else if let Some(d) = state.declared.get_mut(&p.name) {
                     d.value = p.value.clone();
-                    changed.push(p.clone());
+                    changed.push(p);
+                } else if self.allow_undeclared {
+                    // Declared implicitly, dynamically typed, as rclcpp does.
+                    state.declared.insert(
+                        p.name.clone(),
+                        Declared {
+                            value: p.value.clone(),
+                            descriptor: ParameterDescriptor::default().dynamic_typing(),
+                            kind: p.value.parameter_type(),
+                        },
+                    );
+                    new.push(p);
                 }
             }
         }
-        let applied: Vec<Parameter> = changed.iter().chain(&deleted).cloned().collect();
+        let applied: Vec<Parameter> = new
+            .iter()
+            .chain(&changed)
+            .chain(&deleted)
+            .cloned()
+            .collect();
         self.run_after(&applied);
-        self.publish(Vec::new(), changed, deleted);
+        self.publish(new, changed, deleted);
         Ok(())
+    }
+
+    /// With undeclared parameters allowed, a set of an undeclared parameter declares it with
+    /// its start-up override's value if there is one (as rclcpp); other sets are unchanged.
+    fn with_implicit_values(&self, parameters: &[Parameter]) -> Vec<Parameter> {
+        if !self.allow_undeclared {
+            return parameters.to_vec();
+        }
+        let state = lock(&self.state);
+        parameters
+            .iter()
+            .map(|p| match self.overrides.get(&p.name) {
+                Some(value)
+                    if p.value != ParameterValue::NotSet
+                        && !state.declared.contains_key(&p.name) =>
+                {
+                    Parameter::new(&p.name, value.clone())
+                }
+                _ => p.clone(),
+            })
+            .collect()
     }
 
     /// rclcpp's checks, in its order: declared, read-only, type, range.
@@ -254,6 +309,10 @@ impl ParameterStore {
         for p in parameters {
             let name = &p.name;
             let Some(d) = state.declared.get(name) else {
+                if self.allow_undeclared {
+                    // Declared by this set (or, unset, left alone): nothing to check.
+                    continue;
+                }
                 return Err(format!(
                     "parameter '{name}' cannot be set because it was not declared"
                 ));
@@ -400,6 +459,47 @@ mod tests {
             .set_atomically(&[Parameter::new(name, value)])
             .unwrap_err()
             .0
+    }
+
+    #[test]
+    fn allowed_undeclared_parameters_are_declared_by_a_set_dynamically_typed() {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let s = Arc::new(
+            ParameterStore::new("/n", [("gain".to_string(), 2.5.into())].into())
+                .allow_undeclared(true),
+        );
+        let sink = events.clone();
+        s.set_event_sink(Box::new(move |e| lock(&sink).push(e)));
+        s.set_atomically(&[Parameter::new("fresh", 5)]).unwrap();
+        assert_eq!(s.get("fresh"), Some(5.into()));
+        // Dynamically typed: another type is accepted.
+        s.set_atomically(&[Parameter::new("fresh", "five")])
+            .unwrap();
+        assert_eq!(s.get("fresh"), Some("five".into()));
+        assert!(s.describe("fresh").unwrap().dynamic_typing);
+        // A start-up override wins over the value of the implicit declaration (rclcpp).
+        s.set_atomically(&[Parameter::new("gain", 1.0)]).unwrap();
+        assert_eq!(s.get("gain"), Some(2.5.into()));
+        // Unsetting an undeclared name changes nothing; unsetting a dynamic one undeclares it.
+        s.set_atomically(&[Parameter::new("nothing", ParameterValue::NotSet)])
+            .unwrap();
+        assert_eq!(s.get("nothing"), None);
+        s.set_atomically(&[Parameter::new("fresh", ParameterValue::NotSet)])
+            .unwrap();
+        assert_eq!(s.get("fresh"), None);
+        let events = lock(&events);
+        let names = |ps: &[rcl::Parameter]| ps.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&events[0].new_parameters), ["fresh"]);
+        assert_eq!(names(&events[1].changed_parameters), ["fresh"]);
+        assert_eq!(names(&events[2].new_parameters), ["gain"]);
+        assert_eq!(names(&events[3].deleted_parameters), ["fresh"]);
+        assert_eq!(events.len(), 4);
+        // Without the option the set is refused.
+        let strict = store(&[]);
+        assert_eq!(
+            refusal(&strict, "fresh", 5),
+            "parameter 'fresh' cannot be set because it was not declared"
+        );
     }
 
     #[test]

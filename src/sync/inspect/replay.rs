@@ -101,7 +101,11 @@ pub fn replay(recording: &Recording, config: &PolicyConfig) -> Result<Outcome, I
     let mut drops = HashMap::new();
     let mut out = Emitted::new();
     for (id, m) in messages.iter().enumerate() {
-        policy.add(m.channel, m.stamp, id, &mut out);
+        // LatestTime judges rates by arrival: the receive time where it is known.
+        match m.received {
+            Some(received) => policy.add_at(m.channel, m.stamp, received, id, &mut out),
+            None => policy.add(m.channel, m.stamp, id, &mut out),
+        }
         for set in out.sets.drain(..) {
             for &member in &set {
                 if fates[member] == Fate::Pending {
