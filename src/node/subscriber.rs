@@ -29,6 +29,7 @@ use super::attachment::Attachment;
 use super::graph::{
     split_topic_key_expr, topic_key_expr, topic_key_expr_any_type, EntityKind, TopicInfo,
 };
+use super::loaned::LoanedMessage;
 use super::qos::{History, QosProfile, Reliability};
 use super::qos_watch::QosWatch;
 use super::sequence_gaps::SequenceGaps;
@@ -320,6 +321,17 @@ impl Shared {
                 None
             }
         }
+    }
+
+    /// Runs the application's callback; a panic in it is logged (zenoh's receive thread goes
+    /// on with later samples). Returns whether it returned normally.
+    fn call(&self, callback: impl FnOnce()) -> bool {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)).is_err() {
+            self.log
+                .warn(&self.topic, "the subscription callback panicked");
+            return false;
+        }
+        true
     }
 
     /// Waits until `take` yields an item; `None` once the queue is closed and `take` finds
@@ -709,6 +721,24 @@ impl<T: Message> SubscriberBuilder<T> {
         }
     }
 
+    /// Hands every message undecoded, in the buffer it arrived in, to `callback` on zenoh's
+    /// receive thread (as [`callback`](Self::callback)): read it in place with
+    /// [`LoanedMessage::view`], or keep it (which keeps its buffer).
+    pub async fn loaned_callback<F>(mut self, callback: F) -> Result<CallbackSubscriber<T>>
+    where
+        F: FnMut(LoanedMessage<T>) + Send + 'static,
+    {
+        let callback = Mutex::new(callback);
+        self.raw.handler = Some(Box::new(move |shared: &Shared, received| {
+            let info = received.info();
+            let loaned = LoanedMessage::new(received.sample.payload().clone(), info);
+            shared.call(|| (lock(&callback))(loaned))
+        }));
+        Ok(CallbackSubscriber {
+            subscriber: self.declare().await?,
+        })
+    }
+
     async fn declare(self) -> Result<Subscriber<T>> {
         Ok(Subscriber {
             raw: self.raw.declare().await?,
@@ -769,6 +799,21 @@ impl<T: Message> Subscriber<T> {
         None
     }
 
+    /// Waits for the next message, undecoded, in the buffer it arrived in (read it in place
+    /// with [`LoanedMessage::view`]); `None` as for [`recv`](Self::recv).
+    pub async fn recv_loaned(&self) -> Option<LoanedMessage<T>> {
+        self.raw.shared.next(|| self.try_recv_loaned()).await
+    }
+
+    /// Takes the next queued message, undecoded, without waiting.
+    pub fn try_recv_loaned(&self) -> Option<LoanedMessage<T>> {
+        let shared = &self.raw.shared;
+        let received = shared.pop()?;
+        shared.counters.delivered.fetch_add(1, Ordering::Relaxed);
+        let info = received.info();
+        Some(LoanedMessage::new(received.sample.payload().clone(), info))
+    }
+
     /// Stops receiving, as [`RawSubscriber::close`]: queued messages are still returned, then
     /// `recv` returns `None` and streams end.
     pub fn close(&self) {
@@ -819,15 +864,7 @@ impl<T: Message, F: FnMut(T) + Send + 'static> IntoFuture for CallbackSubscriber
                 let Some(msg) = shared.decode::<T>(received.sample.payload()) else {
                     return false;
                 };
-                let call = std::panic::AssertUnwindSafe(|| (lock(&callback))(msg));
-                if std::panic::catch_unwind(call).is_err() {
-                    // zenoh's receive thread goes on with later samples.
-                    shared
-                        .log
-                        .warn(&shared.topic, "the subscription callback panicked");
-                    return false;
-                }
-                true
+                shared.call(|| (lock(&callback))(msg))
             }));
             Ok(CallbackSubscriber {
                 subscriber: inner.declare().await?,
