@@ -1,7 +1,8 @@
 //! Small messages between two processes: 8-byte `std_msgs/String` from a publisher process to
 //! a subscriber process (throughput, loss) and a 1 kHz ping-pong (round trip), each through
 //! rosync's typed API (callback subscribers) beside raw zenoh (callback subscribers, puts of
-//! the same CDR bytes) on the same two sessions, alternating rounds.
+//! the same CDR bytes with the same 33-byte attachment) on the same two sessions, alternating
+//! rounds.
 //!
 //! cargo bench --bench small_msgs
 //!
@@ -31,6 +32,18 @@ const ROUNDS: usize = 3;
 /// The 8-byte string every message carries (a ping carries its index in it).
 fn text(i: u64) -> String {
     format!("{:08}", i % 100_000_000)
+}
+
+/// The same 33 bytes of metadata rosync attaches to every sample (rmw_zenoh's attachment:
+/// sequence number, source time, GID), so both sides put the same bytes on the wire.
+fn attachment() -> Vec<u8> {
+    rosync::node::Attachment {
+        sequence_number: 1,
+        source_timestamp: rosync::time::now_nanos(),
+        gid: [7; 16],
+    }
+    .to_bytes()
+    .to_vec()
 }
 
 /// What the other process does, named in `SMALL_MSGS_PEER`.
@@ -64,7 +77,11 @@ async fn peer(role: &str, endpoint: &str) {
                 rosync::cdr::encode(&std_msgs::String { data: text(0) }).expect("encodes"),
             );
             for _ in 0..BURST {
-                publisher.put(payload.clone()).wait().expect("puts");
+                publisher
+                    .put(payload.clone())
+                    .attachment(attachment())
+                    .wait()
+                    .expect("puts");
             }
         }
         "typed-echo" => {
@@ -93,7 +110,10 @@ async fn peer(role: &str, endpoint: &str) {
                 .session()
                 .declare_subscriber("raw/ping")
                 .callback(move |sample| {
-                    let _ = pong.put(sample.payload().clone()).wait();
+                    let _ = pong
+                        .put(sample.payload().clone())
+                        .attachment(attachment())
+                        .wait();
                 })
                 .await
                 .expect("sub");
@@ -334,7 +354,7 @@ async fn raw_ping_pong(node: &Node, endpoint: &str) -> (Duration, usize) {
             data: text(i as u64),
         })
         .expect("encodes");
-        let _ = ping.put(cdr).wait();
+        let _ = ping.put(cdr).attachment(attachment()).wait();
     })
     .await;
     end(child).await;
