@@ -504,3 +504,52 @@ async fn wait_for_subscribers_takes_an_unbounded_timeout() {
         .expect("a subscriber matches within PATIENCE");
     assert!(matched);
 }
+
+/// A reliable subscription handing messages to a callback loses none of a burst that a
+/// reliable keep-all publisher (zenoh blocks instead of dropping, as in rmw_zenoh) sends as
+/// fast as it can: the callback runs on zenoh's receive thread, with no queue in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reliable_callback_subscription_loses_no_message_of_a_burst() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    const COUNT: u64 = 50_000;
+    let (a, b, _) = node_pair(67).await;
+    let (seen, out_of_order) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (counter, disorder) = (Arc::clone(&seen), Arc::clone(&out_of_order));
+    let sub = b
+        .subscriber::<std_msgs::String>("/burst")
+        .callback(move |msg: std_msgs::String| {
+            let expected = counter.fetch_add(1, Ordering::SeqCst);
+            if msg.data != format!("{expected:08}") {
+                disorder.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .await
+        .expect("callback subscriber");
+    assert_eq!(sub.topic(), "/burst");
+    let publisher = a
+        .publisher::<std_msgs::String>("/burst")
+        .qos(rosync::node::QosProfile::default().keep_all())
+        .await
+        .expect("pub");
+    assert!(publisher.wait_for_subscribers(PATIENCE).await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for i in 0..COUNT {
+        publisher
+            .publish(&std_msgs::String {
+                data: format!("{i:08}"),
+            })
+            .await
+            .expect("publishes");
+    }
+    let deadline = tokio::time::Instant::now() + PATIENCE * 3;
+    while seen.load(Ordering::SeqCst) < COUNT && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let stats = sub.stats();
+    assert_eq!(seen.load(Ordering::SeqCst), COUNT, "{stats:?}");
+    assert_eq!(out_of_order.load(Ordering::SeqCst), 0);
+    assert_eq!(stats.delivered, COUNT, "{stats:?}");
+    assert_eq!(stats.dropped_queue_full, 0, "{stats:?}");
+    assert_eq!(stats.lost, 0, "{stats:?}");
+}

@@ -102,6 +102,31 @@ pub fn encode_into<T: Serialize + ?Sized>(msg: &T, buf: &mut Vec<u8>) -> Result<
         .map_err(|e| CdrError::Message(format!("CDR encoding failed: {e}")))
 }
 
+/// Writes the CDR payload of `msg` into `buf`, which must be exactly [`encoded_len`] long
+/// (such as a shared-memory buffer): the message is encoded once, in place.
+pub fn encode_into_slice<T: Serialize + ?Sized>(msg: &T, buf: &mut [u8]) -> Result<(), CdrError> {
+    let len = buf.len();
+    let mut rest = &mut buf[..];
+    cdr::serialize_into::<_, _, _, cdr::CdrLe>(&mut rest, msg, cdr::Infinite)
+        .map_err(|e| CdrError::Message(format!("CDR encoding failed: {e}")))?;
+    match rest.len() {
+        0 => Ok(()),
+        left => Err(CdrError::Message(format!(
+            "CDR encoding wrote {} of the {len} bytes planned",
+            len - left
+        ))),
+    }
+}
+
+/// Decodes a CDR payload held in one piece into a view that borrows from it: `&[u8]` and
+/// `&str` fields point into `payload` (no copy of the pixels of an image view).
+pub fn decode_view<'a, T: serde::Deserialize<'a>>(payload: &'a [u8]) -> Result<T, CdrError> {
+    let mut de = de::Deserializer::from_payload(payload)?;
+    let msg = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(msg)
+}
+
 /// The exact length of `msg`'s CDR payload, header included.
 pub fn encoded_len<T: Serialize + ?Sized>(msg: &T) -> usize {
     cdr::calc_serialized_size(msg) as usize

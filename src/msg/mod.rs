@@ -26,6 +26,7 @@ mod identity;
 pub mod serde_helpers;
 mod service;
 mod type_name;
+pub mod views;
 
 use std::fmt::Debug;
 

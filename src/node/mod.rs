@@ -27,6 +27,7 @@ mod endpoint;
 pub mod graph;
 mod graph_api;
 mod graph_view;
+mod loaned;
 pub mod names;
 mod network;
 #[cfg(feature = "cli")]
@@ -38,6 +39,7 @@ mod qos_watch;
 pub mod router;
 mod sequence_gaps;
 pub mod service;
+pub mod shm;
 mod subscriber;
 pub mod time_source;
 pub mod timer;
@@ -53,6 +55,7 @@ pub use graph::{Entity, EntityKind, TopicInfo};
 pub use graph_api::{
     EndpointInfo, GraphEvent, GraphEvents, GRAPH_EVENT_CAPACITY, GRAPH_SETTLE_TIMEOUT,
 };
+pub use loaned::LoanedMessage;
 pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
 #[cfg(feature = "cli")]
 pub use network_args::NetworkArgs;
@@ -70,6 +73,7 @@ pub use qos::{
 };
 pub use router::{Router, RouterConfig};
 pub use service::{CallError, Client, HandlerError, RawClient, ServiceServer, ServiceStats};
+pub use shm::{SharedMemory, ShmStats};
 pub use subscriber::{
     CallbackSubscriber, CallbackSubscriberBuilder, MessageInfo, RawMessage, RawSubscriber,
     RawSubscriberBuilder, Subscriber, SubscriberBuilder, SubscriberStats, KEEP_ALL_QUEUE_SIZE,
@@ -93,6 +97,7 @@ pub struct NodeBuilder {
     name: String,
     namespace: String,
     network: NetworkOptions,
+    shared_memory: SharedMemory,
     parameter_overrides: ParameterOverrides,
     start_parameter_services: bool,
     allow_undeclared_parameters: bool,
@@ -155,6 +160,14 @@ impl NodeBuilder {
         self
     }
 
+    /// Whether and how big messages go through shared memory (default
+    /// [`SharedMemory::default`]: on with the `shared-memory` feature, rmw_zenoh's pool size
+    /// and threshold).
+    pub fn shared_memory(mut self, shared_memory: SharedMemory) -> Self {
+        self.shared_memory = shared_memory;
+        self
+    }
+
     /// Loads a zenoh JSON5 configuration file (for routers, multi-host setups, TLS, ...).
     pub fn config_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
         self.network.config_file = Some(path.into());
@@ -177,7 +190,8 @@ impl NodeBuilder {
         names::validate_node_name(&self.name)?;
         let namespace = names::normalize_namespace(&self.namespace)?;
         let domain_id = self.network.domain_id.unwrap_or_else(domain_id_from_env);
-        let session = network::open_session(&self.network).await?;
+        self.shared_memory.validate()?;
+        let session = network::open_session(&self.network, &self.shared_memory).await?;
         let zid = session.zid().to_string();
         let entity = Entity {
             domain_id,
@@ -217,6 +231,7 @@ impl NodeBuilder {
                 clock,
                 time_source: std::sync::OnceLock::new(),
                 session,
+                shm: Arc::new(shm::ShmPool::new(self.shared_memory)),
                 entity,
                 next_entity_id: Arc::new(AtomicU32::new(1)),
                 params,
@@ -247,6 +262,8 @@ struct NodeInner {
     /// in an internal handle).
     time_source: std::sync::OnceLock<time_source::TimeSource>,
     session: zenoh::Session,
+    /// The pool big messages are published from.
+    shm: Arc<shm::ShmPool>,
     entity: Entity,
     next_entity_id: Arc<AtomicU32>,
     params: Arc<ParameterStore>,
@@ -283,6 +300,7 @@ impl Node {
             name: name.to_string(),
             namespace: "/".to_string(),
             network: NetworkOptions::default(),
+            shared_memory: SharedMemory::default(),
             parameter_overrides: ParameterOverrides::default(),
             start_parameter_services: true,
             allow_undeclared_parameters: false,
@@ -388,6 +406,21 @@ impl Node {
     /// A [`Rate`] of `hz` on the node's ROS time.
     pub fn rate(&self, hz: f64) -> Result<Rate> {
         Rate::new(self.inner.clock.clone(), hz)
+    }
+
+    /// This node's shared-memory settings.
+    pub fn shared_memory(&self) -> &SharedMemory {
+        self.inner.shm.settings()
+    }
+
+    /// How many big messages this node's publishers wrote into shared memory, and how many
+    /// took the network path instead.
+    pub fn shm_stats(&self) -> ShmStats {
+        self.inner.shm.stats()
+    }
+
+    pub(crate) fn shm(&self) -> &shm::ShmPool {
+        &self.inner.shm
     }
 
     /// The underlying zenoh session, for anything rosync does not wrap.
@@ -507,6 +540,7 @@ impl Node {
                 clock: inner.clock.clone(),
                 time_source: std::sync::OnceLock::new(),
                 session: inner.session.clone(),
+                shm: inner.shm.clone(),
                 entity: inner.entity.clone(),
                 next_entity_id: inner.next_entity_id.clone(),
                 // Not the node's store: the store's event publisher holds this handle.

@@ -213,8 +213,21 @@ pub(crate) async fn has_link(session: &zenoh::Session) -> bool {
 
 /// Opens a zenoh session with the first configuration that works, and warns (in rosync's
 /// words) when none of the endpoints it connects to answered; zenoh keeps trying them.
-pub(crate) async fn open_session(options: &NetworkOptions) -> Result<zenoh::Session> {
+pub(crate) async fn open_session(
+    options: &NetworkOptions,
+    shared_memory: &super::shm::SharedMemory,
+) -> Result<zenoh::Session> {
     let mut attempts = options.attempts()?;
+    if !shared_memory.enabled {
+        // Not offered to peers either: what this node receives comes over the network too.
+        for attempt in &mut attempts {
+            insert(
+                &mut attempt.config,
+                "transport/shared_memory/enabled",
+                "false",
+            )?;
+        }
+    }
     if options.is_default() && attempts.len() > 1 && !rendezvous_is_free() {
         tracing::debug!("{DEFAULT_RENDEZVOUS} is taken; connecting to it");
         attempts.remove(0);

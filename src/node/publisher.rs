@@ -209,9 +209,16 @@ impl RawPublisher {
         self.put(zenoh::bytes::ZBytes::from(payload)).await
     }
 
-    /// Encodes `msg`, into a reused buffer when it is large.
+    /// Encodes `msg`: once, straight into shared memory when it is big (and shared memory is
+    /// on), else into a reused buffer when it is large.
     fn encode<T: Message>(&self, msg: &T) -> Result<zenoh::bytes::ZBytes> {
         let len = cdr::encoded_len(msg);
+        let shm = self._node.shm();
+        if shm.wants(len) {
+            if let Some(payload) = shm.encode(msg, len)? {
+                return Ok(payload);
+            }
+        }
         if len < POOL_MIN_PAYLOAD {
             return Ok(cdr::encode(msg)?.into());
         }

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::future::{Future, IntoFuture};
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,10 @@ use zenoh::Wait;
 use zenoh_ext::{AdvancedSubscriberBuilderExt, HistoryConfig, RecoveryConfig};
 
 use super::attachment::Attachment;
-use super::graph::{split_topic_key_expr, topic_key_expr_any_type, EntityKind, TopicInfo};
+use super::graph::{
+    split_topic_key_expr, topic_key_expr, topic_key_expr_any_type, EntityKind, TopicInfo,
+};
+use super::loaned::LoanedMessage;
 use super::qos::{History, QosProfile, Reliability};
 use super::qos_watch::QosWatch;
 use super::sequence_gaps::SequenceGaps;
@@ -79,8 +82,26 @@ struct Counters {
     bad_attachments: AtomicU64,
 }
 
-/// Hands a sample to the application on zenoh's receive thread instead of queueing it.
-type Handler = Arc<dyn Fn(RawMessage) + Send + Sync>;
+/// Hands a checked sample to the application on zenoh's receive thread instead of queueing
+/// it; returns whether it was delivered (a payload that does not decode is not).
+type Handler = Box<dyn Fn(&Shared, Received) -> bool + Send + Sync>;
+
+/// A sample that passed the type and attachment checks.
+struct Received {
+    sample: Sample,
+    /// When it reached this subscriber, ns since the Unix epoch.
+    received_at: i64,
+    attachment: Option<Attachment>,
+}
+
+impl Received {
+    fn info(&self) -> MessageInfo {
+        MessageInfo {
+            attachment: self.attachment,
+            received_timestamp: self.received_at,
+        }
+    }
+}
 
 /// Logs the first problem of a burst and counts the rest until the burst is over.
 struct BurstLog {
@@ -129,8 +150,8 @@ pub struct RawMessage {
 
 /// Received samples waiting for the application, and whether more can come.
 struct Queue {
-    /// Samples with their reception times (ns since the epoch), oldest first.
-    samples: VecDeque<(Sample, i64)>,
+    /// Checked samples, oldest first.
+    samples: VecDeque<Received>,
     /// Payload bytes of `samples`.
     bytes: usize,
     /// No sample is added any more: the subscriber was closed or its session closed.
@@ -141,6 +162,8 @@ struct Shared {
     topic: String,
     /// The type accepted, or `None` for any type.
     accepted: Option<TypeIdentity>,
+    /// The data key expression of the accepted type: a sample on it needs no parsing.
+    accepted_key: Option<String>,
     queue: Mutex<Queue>,
     capacity: usize,
     /// Payload bytes queued at most (the newest sample is always kept).
@@ -150,14 +173,78 @@ struct Shared {
     /// Sequence gaps per publisher: what the network lost.
     gaps: Mutex<SequenceGaps>,
     notify: Notify,
+    /// Set (under the queue lock) once the queue is closed: read without the lock on the way in.
+    closed: AtomicBool,
     counters: Counters,
     log: BurstLog,
 }
 
 impl Shared {
-    /// Runs on zenoh's receive thread: filter by type, queue, drop the oldest on overflow.
+    /// Runs on zenoh's receive thread: filter by type, check the attachment, hand over or
+    /// queue (dropping the oldest on overflow).
     fn on_sample(&self, sample: Sample) {
-        let key = sample.key_expr().as_str();
+        if !self.accepts(sample.key_expr().as_str()) {
+            return;
+        }
+        let received_at = crate::time::now_nanos();
+        if self.is_closed() {
+            return;
+        }
+        self.counters.received.fetch_add(1, Ordering::Relaxed);
+        let attachment = match sample.attachment() {
+            None => None,
+            Some(bytes) => match Attachment::from_bytes(&bytes.to_bytes()) {
+                Ok(a) => {
+                    lock(&self.gaps).observe(a.gid, a.sequence_number);
+                    Some(a)
+                }
+                Err(e) => {
+                    self.counters
+                        .bad_attachments
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.log.warn(&self.topic, &format!("dropping sample: {e}"));
+                    return;
+                }
+            },
+        };
+        let received = Received {
+            sample,
+            received_at,
+            attachment,
+        };
+        if let Some(handler) = &self.handler {
+            if handler(self, received) {
+                self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+            }
+            return;
+        }
+        let size = received.sample.payload().len();
+        let mut queue = lock(&self.queue);
+        if queue.closed {
+            return;
+        }
+        while queue.samples.len() >= self.capacity
+            || (!queue.samples.is_empty() && queue.bytes.saturating_add(size) > self.max_bytes)
+        {
+            let Some(old) = queue.samples.pop_front() else {
+                break;
+            };
+            queue.bytes = queue.bytes.saturating_sub(old.sample.payload().len());
+            self.counters
+                .dropped_queue_full
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        queue.bytes = queue.bytes.saturating_add(size);
+        queue.samples.push_back(received);
+        drop(queue);
+        self.notify.notify_one();
+    }
+
+    /// Whether a sample on `key` is of the accepted type; counts and logs it if not.
+    fn accepts(&self, key: &str) -> bool {
+        if self.accepted_key.as_deref() == Some(key) {
+            return true;
+        }
         let matches = match (split_topic_key_expr(key), &self.accepted) {
             (Some(_), None) => true,
             (Some(identity), Some(wanted)) => &identity == wanted,
@@ -175,122 +262,76 @@ impl Shared {
                 &self.topic,
                 &format!("ignoring sample on {key}: {expected}"),
             );
-            return;
         }
-        let received_at = crate::time::now_nanos();
-        self.count_gaps(&sample);
-        if let Some(handler) = &self.handler {
-            if lock(&self.queue).closed {
-                return;
-            }
-            self.counters.received.fetch_add(1, Ordering::Relaxed);
-            if let Some(raw) = self.to_raw(sample, received_at) {
-                self.counters.delivered.fetch_add(1, Ordering::Relaxed);
-                handler(raw);
-            }
-            return;
-        }
-        let size = sample.payload().len();
-        let mut queue = lock(&self.queue);
-        if queue.closed {
-            return;
-        }
-        self.counters.received.fetch_add(1, Ordering::Relaxed);
-        while queue.samples.len() >= self.capacity
-            || (!queue.samples.is_empty() && queue.bytes.saturating_add(size) > self.max_bytes)
-        {
-            let Some((old, _)) = queue.samples.pop_front() else {
-                break;
-            };
-            queue.bytes = queue.bytes.saturating_sub(old.payload().len());
-            self.counters
-                .dropped_queue_full
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        queue.bytes = queue.bytes.saturating_add(size);
-        queue.samples.push_back((sample, received_at));
-        drop(queue);
-        self.notify.notify_one();
+        matches
     }
 
-    /// Counts the samples missing before this one from its publisher (if it has an attachment).
-    fn count_gaps(&self, sample: &Sample) {
-        let Some(bytes) = sample.attachment() else {
-            return;
-        };
-        if let Ok(a) = Attachment::from_bytes(&bytes.to_bytes()) {
-            lock(&self.gaps).observe(a.gid, a.sequence_number);
-        }
-    }
-
-    fn pop(&self) -> Option<(Sample, i64)> {
+    fn pop(&self) -> Option<Received> {
         let mut queue = lock(&self.queue);
-        let (sample, at) = queue.samples.pop_front()?;
-        queue.bytes = queue.bytes.saturating_sub(sample.payload().len());
-        Some((sample, at))
+        let received = queue.samples.pop_front()?;
+        queue.bytes = queue.bytes.saturating_sub(received.sample.payload().len());
+        Some(received)
     }
 
     /// Stops adding samples and wakes every waiting `recv` (what is queued stays readable).
     fn close(&self) {
-        lock(&self.queue).closed = true;
+        let mut queue = lock(&self.queue);
+        queue.closed = true;
+        self.closed.store(true, Ordering::Release);
+        drop(queue);
         self.notify.notify_waiters();
     }
 
     fn is_closed(&self) -> bool {
-        lock(&self.queue).closed
+        self.closed.load(Ordering::Acquire)
     }
 
-    /// Checks the attachment of a queued sample, counting (not returning) failures.
-    fn to_raw(&self, sample: Sample, received_at: i64) -> Option<RawMessage> {
-        let attachment = match sample.attachment() {
-            None => None,
-            Some(bytes) => match Attachment::from_bytes(&bytes.to_bytes()) {
-                Ok(a) => Some(a),
-                Err(e) => {
-                    self.counters
-                        .bad_attachments
-                        .fetch_add(1, Ordering::Relaxed);
-                    self.log.warn(&self.topic, &format!("dropping sample: {e}"));
-                    return None;
-                }
-            },
+    /// A checked sample as a [`RawMessage`] (its type from the key expression).
+    fn to_raw(&self, received: Received) -> Option<RawMessage> {
+        let identity = match (&self.accepted_key, &self.accepted) {
+            (Some(key), Some(accepted)) if key == received.sample.key_expr().as_str() => {
+                accepted.clone()
+            }
+            _ => split_topic_key_expr(received.sample.key_expr().as_str())?,
         };
-        let identity = split_topic_key_expr(sample.key_expr().as_str())?;
+        let info = received.info();
         Some(RawMessage {
-            payload: sample.payload().clone(),
+            payload: received.sample.payload().clone(),
             type_name: identity.name,
             type_hash: identity.hash,
-            info: MessageInfo {
-                attachment,
-                received_timestamp: received_at,
-            },
+            info,
         })
     }
 
-    /// The next queued sample with a valid attachment.
-    fn next_raw(&self) -> Option<RawMessage> {
-        while let Some((sample, received_at)) = self.pop() {
-            if let Some(raw) = self.to_raw(sample, received_at) {
-                return Some(raw);
-            }
-        }
-        None
-    }
-
-    /// Decodes a raw message, counting (not returning) failures.
-    fn decode<T: Message>(&self, raw: &RawMessage) -> Option<T> {
-        let decoded = cdr::decode_segments::<T>(raw.payload.slices());
+    /// Decodes a payload, counting (not returning) failures.
+    fn decode<T: Message>(&self, payload: &zenoh::bytes::ZBytes) -> Option<T> {
+        let mut slices = payload.slices();
+        let decoded = match (slices.next(), slices.next()) {
+            (Some(only), None) => cdr::decode::<T>(only),
+            _ => cdr::decode_segments::<T>(payload.slices()),
+        };
         match decoded {
             Ok(msg) => Some(msg),
             Err(e) => {
                 self.counters.decode_errors.fetch_add(1, Ordering::Relaxed);
                 self.log.warn(
                     &self.topic,
-                    &format!("dropping undecodable {} payload: {e}", raw.type_name),
+                    &format!("dropping undecodable {} payload: {e}", T::TYPE_NAME),
                 );
                 None
             }
         }
+    }
+
+    /// Runs the application's callback; a panic in it is logged (zenoh's receive thread goes
+    /// on with later samples). Returns whether it returned normally.
+    fn call(&self, callback: impl FnOnce()) -> bool {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(callback)).is_err() {
+            self.log
+                .warn(&self.topic, "the subscription callback panicked");
+            return false;
+        }
+        true
     }
 
     /// Waits until `take` yields an item; `None` once the queue is closed and `take` finds
@@ -389,7 +430,15 @@ impl RawSubscriberBuilder {
     /// queueing it for `recv` (which then only returns `None` once closed). `handler` must not
     /// block: it holds up the reception of later samples.
     pub fn callback(mut self, handler: impl Fn(RawMessage) + Send + Sync + 'static) -> Self {
-        self.handler = Some(Arc::new(handler));
+        self.handler = Some(Box::new(move |shared: &Shared, received| {
+            match shared.to_raw(received) {
+                Some(raw) => {
+                    handler(raw);
+                    true
+                }
+                None => false,
+            }
+        }));
         self
     }
 
@@ -406,9 +455,18 @@ impl RawSubscriberBuilder {
             History::KeepAll => KEEP_ALL_QUEUE_SIZE,
             _ => qos.depth,
         };
+        let accepted_key = self.accepted.as_ref().map(|identity| {
+            topic_key_expr(
+                self.node.domain_id(),
+                &topic,
+                &identity.name,
+                &identity.hash,
+            )
+        });
         let shared = Arc::new(Shared {
             topic: topic.clone(),
             accepted: self.accepted.clone(),
+            accepted_key,
             queue: Mutex::new(Queue {
                 samples: VecDeque::with_capacity(capacity.min(1024)),
                 bytes: 0,
@@ -419,6 +477,7 @@ impl RawSubscriberBuilder {
             handler: self.handler,
             gaps: Mutex::new(SequenceGaps::default()),
             notify: Notify::new(),
+            closed: AtomicBool::new(false),
             counters: Counters::default(),
             log: BurstLog::new(),
         });
@@ -569,7 +628,7 @@ impl RawSubscriber {
 
     /// Takes the next queued sample without waiting.
     pub fn try_recv(&self) -> Option<RawMessage> {
-        let raw = self.shared.next_raw()?;
+        let raw = self.shared.pop().and_then(|r| self.shared.to_raw(r))?;
         self.shared
             .counters
             .delivered
@@ -649,7 +708,9 @@ impl<T: Message> SubscriberBuilder<T> {
         self
     }
 
-    /// Delivers every message to `callback` on a tokio task instead of through `recv`.
+    /// Decodes and hands every message to `callback` on zenoh's receive thread as it arrives
+    /// (no queue, no task switch: as short a path as a raw zenoh callback), instead of through
+    /// `recv`. `callback` must not block: it holds up the reception of later samples.
     pub fn callback<F>(self, callback: F) -> CallbackSubscriberBuilder<T, F>
     where
         F: FnMut(T) + Send + 'static,
@@ -658,6 +719,24 @@ impl<T: Message> SubscriberBuilder<T> {
             inner: self,
             callback,
         }
+    }
+
+    /// Hands every message undecoded, in the buffer it arrived in, to `callback` on zenoh's
+    /// receive thread (as [`callback`](Self::callback)): read it in place with
+    /// [`LoanedMessage::view`], or keep it (which keeps its buffer).
+    pub async fn loaned_callback<F>(mut self, callback: F) -> Result<CallbackSubscriber<T>>
+    where
+        F: FnMut(LoanedMessage<T>) + Send + 'static,
+    {
+        let callback = Mutex::new(callback);
+        self.raw.handler = Some(Box::new(move |shared: &Shared, received| {
+            let info = received.info();
+            let loaned = LoanedMessage::new(received.sample.payload().clone(), info);
+            shared.call(|| (lock(&callback))(loaned))
+        }));
+        Ok(CallbackSubscriber {
+            subscriber: self.declare().await?,
+        })
     }
 
     async fn declare(self) -> Result<Subscriber<T>> {
@@ -711,13 +790,28 @@ impl<T: Message> Subscriber<T> {
     /// Takes the next queued message and its metadata without waiting.
     pub fn try_recv_with_info(&self) -> Option<(T, MessageInfo)> {
         let shared = &self.raw.shared;
-        while let Some(raw) = shared.next_raw() {
-            if let Some(msg) = shared.decode::<T>(&raw) {
+        while let Some(received) = shared.pop() {
+            if let Some(msg) = shared.decode::<T>(received.sample.payload()) {
                 shared.counters.delivered.fetch_add(1, Ordering::Relaxed);
-                return Some((msg, raw.info));
+                return Some((msg, received.info()));
             }
         }
         None
+    }
+
+    /// Waits for the next message, undecoded, in the buffer it arrived in (read it in place
+    /// with [`LoanedMessage::view`]); `None` as for [`recv`](Self::recv).
+    pub async fn recv_loaned(&self) -> Option<LoanedMessage<T>> {
+        self.raw.shared.next(|| self.try_recv_loaned()).await
+    }
+
+    /// Takes the next queued message, undecoded, without waiting.
+    pub fn try_recv_loaned(&self) -> Option<LoanedMessage<T>> {
+        let shared = &self.raw.shared;
+        let received = shared.pop()?;
+        shared.counters.delivered.fetch_add(1, Ordering::Relaxed);
+        let info = received.info();
+        Some(LoanedMessage::new(received.sample.payload().clone(), info))
     }
 
     /// Stops receiving, as [`RawSubscriber::close`]: queued messages are still returned, then
@@ -763,27 +857,31 @@ impl<T: Message, F: FnMut(T) + Send + 'static> IntoFuture for CallbackSubscriber
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let mut callback = self.callback;
-            let subscriber = Arc::new(self.inner.declare().await?);
-            let reader = Arc::clone(&subscriber);
-            let task = tokio::spawn(async move {
-                while let Some(msg) = reader.recv().await {
-                    callback(msg);
-                }
-            });
-            Ok(CallbackSubscriber { subscriber, task })
+            // zenoh may call from several receive threads: one call at a time, in order.
+            let callback = Mutex::new(self.callback);
+            let mut inner = self.inner;
+            inner.raw.handler = Some(Box::new(move |shared: &Shared, received| {
+                let Some(msg) = shared.decode::<T>(received.sample.payload()) else {
+                    return false;
+                };
+                shared.call(|| (lock(&callback))(msg))
+            }));
+            Ok(CallbackSubscriber {
+                subscriber: inner.declare().await?,
+            })
         })
     }
 }
 
-/// A subscriber that hands every message to a callback; dropping it unsubscribes.
+/// A subscriber that hands every message to a callback on zenoh's receive thread; dropping it
+/// unsubscribes.
 pub struct CallbackSubscriber<T: Message> {
-    subscriber: Arc<Subscriber<T>>,
-    task: tokio::task::JoinHandle<()>,
+    subscriber: Subscriber<T>,
 }
 
 impl<T: Message> CallbackSubscriber<T> {
-    /// Stops receiving: messages already queued still reach the callback, then its task ends.
+    /// Stops receiving: once it returns, no later sample reaches the callback (one already
+    /// being handed over finishes).
     pub fn close(&self) {
         self.subscriber.close();
     }
@@ -796,11 +894,5 @@ impl<T: Message> CallbackSubscriber<T> {
     /// The fully qualified topic name.
     pub fn topic(&self) -> &str {
         self.subscriber.topic()
-    }
-}
-
-impl<T: Message> Drop for CallbackSubscriber<T> {
-    fn drop(&mut self) {
-        self.task.abort();
     }
 }

@@ -1,0 +1,408 @@
+//! Small messages between two processes: 8-byte `std_msgs/String` from a publisher process to
+//! a subscriber process (throughput, loss) and a 1 kHz ping-pong (round trip), each through
+//! rosync's typed API (callback subscribers) beside raw zenoh (callback subscribers, puts of
+//! the same CDR bytes with the same 33-byte attachment) on the same two sessions, alternating
+//! rounds.
+//!
+//! cargo bench --bench small_msgs
+//!
+//! The bench starts itself again as the other process (`SMALL_MSGS_PEER` set).
+
+#[path = "common.rs"]
+mod common;
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rosync::msg::std_msgs;
+use rosync::node::Node;
+use zenoh::bytes::ZBytes;
+use zenoh::Wait;
+
+/// Messages the publisher process sends per throughput round.
+const BURST: u64 = 300_000;
+/// Pings per round trip round (3 s at 1 kHz).
+const PINGS: usize = 3_000;
+const PING_PERIOD: Duration = Duration::from_millis(1);
+const ROUNDS: usize = 3;
+
+/// The 8-byte string every message carries (a ping carries its index in it).
+fn text(i: u64) -> String {
+    format!("{:08}", i % 100_000_000)
+}
+
+/// The same 33 bytes of metadata rosync attaches to every sample (rmw_zenoh's attachment:
+/// sequence number, source time, GID), so both sides put the same bytes on the wire.
+fn attachment() -> Vec<u8> {
+    rosync::node::Attachment {
+        sequence_number: 1,
+        source_timestamp: rosync::time::now_nanos(),
+        gid: [7; 16],
+    }
+    .to_bytes()
+    .to_vec()
+}
+
+/// What the other process does, named in `SMALL_MSGS_PEER`.
+async fn peer(role: &str, endpoint: &str) {
+    let node = common::connected_node("small_msgs_peer", 0, endpoint).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    match role {
+        "typed-pub" => {
+            let publisher = node
+                .publisher::<std_msgs::String>("/small")
+                .await
+                .expect("pub");
+            publisher
+                .wait_for_subscribers(Duration::from_secs(10))
+                .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let msg = std_msgs::String { data: text(0) };
+            for _ in 0..BURST {
+                publisher.publish_now(&msg).expect("publishes");
+            }
+        }
+        "raw-pub" => {
+            let publisher = node
+                .session()
+                .declare_publisher("raw/small")
+                .await
+                .expect("pub");
+            wait_matching(&publisher).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let payload = ZBytes::from(
+                rosync::cdr::encode(&std_msgs::String { data: text(0) }).expect("encodes"),
+            );
+            for _ in 0..BURST {
+                publisher
+                    .put(payload.clone())
+                    .attachment(attachment())
+                    .wait()
+                    .expect("puts");
+            }
+        }
+        "typed-echo" => {
+            let pong = Arc::new(
+                node.publisher::<std_msgs::String>("/pong")
+                    .await
+                    .expect("pub"),
+            );
+            let echo = Arc::clone(&pong);
+            let _sub = node
+                .subscriber::<std_msgs::String>("/ping")
+                .callback(move |msg: std_msgs::String| {
+                    let _ = echo.publish_now(&msg);
+                })
+                .await
+                .expect("sub");
+            wait_for_parent().await;
+        }
+        "raw-echo" => {
+            let pong = node
+                .session()
+                .declare_publisher("raw/pong")
+                .await
+                .expect("pub");
+            let _sub = node
+                .session()
+                .declare_subscriber("raw/ping")
+                .callback(move |sample| {
+                    let _ = pong
+                        .put(sample.payload().clone())
+                        .attachment(attachment())
+                        .wait();
+                })
+                .await
+                .expect("sub");
+            wait_for_parent().await;
+        }
+        other => panic!("unknown peer role {other}"),
+    }
+    // Let the last samples leave before the session closes.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// Returns once the parent closes our stdin.
+async fn wait_for_parent() {
+    tokio::task::spawn_blocking(|| {
+        let mut sink = Vec::new();
+        let _ = std::io::stdin().read_to_end(&mut sink);
+    })
+    .await
+    .expect("stdin reader");
+}
+
+async fn wait_matching(publisher: &zenoh::pubsub::Publisher<'_>) {
+    while !publisher
+        .matching_status()
+        .await
+        .map(|s| s.matching())
+        .unwrap_or(false)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn spawn_peer(role: &str, endpoint: &str) -> Child {
+    Command::new(std::env::current_exe().expect("bench binary"))
+        .env("SMALL_MSGS_PEER", role)
+        .env("SMALL_MSGS_ENDPOINT", endpoint)
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("peer process starts")
+}
+
+/// Arrivals counted by a subscriber callback: how many, first and last time.
+#[derive(Default)]
+struct Arrivals {
+    count: AtomicU64,
+    span: Mutex<Option<(Instant, Instant)>>,
+}
+
+impl Arrivals {
+    fn hit(&self) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
+        let mut span = self.span.lock().expect("span");
+        let first = span.map_or(now, |(first, _)| first);
+        *span = Some((first, now));
+    }
+
+    /// Messages per second between the first and the last arrival, and how many arrived.
+    fn rate(&self) -> (f64, u64) {
+        let count = self.count.load(Ordering::Relaxed);
+        let span = *self.span.lock().expect("span");
+        let secs = span.map_or(0.0, |(a, b)| (b - a).as_secs_f64());
+        (count.saturating_sub(1) as f64 / secs.max(1e-9), count)
+    }
+}
+
+/// Waits for the publisher process to end and the last arrivals to come in.
+async fn finish(mut child: Child, arrivals: &Arrivals) {
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+    let mut last = u64::MAX;
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = arrivals.count.load(Ordering::Relaxed);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+}
+
+/// Throughput of the typed path: publisher process -> callback subscriber here.
+async fn typed_throughput(node: &Node, endpoint: &str) -> (f64, u64) {
+    let arrivals = Arc::new(Arrivals::default());
+    let hits = Arc::clone(&arrivals);
+    let sub = node
+        .subscriber::<std_msgs::String>("/small")
+        .callback(move |msg: std_msgs::String| {
+            std::hint::black_box(msg);
+            hits.hit();
+        })
+        .await
+        .expect("sub");
+    finish(spawn_peer("typed-pub", endpoint), &arrivals).await;
+    let stats = sub.stats();
+    assert_eq!(stats.delivered, arrivals.count.load(Ordering::Relaxed));
+    arrivals.rate()
+}
+
+/// The same with raw zenoh.
+async fn raw_throughput(node: &Node, endpoint: &str) -> (f64, u64) {
+    let arrivals = Arc::new(Arrivals::default());
+    let hits = Arc::clone(&arrivals);
+    let _sub = node
+        .session()
+        .declare_subscriber("raw/small")
+        .callback(move |sample| {
+            std::hint::black_box(sample.payload().len());
+            hits.hit();
+        })
+        .await
+        .expect("sub");
+    finish(spawn_peer("raw-pub", endpoint), &arrivals).await;
+    arrivals.rate()
+}
+
+/// Send times of the pings, by index, and the round trips measured so far.
+struct PingLog {
+    start: Instant,
+    sent_ns: Vec<AtomicU64>,
+    rtts: Mutex<Vec<Duration>>,
+}
+
+impl PingLog {
+    fn new() -> Arc<Self> {
+        Arc::new(Self {
+            start: Instant::now(),
+            sent_ns: (0..PINGS).map(|_| AtomicU64::new(0)).collect(),
+            rtts: Mutex::new(Vec::with_capacity(PINGS)),
+        })
+    }
+
+    fn sent(&self, i: usize) {
+        self.sent_ns[i].store(self.start.elapsed().as_nanos() as u64, Ordering::SeqCst);
+    }
+
+    fn pong(&self, data: &[u8]) {
+        let Some(i) = std::str::from_utf8(data)
+            .ok()
+            .and_then(|s| s.trim_end_matches('\0').parse::<usize>().ok())
+        else {
+            return;
+        };
+        let Some(sent) = self.sent_ns.get(i).map(|t| t.load(Ordering::SeqCst)) else {
+            return;
+        };
+        let now = self.start.elapsed().as_nanos() as u64;
+        self.rtts
+            .lock()
+            .expect("rtts")
+            .push(Duration::from_nanos(now.saturating_sub(sent)));
+    }
+
+    /// The median round trip and how many pongs came back.
+    fn p50(&self) -> (Duration, usize) {
+        let mut rtts = self.rtts.lock().expect("rtts").clone();
+        rtts.sort();
+        (
+            rtts.get(rtts.len() / 2).copied().unwrap_or(Duration::MAX),
+            rtts.len(),
+        )
+    }
+}
+
+/// Sends `PINGS` pings at 1 kHz with `send(i)` from a thread with deadlines, as a timer would.
+async fn ping_loop(send: impl Fn(usize) + Send + 'static) {
+    tokio::task::spawn_blocking(move || {
+        let mut next = Instant::now();
+        for i in 0..PINGS {
+            send(i);
+            next += PING_PERIOD;
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                std::thread::sleep(wait);
+            }
+        }
+    })
+    .await
+    .expect("ping thread");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+/// Round trips through the typed path: ping here -> echo process -> pong here.
+async fn typed_ping_pong(node: &Node, endpoint: &str) -> (Duration, usize) {
+    let log = PingLog::new();
+    let on_pong = Arc::clone(&log);
+    let _pongs = node
+        .subscriber::<std_msgs::String>("/pong")
+        .callback(move |msg: std_msgs::String| on_pong.pong(msg.data.as_bytes()))
+        .await
+        .expect("sub");
+    let ping = Arc::new(
+        node.publisher::<std_msgs::String>("/ping")
+            .await
+            .expect("pub"),
+    );
+    let child = spawn_peer("typed-echo", endpoint);
+    ping.wait_for_subscribers(Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (sender, sent) = (Arc::clone(&ping), Arc::clone(&log));
+    ping_loop(move |i| {
+        sent.sent(i);
+        let _ = sender.publish_now(&std_msgs::String {
+            data: text(i as u64),
+        });
+    })
+    .await;
+    end(child).await;
+    log.p50()
+}
+
+/// The same with raw zenoh (the CDR bytes of the same strings).
+async fn raw_ping_pong(node: &Node, endpoint: &str) -> (Duration, usize) {
+    let log = PingLog::new();
+    let on_pong = Arc::clone(&log);
+    let _pongs = node
+        .session()
+        .declare_subscriber("raw/pong")
+        .callback(move |sample| {
+            let bytes = sample.payload().to_bytes();
+            // CDR string: 4-byte header, 4-byte length, the characters, NUL.
+            if let Some(chars) = bytes.get(8..bytes.len().saturating_sub(1)) {
+                on_pong.pong(chars);
+            }
+        })
+        .await
+        .expect("sub");
+    let ping = node
+        .session()
+        .declare_publisher("raw/ping")
+        .await
+        .expect("pub");
+    let child = spawn_peer("raw-echo", endpoint);
+    wait_matching(&ping).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = Arc::clone(&log);
+    ping_loop(move |i| {
+        sent.sent(i);
+        let cdr = rosync::cdr::encode(&std_msgs::String {
+            data: text(i as u64),
+        })
+        .expect("encodes");
+        let _ = ping.put(cdr).attachment(attachment()).wait();
+    })
+    .await;
+    end(child).await;
+    log.p50()
+}
+
+/// Closes the echo process's stdin and waits for it to end.
+async fn end(mut child: Child) {
+    drop(child.stdin.take());
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if let Ok(role) = std::env::var("SMALL_MSGS_PEER") {
+        let endpoint = std::env::var("SMALL_MSGS_ENDPOINT").expect("SMALL_MSGS_ENDPOINT");
+        peer(&role, &endpoint).await;
+        return;
+    }
+    let endpoint = common::endpoint();
+    let node = common::listening_node("small_msgs", 0, &endpoint).await;
+    let (mut typed_rate, mut raw_rate) = (0.0f64, 0.0f64);
+    let (mut typed_lost, mut raw_lost) = (0u64, 0u64);
+    let (mut typed_rtt, mut raw_rtt) = (Duration::MAX, Duration::MAX);
+    for _ in 0..ROUNDS {
+        let (rate, got) = typed_throughput(&node, &endpoint).await;
+        typed_rate = typed_rate.max(rate);
+        typed_lost = typed_lost.max(BURST - got);
+        let (rate, got) = raw_throughput(&node, &endpoint).await;
+        raw_rate = raw_rate.max(rate);
+        raw_lost = raw_lost.max(BURST - got);
+        let (rtt, _) = typed_ping_pong(&node, &endpoint).await;
+        typed_rtt = typed_rtt.min(rtt);
+        let (rtt, _) = raw_ping_pong(&node, &endpoint).await;
+        raw_rtt = raw_rtt.min(rtt);
+    }
+    println!("8-byte std_msgs/String between two processes, best of {ROUNDS} rounds:");
+    println!(
+        "throughput typed (callback)      {:>10.0} msg/s   raw zenoh {:>10.0} msg/s   ratio {:>5.2}x   \
+         (not received of {BURST}, worst round: typed {typed_lost}, raw {raw_lost})",
+        typed_rate,
+        raw_rate,
+        typed_rate / raw_rate.max(1e-9)
+    );
+    common::report(
+        "ping-pong p50 at 1 kHz, typed",
+        typed_rtt,
+        "raw zenoh",
+        raw_rtt,
+    );
+}
