@@ -18,6 +18,8 @@
 //! A stamp earlier than its channel's newest by the rewind threshold or more resets the
 //! policy, as in every policy (see [`super::policy`]).
 
+use std::collections::VecDeque;
+
 use super::policy::{
     check_shape, ConfigError, DropReason, Emitted, Policy, StampCheck, StampGuard,
 };
@@ -35,8 +37,11 @@ struct Group<M> {
 pub struct ExactTime<M> {
     channels: usize,
     queue_size: usize,
-    /// Pending groups sorted by stamp (at most `queue_size`, so a vector beats a tree).
-    groups: Vec<Group<M>>,
+    /// Pending groups sorted by stamp, found by binary search (ROS keeps a map): a stamp
+    /// newer or older than every pending one is added at its end in O(1), the oldest group
+    /// is evicted in O(1) and a completed group near either end is removed in O(1); only a
+    /// new stamp between pending ones moves the groups on its nearer side.
+    groups: VecDeque<Group<M>>,
     /// Slot vectors of finished groups, reused so a new stamp costs no allocation.
     spare: Vec<Vec<Option<M>>>,
     /// The newest stamp per channel, for the jump-back reset.
@@ -54,7 +59,7 @@ impl<M> ExactTime<M> {
             channels,
             queue_size,
             // Any 32-bit queue size is accepted, as in ROS: grow on demand, never up front.
-            groups: Vec::new(),
+            groups: VecDeque::new(),
             spare: Vec::new(),
             guard: StampGuard::new(channels),
             last_emitted: None,
@@ -95,28 +100,31 @@ impl<M> ExactTime<M> {
 
     /// The index of the group for `stamp`, creating it in stamp order if needed.
     fn group_index(&mut self, stamp: i64) -> usize {
-        // Stamps mostly arrive in order: look from the newest end.
-        let mut i = self.groups.len();
-        while i > 0 && self.groups[i - 1].stamp > stamp {
-            i -= 1;
+        let found = match self.groups.back() {
+            // Stamps mostly arrive in order: a new newest stamp needs no search.
+            Some(newest) if newest.stamp < stamp => Err(self.groups.len()),
+            Some(newest) if newest.stamp == stamp => Ok(self.groups.len() - 1),
+            _ => self.groups.binary_search_by_key(&stamp, |g| g.stamp),
+        };
+        match found {
+            Ok(index) => index,
+            Err(index) => {
+                let n = self.channels;
+                let slots = self
+                    .spare
+                    .pop()
+                    .unwrap_or_else(|| (0..n).map(|_| None).collect());
+                self.groups.insert(
+                    index,
+                    Group {
+                        stamp,
+                        filled: 0,
+                        slots,
+                    },
+                );
+                index
+            }
         }
-        if i > 0 && self.groups[i - 1].stamp == stamp {
-            return i - 1;
-        }
-        let n = self.channels;
-        let slots = self
-            .spare
-            .pop()
-            .unwrap_or_else(|| (0..n).map(|_| None).collect());
-        self.groups.insert(
-            i,
-            Group {
-                stamp,
-                filled: 0,
-                slots,
-            },
-        );
-        i
     }
 }
 
@@ -156,21 +164,25 @@ impl<M> Policy<M> for ExactTime<M> {
         }
 
         if group.filled == self.channels {
-            let mut full = self.groups.remove(index);
             self.last_emitted = Some(stamp);
             out.sets
-                .push(full.slots.iter_mut().filter_map(Option::take).collect());
-            self.held -= full.filled;
-            self.spare.push(full.slots);
-            // Incomplete groups at or before the emitted stamp can no longer be useful.
-            let older: Vec<Group<M>> = self.groups.drain(..index).collect();
-            for group in older {
-                self.drop_group(group, DropReason::Superseded, out);
+                .push(group.slots.iter_mut().filter_map(Option::take).collect());
+            self.held -= self.channels;
+            if let Some(full) = self.groups.remove(index) {
+                self.spare.push(full.slots);
+            }
+            // Incomplete groups before the emitted stamp can no longer be useful.
+            for _ in 0..index {
+                if let Some(older) = self.groups.pop_front() {
+                    self.drop_group(older, DropReason::Superseded, out);
+                }
             }
         }
 
         while self.groups.len() > self.queue_size {
-            let oldest = self.groups.remove(0);
+            let Some(oldest) = self.groups.pop_front() else {
+                break;
+            };
             self.drop_group(oldest, DropReason::QueueOverflow, out);
         }
     }
