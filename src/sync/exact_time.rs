@@ -306,6 +306,21 @@ mod tests {
     }
 
     #[test]
+    fn a_stamp_older_than_every_pending_one_is_kept_in_order() {
+        let mut p = ExactTime::new(2, 3).expect("valid");
+        // 10 arrives after 20 and 30 (added at the front); 40 overflows the queue of 3 and
+        // evicts 10, the oldest; 30 completes and supersedes 20; 40 waits.
+        let out = feed(&mut p, &[(0, 20), (0, 30), (1, 10), (0, 40), (1, 30)]);
+        assert_eq!(out.sets, vec![vec![1, 4]]);
+        let drops: Vec<_> = out.drops.iter().map(|d| (d.msg, d.reason)).collect();
+        assert_eq!(
+            drops,
+            vec![(2, DropReason::QueueOverflow), (0, DropReason::Superseded)]
+        );
+        assert_eq!(p.pending(), 1);
+    }
+
+    #[test]
     fn any_32_bit_queue_size_is_accepted_without_allocating_it() {
         for queue_size in [u32::MAX as usize, 1_000_000_000, usize::MAX] {
             let mut p = ExactTime::new(3, queue_size).expect("valid");
