@@ -98,13 +98,30 @@ impl<M> ExactTime<M> {
         }
     }
 
+    /// Where `stamp` is among the newest few groups (stamps arrive nearly in order): `Ok` its
+    /// group, `Err` where it goes; `None` if it is older than all of them.
+    fn recent_index(&self, stamp: i64) -> Option<Result<usize, usize>> {
+        const RECENT: usize = 8;
+        let len = self.groups.len();
+        (len.saturating_sub(RECENT)..len).rev().find_map(|i| {
+            let pending = self.groups[i].stamp;
+            match pending.cmp(&stamp) {
+                std::cmp::Ordering::Equal => Some(Ok(i)),
+                std::cmp::Ordering::Less => Some(Err(i + 1)),
+                std::cmp::Ordering::Greater => None,
+            }
+        })
+    }
+
     /// The index of the group for `stamp`, creating it in stamp order if needed.
     fn group_index(&mut self, stamp: i64) -> usize {
         let found = match self.groups.back() {
             // Stamps mostly arrive in order: a new newest stamp needs no search.
             Some(newest) if newest.stamp < stamp => Err(self.groups.len()),
             Some(newest) if newest.stamp == stamp => Ok(self.groups.len() - 1),
-            _ => self.groups.binary_search_by_key(&stamp, |g| g.stamp),
+            _ => self
+                .recent_index(stamp)
+                .unwrap_or_else(|| self.groups.binary_search_by_key(&stamp, |g| g.stamp)),
         };
         match found {
             Ok(index) => index,
