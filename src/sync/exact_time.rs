@@ -38,10 +38,10 @@ pub struct ExactTime<M> {
     channels: usize,
     queue_size: usize,
     /// Pending groups sorted by stamp, found among the newest 8 or else by binary search
-    /// (ROS keeps a map): a stamp
-    /// newer or older than every pending one is added at its end in O(1), the oldest group
-    /// is evicted in O(1) and a completed group near either end is removed in O(1); only a
-    /// new stamp between pending ones moves the groups on its nearer side.
+    /// (ROS keeps a map): a stamp newer or older than every pending one is added at its end
+    /// in O(1), the oldest group is evicted in O(1) and a completed group near either end is
+    /// removed in O(1); only a new stamp between pending ones moves the groups on its nearer
+    /// side.
     groups: VecDeque<Group<M>>,
     /// Slot vectors of finished groups, reused so a new stamp costs no allocation.
     spare: Vec<Vec<Option<M>>>,
