@@ -4,7 +4,7 @@
 //! of 1920x1080 rgb8 images, beside reading the same file's bytes, from the page cache and from
 //! the disk (the file evicted with `posix_fadvise(DONTNEED)` before each cold run).
 //!
-//! cargo bench --bench play
+//! cargo bench --bench play [-- --schedule-only]
 
 #[path = "common.rs"]
 mod common;
@@ -242,6 +242,10 @@ async fn main() {
         task.abort();
     }
     drop(a);
+    if std::env::args().any(|a| a == "--schedule-only") {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
 
     // 2. As-fast-as-possible replay of large images, from the page cache and from the disk.
     let big = dir.join("images_1080p.mcap");

@@ -18,6 +18,8 @@
 //! A stamp earlier than its channel's newest by the rewind threshold or more resets the
 //! policy, as in every policy (see [`super::policy`]).
 
+use std::collections::VecDeque;
+
 use super::policy::{
     check_shape, ConfigError, DropReason, Emitted, Policy, StampCheck, StampGuard,
 };
@@ -35,8 +37,12 @@ struct Group<M> {
 pub struct ExactTime<M> {
     channels: usize,
     queue_size: usize,
-    /// Pending groups sorted by stamp (at most `queue_size`, so a vector beats a tree).
-    groups: Vec<Group<M>>,
+    /// Pending groups sorted by stamp, found among the newest 8 or else by binary search
+    /// (ROS keeps a map): a stamp newer or older than every pending one is added at its end
+    /// in O(1), the oldest group is evicted in O(1) and a completed group near either end is
+    /// removed in O(1); only a new stamp between pending ones moves the groups on its nearer
+    /// side.
+    groups: VecDeque<Group<M>>,
     /// Slot vectors of finished groups, reused so a new stamp costs no allocation.
     spare: Vec<Vec<Option<M>>>,
     /// The newest stamp per channel, for the jump-back reset.
@@ -54,7 +60,7 @@ impl<M> ExactTime<M> {
             channels,
             queue_size,
             // Any 32-bit queue size is accepted, as in ROS: grow on demand, never up front.
-            groups: Vec::new(),
+            groups: VecDeque::new(),
             spare: Vec::new(),
             guard: StampGuard::new(channels),
             last_emitted: None,
@@ -93,30 +99,50 @@ impl<M> ExactTime<M> {
         }
     }
 
+    /// Where `stamp` is among the newest few groups (stamps arrive nearly in order): `Ok` its
+    /// group, `Err` where it goes; `None` if it is older than all of them.
+    fn recent_index(&self, stamp: i64) -> Option<Result<usize, usize>> {
+        const RECENT: usize = 8;
+        let len = self.groups.len();
+        (len.saturating_sub(RECENT)..len).rev().find_map(|i| {
+            let pending = self.groups[i].stamp;
+            match pending.cmp(&stamp) {
+                std::cmp::Ordering::Equal => Some(Ok(i)),
+                std::cmp::Ordering::Less => Some(Err(i + 1)),
+                std::cmp::Ordering::Greater => None,
+            }
+        })
+    }
+
     /// The index of the group for `stamp`, creating it in stamp order if needed.
     fn group_index(&mut self, stamp: i64) -> usize {
-        // Stamps mostly arrive in order: look from the newest end.
-        let mut i = self.groups.len();
-        while i > 0 && self.groups[i - 1].stamp > stamp {
-            i -= 1;
+        let found = match self.groups.back() {
+            // Stamps mostly arrive in order: a new newest stamp needs no search.
+            Some(newest) if newest.stamp < stamp => Err(self.groups.len()),
+            Some(newest) if newest.stamp == stamp => Ok(self.groups.len() - 1),
+            _ => self
+                .recent_index(stamp)
+                .unwrap_or_else(|| self.groups.binary_search_by_key(&stamp, |g| g.stamp)),
+        };
+        match found {
+            Ok(index) => index,
+            Err(index) => {
+                let n = self.channels;
+                let slots = self
+                    .spare
+                    .pop()
+                    .unwrap_or_else(|| (0..n).map(|_| None).collect());
+                self.groups.insert(
+                    index,
+                    Group {
+                        stamp,
+                        filled: 0,
+                        slots,
+                    },
+                );
+                index
+            }
         }
-        if i > 0 && self.groups[i - 1].stamp == stamp {
-            return i - 1;
-        }
-        let n = self.channels;
-        let slots = self
-            .spare
-            .pop()
-            .unwrap_or_else(|| (0..n).map(|_| None).collect());
-        self.groups.insert(
-            i,
-            Group {
-                stamp,
-                filled: 0,
-                slots,
-            },
-        );
-        i
     }
 }
 
@@ -156,21 +182,25 @@ impl<M> Policy<M> for ExactTime<M> {
         }
 
         if group.filled == self.channels {
-            let mut full = self.groups.remove(index);
             self.last_emitted = Some(stamp);
             out.sets
-                .push(full.slots.iter_mut().filter_map(Option::take).collect());
-            self.held -= full.filled;
-            self.spare.push(full.slots);
-            // Incomplete groups at or before the emitted stamp can no longer be useful.
-            let older: Vec<Group<M>> = self.groups.drain(..index).collect();
-            for group in older {
-                self.drop_group(group, DropReason::Superseded, out);
+                .push(group.slots.iter_mut().filter_map(Option::take).collect());
+            self.held -= self.channels;
+            if let Some(full) = self.groups.remove(index) {
+                self.spare.push(full.slots);
+            }
+            // Incomplete groups before the emitted stamp can no longer be useful.
+            for _ in 0..index {
+                if let Some(older) = self.groups.pop_front() {
+                    self.drop_group(older, DropReason::Superseded, out);
+                }
             }
         }
 
         while self.groups.len() > self.queue_size {
-            let oldest = self.groups.remove(0);
+            let Some(oldest) = self.groups.pop_front() else {
+                break;
+            };
             self.drop_group(oldest, DropReason::QueueOverflow, out);
         }
     }
@@ -291,6 +321,21 @@ mod tests {
             DropReason::Superseded,
             "35 is older than 40"
         );
+    }
+
+    #[test]
+    fn a_stamp_older_than_every_pending_one_is_kept_in_order() {
+        let mut p = ExactTime::new(2, 3).expect("valid");
+        // 10 arrives after 20 and 30 (added at the front); 40 overflows the queue of 3 and
+        // evicts 10, the oldest; 30 completes and supersedes 20; 40 waits.
+        let out = feed(&mut p, &[(0, 20), (0, 30), (1, 10), (0, 40), (1, 30)]);
+        assert_eq!(out.sets, vec![vec![1, 4]]);
+        let drops: Vec<_> = out.drops.iter().map(|d| (d.msg, d.reason)).collect();
+        assert_eq!(
+            drops,
+            vec![(2, DropReason::QueueOverflow), (0, DropReason::Superseded)]
+        );
+        assert_eq!(p.pending(), 1);
     }
 
     #[test]
