@@ -43,6 +43,7 @@ mod error;
 mod lock;
 pub mod node;
 pub mod sync;
+pub mod tf;
 
 pub use error::{Error, Result};
 

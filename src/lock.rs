@@ -31,3 +31,17 @@ pub(crate) fn wait_timeout<'a, T>(
         .wait_timeout(guard, timeout)
         .map_or_else(|poisoned| poisoned.into_inner().0, |(guard, _)| guard)
 }
+
+/// Takes `rwlock` for reading, ignoring poisoning.
+pub(crate) fn read<T>(rwlock: &std::sync::RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    rwlock
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Takes `rwlock` for writing, ignoring poisoning.
+pub(crate) fn write<T>(rwlock: &std::sync::RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    rwlock
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
