@@ -13,7 +13,8 @@ use rosync::msg::sensor_msgs::{CameraInfo, Image};
 use rosync::msg::Stamped;
 use rosync::sync::DropReason;
 
-type Pairs = Arc<Mutex<Vec<(Arc<Image>, Arc<CameraInfo>)>>>;
+type Pair = (Arc<Image>, Arc<CameraInfo>);
+type Pairs = Arc<Mutex<Vec<Pair>>>;
 
 /// Waits until `pairs` holds `n` pairs, at most [`PATIENCE`].
 async fn wait_for(pairs: &Pairs, n: usize) {
@@ -28,10 +29,7 @@ async fn wait_for(pairs: &Pairs, n: usize) {
     }
 }
 
-fn collector() -> (
-    Pairs,
-    impl Fn((Arc<Image>, Arc<CameraInfo>)) + Send + Sync + 'static,
-) {
+fn collector() -> (Pairs, impl Fn(Pair) + Send + Sync + 'static) {
     let pairs: Pairs = Arc::default();
     let sink = Arc::clone(&pairs);
     (pairs, move |pair| sink.lock().unwrap().push(pair))

@@ -29,7 +29,7 @@ impl CameraPublisher {
         let topics = topics.into();
         let image = node
             .publisher::<Image>(&topics.image_topic())
-            .qos(qos.clone())
+            .qos(qos)
             .await?;
         let info = node
             .publisher::<CameraInfo>(&topics.info_topic())
