@@ -215,12 +215,11 @@ impl Buffer {
         core.validate(fixed, "lookup_transform argument fixed_frame")?;
         let (_, fixed_from_source) = core.lookup(fixed, source, source_time.as_nanos())?;
         let (stamp, target_from_fixed) = core.lookup(target, fixed, target_time.as_nanos())?;
-        Ok(stamped(
-            target,
-            source,
-            stamp,
-            &target_from_fixed.compose(&fixed_from_source),
-        ))
+        // tf2 composes the two halves as rotation matrices, which normalises their rotations.
+        let t = target_from_fixed
+            .normalized()
+            .compose(&fixed_from_source.normalized());
+        Ok(stamped(target, source, stamp, &t))
     }
 
     /// Whether [`Buffer::lookup_transform`] would succeed (true for `target == source`).

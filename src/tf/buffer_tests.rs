@@ -294,3 +294,23 @@ async fn wait_for_transform_times_out_with_the_last_error() {
         .unwrap_err();
     assert_eq!(e.class(), "invalid_argument");
 }
+
+#[test]
+fn a_parent_loop_is_reported_not_followed_forever() {
+    let b = Buffer::default();
+    b.set_transform(&tf("a", "b", S, [0.0; 3], 0.0), "x", false)
+        .unwrap();
+    b.set_transform(&tf("b", "c", S, [0.0; 3], 0.0), "x", false)
+        .unwrap();
+    b.set_transform(&tf("c", "a", S, [0.0; 3], 0.0), "x", false)
+        .unwrap();
+    b.set_transform(&tf("z", "y", S, [0.0; 3], 0.0), "x", false)
+        .unwrap();
+    for time in [0, S] {
+        let e = b
+            .lookup_transform("y", "a", Time::from_nanos(time))
+            .unwrap_err();
+        assert!(matches!(e, TfError::Loop { .. }), "{e}");
+        assert_eq!(e.class(), "lookup");
+    }
+}

@@ -78,6 +78,20 @@ impl RigidTransform {
         }
     }
 
+    /// The same transform with its rotation scaled to a unit quaternion (as tf2's matrix-based
+    /// `tf2::Transform` holds it).
+    pub fn normalized(&self) -> Self {
+        let norm = dot(&self.rotation, &self.rotation).sqrt();
+        if norm == 0.0 || !norm.is_finite() {
+            return *self;
+        }
+        let [x, y, z, w] = self.rotation;
+        Self {
+            translation: self.translation,
+            rotation: [x / norm, y / norm, z / norm, w / norm],
+        }
+    }
+
     /// Applies the transform to a point.
     pub fn apply(&self, point: &Vec3) -> Vec3 {
         add(rotate(&self.rotation, point), self.translation)
