@@ -92,6 +92,14 @@ async fn a_late_listener_gets_the_latched_statics_and_the_live_transforms() {
         .expect("broadcaster");
     let odom_gid = odom.publisher().gid();
     let _task = broadcast_odom(odom);
+    // A second static broadcaster, in another node: a late listener gets both latched sets.
+    let arm_node = connected_node("tf_arm", 121, &ep).await;
+    let arm = StaticTransformBroadcaster::new(&arm_node)
+        .await
+        .expect("static");
+    arm.send_transform(&transform("base_link", "arm", 0, [0.0, 0.3, 0.4], 0.0))
+        .await
+        .expect("sends");
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let node = connected_node("tf_listener", 121, &ep).await;
@@ -111,6 +119,10 @@ async fn a_late_listener_gets_the_latched_statics_and_the_live_transforms() {
         "{v:?}"
     );
     assert!(buffer.can_transform("laser", "camera_optical", Time::default()));
+    buffer
+        .wait_for_transform("arm", "laser", Time::default(), PATIENCE)
+        .await
+        .expect("the other node's static transform arrives too");
 
     let frames = buffer.all_frames();
     let by_name = |name: &str| frames.iter().find(|f| f.frame == name).expect(name).clone();
@@ -123,13 +135,24 @@ async fn a_late_listener_gets_the_latched_statics_and_the_live_transforms() {
     assert_eq!(base.parent, "odom");
     assert_eq!(camera.authority, Some(gid_text(statics.publisher().gid())));
     assert_eq!(base.authority, Some(gid_text(odom_gid)));
+    assert_eq!(
+        by_name("arm").authority,
+        Some(gid_text(arm.publisher().gid()))
+    );
+    // The counters follow the buffer closely (a message is counted once stored).
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while listener.stats().stored < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            listener.stats()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let stats = listener.stats();
     assert_eq!((stats.refused, stats.clears), (0, 0));
-    assert!(stats.stored >= 3, "{stats:?}");
-    assert_eq!(
-        stats.tf_static.delivered, 1,
-        "one latched message holds both statics"
-    );
+    // One latched message per static broadcaster, the first holding both of its transforms.
+    assert_eq!(stats.tf_static.delivered, 2, "{stats:?}");
 }
 
 fn peer() -> Command {
