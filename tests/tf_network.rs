@@ -13,7 +13,7 @@ use std::time::Duration;
 use common::{connected_node, endpoint, header, listening_node, repo, PATIENCE};
 use rosync::msg::geometry_msgs::{Quaternion, Transform, TransformStamped, Vector3};
 use rosync::msg::{rosgraph_msgs, tf2_msgs, Message};
-use rosync::node::{Node, Publisher};
+use rosync::node::{Node, Publisher, QosProfile};
 use rosync::tf::{Buffer, StaticTransformBroadcaster, TransformBroadcaster, TransformListener};
 use rosync::Time;
 
@@ -153,6 +153,24 @@ async fn a_late_listener_gets_the_latched_statics_and_the_live_transforms() {
     assert_eq!((stats.refused, stats.clears), (0, 0));
     // One latched message per static broadcaster, the first holding both of its transforms.
     assert_eq!(stats.tf_static.delivered, 2, "{stats:?}");
+
+    // The graph announces tf2_ros's QoS for each endpoint.
+    let qos = |infos: Vec<rosync::node::EndpointInfo>| -> Vec<QosProfile> {
+        infos.into_iter().map(|i| i.qos.expect("parses")).collect()
+    };
+    let static_subs = qos(node.subscriptions_info("/tf_static").await.expect("graph"));
+    assert_eq!(static_subs, [rosync::tf::qos::static_listener_qos()]);
+    assert_eq!(
+        static_subs[0],
+        QosProfile::default().transient_local().keep_last(100)
+    );
+    let static_pubs = qos(node.publishers_info("/tf_static").await.expect("graph"));
+    assert_eq!(
+        static_pubs,
+        vec![QosProfile::default().transient_local().keep_last(1); 2]
+    );
+    let tf_subs = qos(node.subscriptions_info("/tf").await.expect("graph"));
+    assert_eq!(tf_subs, [QosProfile::default().keep_last(100)]);
 }
 
 fn peer() -> Command {
@@ -443,6 +461,15 @@ async fn rosync_tf_echo_and_frames() {
     assert!(
         stdout.contains("- Matrix:\n   0.000  -1.000   0.000   1.000\n"),
         "{stdout}"
+    );
+
+    // Numbers are checked before anything starts.
+    let out = rosync_tf(&ep, 125, &["echo", "odom", "base_link", "--rate", "0"]).await;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--rate") && stderr.contains("greater than 0"),
+        "{stderr}"
     );
 
     // A frame nobody broadcasts: the reason on stderr, then exit 1 at the timeout.
