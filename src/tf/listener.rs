@@ -127,7 +127,7 @@ impl std::fmt::Debug for TransformListener {
 }
 
 /// The authority of a received message: its publisher's GID, dotted hex.
-pub(crate) fn authority(info: &MessageInfo) -> String {
+fn authority(info: &MessageInfo) -> String {
     match &info.attachment {
         Some(a) => a
             .gid
