@@ -225,3 +225,26 @@ async fn images_reach_the_synchronizer_once_their_transform_is_known() {
     assert_eq!(*sets.lock().unwrap(), [1, 2, 3]);
     assert_eq!(sync.stats().dropped_total(), 0);
 }
+
+/// Without a runtime the filter has no task: held messages are checked when a message is
+/// added, before it, so messages ready together leave in arrival order (a synchronizer fed
+/// by the filter would otherwise drop the older one as superseded).
+#[test]
+fn held_messages_leave_before_a_newer_ready_one() {
+    let buffer = Buffer::default();
+    let filter = MessageFilter::builder(buffer.clone(), ["base_link"]).build();
+    let (passed, drops, _c) = watch(&filter);
+    set(&buffer, "base_link", "camera", 10 * SEC);
+    filter.add(msg(11, "camera"));
+    assert_eq!(filter.stats().pending, 1);
+    set(&buffer, "base_link", "camera", 13 * SEC);
+    filter.add(msg(12, "camera"));
+    assert_eq!(*passed.lock().unwrap(), [11, 12]);
+    // And `recheck` drives it by hand.
+    filter.add(msg(14, "camera"));
+    set(&buffer, "base_link", "camera", 15 * SEC);
+    assert_eq!(filter.stats().pending, 1);
+    filter.recheck();
+    assert_eq!(*passed.lock().unwrap(), [11, 12, 14]);
+    assert!(drops.lock().unwrap().is_empty());
+}

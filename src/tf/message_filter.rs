@@ -175,14 +175,19 @@ impl<M: Stamped + Send + Sync + 'static> Shared<M> {
     }
 
     /// Checks a new message: passes it on, drops it, or holds it (pushing out the oldest
-    /// held message over `queue_size`).
+    /// held message over `queue_size`). Held messages are checked first, so that of messages
+    /// ready at the same time the older leave first (a synchronizer downstream would drop an
+    /// older stamp arriving after a newer set).
     fn add(&self, msg: Arc<M>) {
-        let verdict = self.check(&msg);
         {
             let mut state = self.lock();
             let state = &mut *state;
+            let now = Instant::now();
+            if !state.held.is_empty() {
+                self.recheck_held(state, now);
+            }
             state.stats.received += 1;
-            match verdict {
+            match self.check(&msg) {
                 Verdict::Ready => {
                     state.stats.passed += 1;
                     state.outbox.push_back(Output::Pass(msg));
@@ -191,7 +196,7 @@ impl<M: Stamped + Send + Sync + 'static> Shared<M> {
                 Verdict::Wait(error) => {
                     state.held.push_back(Held {
                         msg,
-                        arrived: Instant::now(),
+                        arrived: now,
                         last_error: Some(error),
                     });
                     if state.held.len() > self.queue_size {
@@ -210,39 +215,40 @@ impl<M: Stamped + Send + Sync + 'static> Shared<M> {
         self.dispatch();
     }
 
-    /// Checks every held message again (transforms arrived, or time passed): passes on the
-    /// ready ones in arrival order, drops the hopeless and the timed-out ones.
+    /// Checks every held message again (transforms arrived, or time passed), then emits.
     fn recheck(&self, now: Instant) {
-        {
-            let mut state = self.lock();
-            let state = &mut *state;
-            let held = std::mem::take(&mut state.held);
-            for mut h in held {
-                match self.check(&h.msg) {
-                    Verdict::Ready => {
-                        state.stats.passed += 1;
-                        state.outbox.push_back(Output::Pass(h.msg));
-                    }
-                    Verdict::Drop(reason, error) => Self::drop_msg(state, &h.msg, reason, error),
-                    Verdict::Wait(error) => {
-                        let expired = self
-                            .timeout
-                            .is_some_and(|t| now.saturating_duration_since(h.arrived) >= t);
-                        if expired {
-                            let reason = match error {
-                                TfError::UnknownFrame { .. } => TfDropReason::UnknownFrame,
-                                _ => TfDropReason::Timeout,
-                            };
-                            Self::drop_msg(state, &h.msg, reason, Some(error));
-                        } else {
-                            h.last_error = Some(error);
-                            state.held.push_back(h);
-                        }
+        self.recheck_held(&mut self.lock(), now);
+        self.dispatch();
+    }
+
+    /// Passes on the held messages that are ready, in arrival order, and drops the hopeless
+    /// and the timed-out ones.
+    fn recheck_held(&self, state: &mut State<M>, now: Instant) {
+        let held = std::mem::take(&mut state.held);
+        for mut h in held {
+            match self.check(&h.msg) {
+                Verdict::Ready => {
+                    state.stats.passed += 1;
+                    state.outbox.push_back(Output::Pass(h.msg));
+                }
+                Verdict::Drop(reason, error) => Self::drop_msg(state, &h.msg, reason, error),
+                Verdict::Wait(error) => {
+                    let expired = self
+                        .timeout
+                        .is_some_and(|t| now.saturating_duration_since(h.arrived) >= t);
+                    if expired {
+                        let reason = match error {
+                            TfError::UnknownFrame { .. } => TfDropReason::UnknownFrame,
+                            _ => TfDropReason::Timeout,
+                        };
+                        Self::drop_msg(state, &h.msg, reason, Some(error));
+                    } else {
+                        h.last_error = Some(error);
+                        state.held.push_back(h);
                     }
                 }
             }
         }
-        self.dispatch();
     }
 
     /// Emits queued output in order, unless another call is already doing so.
