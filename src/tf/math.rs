@@ -117,20 +117,20 @@ pub fn conjugate(q: &Quat) -> Quat {
     [-q[0], -q[1], -q[2], q[3]]
 }
 
-/// Rotates `v` by `q` as `q * v * conj(q)`.
+/// Rotates `v` by `q` as `q * v * conj(q)` (for a quaternion off unit length this also scales
+/// by its squared norm, as in tf2), expanded: `(w² - u·u) v + 2 (u·v) u + 2 w (u × v)`.
 #[inline]
 pub fn rotate(q: &Quat, v: &Vec3) -> Vec3 {
-    let [qx, qy, qz, qw] = *q;
+    let [x, y, z, w] = *q;
     let [vx, vy, vz] = *v;
-    // q * (v, 0)
-    let p = [
-        qw * vx + qy * vz - qz * vy,
-        qw * vy + qz * vx - qx * vz,
-        qw * vz + qx * vy - qy * vx,
-        -qx * vx - qy * vy - qz * vz,
-    ];
-    let r = mul(&p, &conjugate(q));
-    [r[0], r[1], r[2]]
+    let s = w * w - (x * x + y * y + z * z);
+    let d = 2.0 * (x * vx + y * vy + z * vz);
+    let w2 = 2.0 * w;
+    [
+        s * vx + d * x + w2 * (y * vz - z * vy),
+        s * vy + d * y + w2 * (z * vx - x * vz),
+        s * vz + d * z + w2 * (x * vy - y * vx),
+    ]
 }
 
 /// `a + b`.
@@ -166,18 +166,18 @@ pub fn lerp(a: &Vec3, b: &Vec3, ratio: f64) -> Vec3 {
 pub fn slerp(a: &Quat, b: &Quat, ratio: f64) -> Quat {
     let d = dot(a, b);
     let norms = (dot(a, a) * dot(b, b)).sqrt();
-    // Half the angle between them on the shorter path.
-    let theta = (d.abs() / norms).acos();
+    // Half the angle between them on the shorter path, and its cosine.
+    let cos = d.abs() / norms;
+    let theta = cos.acos();
     if theta == 0.0 || !theta.is_finite() {
         return *a;
     }
-    let inv_sin = 1.0 / theta.sin();
-    let s0 = ((1.0 - ratio) * theta).sin();
-    let s1 = if d < 0.0 {
-        -(ratio * theta).sin()
-    } else {
-        (ratio * theta).sin()
-    };
+    // sin((1 - r) θ) = sin θ cos rθ - cos θ sin rθ: one sin_cos instead of three sines.
+    let sin = theta.sin();
+    let (sin_r, cos_r) = (ratio * theta).sin_cos();
+    let s0 = sin * cos_r - cos * sin_r;
+    let s1 = if d < 0.0 { -sin_r } else { sin_r };
+    let inv_sin = 1.0 / sin;
     [
         (a[0] * s0 + b[0] * s1) * inv_sin,
         (a[1] * s0 + b[1] * s1) * inv_sin,

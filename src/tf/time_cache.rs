@@ -134,8 +134,27 @@ impl FrameCache {
             });
         }
         // oldest < time < newest: the last sample at or before `time` and the one after it.
-        let newer = samples.partition_point(|s| s.stamp <= time);
-        Ok(Closest::Two(&samples[newer - 1], &samples[newer]))
+        let older = Self::bracket(samples, time, oldest.stamp, newest.stamp);
+        Ok(Closest::Two(&samples[older], &samples[older + 1]))
+    }
+
+    /// The index `i` with `samples[i].stamp <= time < samples[i + 1].stamp`, for
+    /// `oldest < time < newest`: a guess from the stamps' spread (exact for a steady rate), a
+    /// few steps from there, else a binary search.
+    fn bracket(samples: &VecDeque<Sample>, time: i64, oldest: i64, newest: i64) -> usize {
+        let last = samples.len() - 2;
+        let share = (time - oldest) as f64 / (newest - oldest) as f64;
+        let mut i = ((share * (samples.len() - 1) as f64) as usize).min(last);
+        for _ in 0..4 {
+            if samples[i].stamp > time {
+                i = i.saturating_sub(1);
+            } else if samples[i + 1].stamp <= time {
+                i = (i + 1).min(last);
+            } else {
+                return i;
+            }
+        }
+        samples.partition_point(|s| s.stamp <= time) - 1
     }
 
     /// The parent and the transform at `time` (0: the newest), interpolated between the
@@ -231,6 +250,25 @@ mod tests {
         assert_eq!(c.data(0).unwrap().1.translation[0], 2.0);
         assert!(matches!(c.data(9 * S), Err(Extrapolation::Past { .. })));
         assert!(matches!(c.data(13 * S), Err(Extrapolation::Future { .. })));
+    }
+
+    #[test]
+    fn finds_the_bracketing_samples_at_uneven_rates() {
+        let stamps = [1, 2, 3, 50, 51, 52, 100, 1000];
+        let mut c = FrameCache::new(sample(stamps[0] * S, 1, 0.0), false, 10_000 * S);
+        for &t in &stamps[1..] {
+            c.insert(sample(t * S, 1, t as f64)).unwrap();
+        }
+        let FrameCache::Dynamic { samples, .. } = &c else {
+            unreachable!()
+        };
+        for time in ((S + 1)..(1000 * S)).step_by((S / 4) as usize) {
+            let i = FrameCache::bracket(samples, time, S, 1000 * S);
+            assert!(
+                samples[i].stamp <= time && time < samples[i + 1].stamp,
+                "{time}"
+            );
+        }
     }
 
     #[test]
