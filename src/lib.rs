@@ -19,6 +19,7 @@ pub mod cdr;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod filters;
+pub mod image_transport;
 pub mod msg;
 pub mod time;
 

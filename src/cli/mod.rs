@@ -17,6 +17,9 @@ mod router;
 mod service;
 mod sync;
 mod sync_inspect;
+mod tf;
+mod tf_echo;
+mod tf_frames;
 mod topic;
 mod topic_info;
 
@@ -99,6 +102,9 @@ enum Command {
     /// Run synchronizer policies on scripts, logs or live topics: simulate, inspect, live.
     #[command(subcommand)]
     Sync(sync::SyncCommand),
+    /// Transforms (tf2): echo one as it changes, show the frame tree.
+    #[command(subcommand)]
+    Tf(tf::TfCommand),
     /// Replay an MCAP log onto the network with its recorded timing (rate, loop, clock, ...).
     ///
     /// Exit status 3: the log is damaged (each damaged chunk is skipped with a warning naming
@@ -153,6 +159,7 @@ pub fn main() -> ExitCode {
             Command::Param(cmd) => param::run(cmd, &cli.network).await,
             Command::Interface(cmd) => interface::run(cmd),
             Command::Sync(cmd) => sync::run(cmd, &cli.network).await,
+            Command::Tf(cmd) => tf::run(cmd, &cli.network).await,
             Command::Play(args) => play::run(args, &cli.network).await,
             Command::Record(args) => record::run(args, &cli.network).await,
             Command::Router(args) => router::run(args, &cli.network).await,

@@ -8,6 +8,10 @@
 //! - `math.rs`: quaternion and rigid-transform arithmetic as tf2 computes it.
 //! - `frames.rs`: [`FrameInfo`] for `tf frames`.
 //! - `timeline.rs`: the text timelines of the conformance tests and the benchmark.
+//! - `listener.rs`, `broadcaster.rs`, `qos.rs`: [`TransformListener`],
+//!   [`TransformBroadcaster`], [`StaticTransformBroadcaster`] on `/tf` and `/tf_static`.
+//! - `message_filter.rs`: [`MessageFilter`], which holds messages until their transforms are
+//!   available.
 
 mod buffer;
 #[cfg(test)]
@@ -22,3 +26,15 @@ pub use buffer::{Buffer, DEFAULT_CACHE_TIME};
 pub use errors::{code, Extrapolation, Rejection, TfError};
 pub use frames::FrameInfo;
 pub use math::RigidTransform;
+
+// On top of the buffer: the network side, the message filter, tf2_ros's topics and QoS.
+mod broadcaster;
+mod listener;
+mod message_filter;
+pub mod qos;
+
+pub use broadcaster::{StaticTransformBroadcaster, TransformBroadcaster};
+pub use listener::{ListenerStats, TransformListener};
+pub use message_filter::{
+    MessageFilter, MessageFilterBuilder, TfDropEvent, TfDropReason, TfFilterStats,
+};
