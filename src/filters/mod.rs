@@ -61,6 +61,7 @@
 
 mod cache;
 mod chain;
+pub(crate) mod outbox;
 mod pass_through;
 mod signal;
 mod subscriber_filter;

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
+use super::outbox::Outbox;
 use super::signal::Signal;
 use super::traits::{Filter, Input};
 use crate::msg::Stamped;
@@ -28,10 +29,6 @@ struct State<M> {
     waiting: VecDeque<(Time, Arc<M>)>,
     /// The stamp of the last released message; older arrivals are dropped.
     last_released: Option<Time>,
-    /// Released messages not yet emitted, in release order.
-    outbox: VecDeque<Arc<M>>,
-    /// Whether some thread is emitting the outbox (only one does, so order is kept).
-    dispatching: bool,
     /// The clock's backward jumps already seen (a new one forgets `last_released`).
     jumps_seen: u64,
 }
@@ -41,6 +38,8 @@ struct Shared<M> {
     delay_ns: i64,
     queue_size: usize,
     state: Mutex<State<M>>,
+    /// Released messages not yet emitted, in release order.
+    outbox: Outbox<Arc<M>>,
     dropped: AtomicU64,
     clock: Clock,
 }
@@ -63,50 +62,12 @@ impl<M> Shared<M> {
                     break;
                 };
                 state.last_released = Some(stamp);
-                state.outbox.push_back(msg);
-            }
-            if state.dispatching || state.outbox.is_empty() {
-                // Nothing to emit, or another call (possibly one up this very stack, from a
-                // callback) is emitting and will emit these too, after the earlier ones.
-                return;
-            }
-            state.dispatching = true;
-        }
-        let mut guard = DispatchGuard {
-            shared: self,
-            armed: true,
-        };
-        loop {
-            let next = {
-                let mut state = self.lock();
-                let next = state.outbox.pop_front();
-                if next.is_none() {
-                    // Cleared under the same lock that saw the outbox empty, so nothing
-                    // pushed afterwards is left without a dispatcher.
-                    state.dispatching = false;
-                    guard.armed = false;
-                }
-                next
-            };
-            match next {
-                Some(msg) => self.signal.emit(&msg),
-                None => break,
+                self.outbox.push(msg);
             }
         }
-    }
-}
-
-/// Clears the dispatching flag if a callback panics, so later releases are not stuck.
-struct DispatchGuard<'a, M> {
-    shared: &'a Shared<M>,
-    armed: bool,
-}
-
-impl<M> Drop for DispatchGuard<'_, M> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.shared.lock().dispatching = false;
-        }
+        // Another call (possibly one up this very stack, from a callback) may be emitting:
+        // it emits these too, after the earlier ones.
+        self.outbox.dispatch(|msg| self.signal.emit(&msg));
     }
 }
 
@@ -144,10 +105,9 @@ impl<M: Stamped + Send + Sync + 'static> TimeSequencer<M> {
             state: Mutex::new(State {
                 waiting: VecDeque::new(),
                 last_released: None,
-                outbox: VecDeque::new(),
-                dispatching: false,
                 jumps_seen: clock.jumps_back(),
             }),
+            outbox: Outbox::new(),
             dropped: AtomicU64::new(0),
             clock,
         });

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Buffer, Extrapolation, TfError};
+use crate::filters::outbox::Outbox;
 use crate::filters::{Filter, Input, Signal};
 use crate::msg::Stamped;
 use crate::time::Time;
@@ -109,8 +110,6 @@ enum Output<M> {
 
 struct State<M> {
     held: VecDeque<Held<M>>,
-    outbox: VecDeque<Output<M>>,
-    dispatching: bool,
     stats: TfFilterStats,
 }
 
@@ -124,6 +123,7 @@ struct Shared<M> {
     queue_size: usize,
     signal: Signal<M>,
     state: Mutex<State<M>>,
+    outbox: Outbox<Output<M>>,
     on_drop: Mutex<Vec<DropCallback>>,
 }
 
@@ -164,9 +164,15 @@ impl<M: Stamped + Send + Sync + 'static> Shared<M> {
     }
 
     /// Queues a drop for delivery and counts it.
-    fn drop_msg(state: &mut State<M>, msg: &M, reason: TfDropReason, error: Option<TfError>) {
+    fn drop_msg(
+        &self,
+        state: &mut State<M>,
+        msg: &M,
+        reason: TfDropReason,
+        error: Option<TfError>,
+    ) {
         *state.stats.dropped.entry(reason).or_insert(0) += 1;
-        state.outbox.push_back(Output::Drop(TfDropEvent {
+        self.outbox.push(Output::Drop(TfDropEvent {
             stamp: msg.stamp(),
             frame_id: msg.frame_id().to_string(),
             reason,
@@ -190,9 +196,9 @@ impl<M: Stamped + Send + Sync + 'static> Shared<M> {
             match self.check(&msg) {
                 Verdict::Ready => {
                     state.stats.passed += 1;
-                    state.outbox.push_back(Output::Pass(msg));
+                    self.outbox.push(Output::Pass(msg));
                 }
-                Verdict::Drop(reason, error) => Self::drop_msg(state, &msg, reason, error),
+                Verdict::Drop(reason, error) => self.drop_msg(state, &msg, reason, error),
                 Verdict::Wait(error) => {
                     state.held.push_back(Held {
                         msg,
@@ -201,7 +207,7 @@ impl<M: Stamped + Send + Sync + 'static> Shared<M> {
                     });
                     if state.held.len() > self.queue_size {
                         if let Some(oldest) = state.held.pop_front() {
-                            Self::drop_msg(
+                            self.drop_msg(
                                 state,
                                 &oldest.msg,
                                 TfDropReason::QueueOverflow,
@@ -229,9 +235,9 @@ impl<M: Stamped + Send + Sync + 'static> Shared<M> {
             match self.check(&h.msg) {
                 Verdict::Ready => {
                     state.stats.passed += 1;
-                    state.outbox.push_back(Output::Pass(h.msg));
+                    self.outbox.push(Output::Pass(h.msg));
                 }
-                Verdict::Drop(reason, error) => Self::drop_msg(state, &h.msg, reason, error),
+                Verdict::Drop(reason, error) => self.drop_msg(state, &h.msg, reason, error),
                 Verdict::Wait(error) => {
                     let expired = self
                         .timeout
@@ -241,7 +247,7 @@ impl<M: Stamped + Send + Sync + 'static> Shared<M> {
                             TfError::UnknownFrame { .. } => TfDropReason::UnknownFrame,
                             _ => TfDropReason::Timeout,
                         };
-                        Self::drop_msg(state, &h.msg, reason, Some(error));
+                        self.drop_msg(state, &h.msg, reason, Some(error));
                     } else {
                         h.last_error = Some(error);
                         state.held.push_back(h);
@@ -253,58 +259,21 @@ impl<M: Stamped + Send + Sync + 'static> Shared<M> {
 
     /// Emits queued output in order, unless another call is already doing so.
     fn dispatch(&self) {
-        {
-            let mut state = self.lock();
-            if state.dispatching || state.outbox.is_empty() {
-                return;
-            }
-            state.dispatching = true;
-        }
-        let mut guard = DispatchGuard {
-            shared: self,
-            armed: true,
-        };
-        loop {
-            let next = {
-                let mut state = self.lock();
-                let next = state.outbox.pop_front();
-                if next.is_none() {
-                    state.dispatching = false;
-                    guard.armed = false;
+        self.outbox.dispatch(|next| match next {
+            Output::Pass(msg) => self.signal.emit(&msg),
+            Output::Drop(event) => {
+                tracing::debug!(
+                    frame = %event.frame_id,
+                    stamp = event.stamp.as_nanos(),
+                    reason = %event.reason,
+                    "tf message filter dropped a message"
+                );
+                let callbacks = crate::lock::lock(&self.on_drop).clone();
+                for callback in callbacks {
+                    callback(&event);
                 }
-                next
-            };
-            match next {
-                Some(Output::Pass(msg)) => self.signal.emit(&msg),
-                Some(Output::Drop(event)) => {
-                    tracing::debug!(
-                        frame = %event.frame_id,
-                        stamp = event.stamp.as_nanos(),
-                        reason = %event.reason,
-                        "tf message filter dropped a message"
-                    );
-                    let callbacks = crate::lock::lock(&self.on_drop).clone();
-                    for callback in callbacks {
-                        callback(&event);
-                    }
-                }
-                None => break,
             }
-        }
-    }
-}
-
-/// Clears the dispatching flag if a callback panics, so later output is not stuck.
-struct DispatchGuard<'a, M: Stamped + Send + Sync + 'static> {
-    shared: &'a Shared<M>,
-    armed: bool,
-}
-
-impl<M: Stamped + Send + Sync + 'static> Drop for DispatchGuard<'_, M> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.shared.lock().dispatching = false;
-        }
+        });
     }
 }
 
@@ -364,10 +333,9 @@ impl<M: Stamped + Send + Sync + 'static> MessageFilterBuilder<M> {
             signal: Signal::new(),
             state: Mutex::new(State {
                 held: VecDeque::new(),
-                outbox: VecDeque::new(),
-                dispatching: false,
                 stats: TfFilterStats::default(),
             }),
+            outbox: Outbox::new(),
             on_drop: Mutex::new(Vec::new()),
         });
         // Subscribed before any message can be added, so no change is missed while the task
