@@ -104,10 +104,11 @@ async fn a_sim_time_node_follows_clock_messages_pauses_and_restarts_on_a_jump_ba
     let got = ticks.lock().expect("lock").clone();
     assert_eq!(got.len(), 20, "ticks at {got:?}");
     // Each tick is due on the 100 ms grid; the callback reads the clock when it runs, which
-    // may be a /clock step or two later.
+    // may be some /clock steps later on a loaded machine, but before the next tick is due
+    // (a tick that late would have replaced the next one, and the count above would fail).
     for (i, at) in got.iter().enumerate() {
         let due = 100 * S + (i as i64 + 1) * 100 * MS;
-        assert!((due..due + 50 * MS).contains(at), "tick {i} at {got:?}");
+        assert!((due..due + 100 * MS).contains(at), "tick {i} at {got:?}");
     }
 
     // Paused: /clock keeps repeating 102 s; the sim timer is still while a wall timer runs.
@@ -648,7 +649,7 @@ async fn use_sim_time_switches_at_run_time_both_ways() {
     assert_eq!(rest.len(), 20, "ticks on sim time: {sim:?}");
     for (at, due) in rest.iter().zip(&on_grid) {
         assert!(
-            (*due..due + 50 * MS).contains(at),
+            (*due..due + 100 * MS).contains(at),
             "tick at {at}, due {due}: {sim:?}"
         );
     }
