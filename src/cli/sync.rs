@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::args::{whole, Factor, Seconds};
 use super::{fail, CliResult, NetworkArgs};
-use crate::bag::Log;
+use crate::bag::{Damage, Log};
 use crate::msg::{definition_starts_with_header, header_stamp_from_cdr, lookup};
 use crate::node::RawSubscriber;
 use crate::sync::{
@@ -344,8 +344,32 @@ fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: boo
             eprintln!("DROP {topic} {} {}", format_stamp(d.stamp), d.reason);
         });
     }
-    let selected: Vec<&str> = topics.iter().map(String::as_str).collect();
     let started = Instant::now();
+    let skipped = log_stamps(path, &log, topics, |channel, stamp, log_time| {
+        log_clock.store(log_time, std::sync::atomic::Ordering::Relaxed);
+        // The log time is when the recorder received it: the arrival time.
+        sync.add_at(channel, stamp, log_time, (log_time, stamp));
+        Ok(())
+    })?;
+    print_summary(&sync, &names, &delays, started.elapsed());
+    super::damage::finish(
+        path,
+        &log.damage(),
+        &skipped,
+        "every readable message was used",
+    )
+}
+
+/// Calls `on_stamp(channel, stamp, log_time)` for every message of `topics` in `log`, in
+/// log-time order (a message too short for a header is skipped with a warning); returns what
+/// the reader skipped as damaged.
+pub(super) fn log_stamps(
+    path: &Path,
+    log: &Log,
+    topics: &[String],
+    mut on_stamp: impl FnMut(usize, i64, i64) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+) -> Result<Vec<Damage>, Box<dyn std::error::Error + Send + Sync>> {
+    let selected: Vec<&str> = topics.iter().map(String::as_str).collect();
     let mut messages = log.messages_on(&selected);
     for message in &mut messages {
         let message = message?;
@@ -354,27 +378,15 @@ fn simulate_log(path: &Path, topics: &[String], c: &PolicyArgs, print_drops: boo
         };
         let log_time = i64::try_from(message.log_time).unwrap_or(i64::MAX);
         match header_stamp_from_cdr(&message.data) {
-            Some(stamp) => {
-                log_clock.store(log_time, std::sync::atomic::Ordering::Relaxed);
-                // The log time is when the recorder received it: the arrival time.
-                sync.add_at(channel, stamp, log_time, (log_time, stamp));
-            }
-            None => {
-                tracing::warn!(
-                    "{}: topic {}: message at log time {log_time} is too short for a header",
-                    path.display(),
-                    crate::bag::shown(&message.topic)
-                )
-            }
+            Some(stamp) => on_stamp(channel, stamp, log_time)?,
+            None => tracing::warn!(
+                "{}: topic {}: message at log time {log_time} is too short for a header",
+                path.display(),
+                crate::bag::shown(&message.topic)
+            ),
         }
     }
-    print_summary(&sync, &names, &delays, started.elapsed());
-    super::damage::finish(
-        path,
-        &log.damage(),
-        messages.skipped(),
-        "every readable message was used",
-    )
+    Ok(messages.skipped().to_vec())
 }
 
 async fn live(

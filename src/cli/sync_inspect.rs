@@ -7,10 +7,9 @@ use std::sync::{Arc, Mutex};
 use clap::Args;
 
 use super::args::{whole, Seconds};
-use super::sync::{open_log_topics, subscribe_stamps, PolicyArgs};
+use super::sync::{log_stamps, open_log_topics, subscribe_stamps, PolicyArgs};
 use super::{fail, CliResult, NetworkArgs};
 use crate::lock::lock;
-use crate::msg::header_stamp_from_cdr;
 use crate::sync::inspect::{html, inspect, Recording};
 
 /// Options of `rosync sync inspect`.
@@ -96,26 +95,16 @@ fn read_log(
 ) -> Result<(Recording, usize, Option<String>), Box<dyn std::error::Error + Send + Sync>> {
     let log = open_log_topics(path, topics)?;
     let mut recording = Recording::new(topics.to_vec())?;
-    let selected: Vec<&str> = topics.iter().map(String::as_str).collect();
-    let mut messages = log.messages_on(&selected);
     let mut left_out = 0;
-    for message in &mut messages {
-        let message = message?;
-        let Some(channel) = topics.iter().position(|t| **t == *message.topic) else {
-            continue;
-        };
-        let log_time = i64::try_from(message.log_time).unwrap_or(i64::MAX);
-        match header_stamp_from_cdr(&message.data) {
-            Some(_) if recording.messages().len() >= max => left_out += 1,
-            Some(stamp) => recording.push(channel, stamp, Some(log_time))?,
-            None => tracing::warn!(
-                "{}: topic {}: message at log time {log_time} is too short for a header",
-                path.display(),
-                crate::bag::shown(&message.topic)
-            ),
+    let skipped = log_stamps(path, &log, topics, |channel, stamp, log_time| {
+        if recording.messages().len() >= max {
+            left_out += 1;
+        } else {
+            recording.push(channel, stamp, Some(log_time))?;
         }
-    }
-    let lost = super::damage::lost(path, &log.damage(), messages.skipped());
+        Ok(())
+    })?;
+    let lost = super::damage::lost(path, &log.damage(), &skipped);
     Ok((recording, left_out, lost))
 }
 
