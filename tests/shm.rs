@@ -330,6 +330,31 @@ async fn a_loan_whose_size_does_not_fit_the_image_is_an_error() {
     assert_eq!(node.shm_stats(), Default::default());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpublished_loan_gives_its_buffer_back_to_the_pool() {
+    // Room for two 640x480 rgb8 images at a time.
+    let two_images = SharedMemory {
+        pool_size: 2 * 1024 * 1024,
+        ..SharedMemory::default()
+    };
+    let node = node("loan_dropped", 76, two_images, None, None).await;
+    let publisher = node.publisher::<Image>("/dropped").await.expect("pub");
+    let msg = image(10);
+    let template = Image {
+        data: Vec::new(),
+        ..msg.clone()
+    };
+    for round in 0..10 {
+        let mut loan = publisher
+            .borrow_loaned_message(template.clone(), msg.data.len())
+            .expect("a loan");
+        assert!(loan.is_shared_memory(), "round {round}: {loan:?}");
+        loan.data_mut().copy_from_slice(&msg.data);
+        assert_eq!(loan.data(), &msg.data[..]);
+    }
+    assert_eq!(node.shm_stats(), Default::default());
+}
+
 fn python_peer(args: &[&str]) -> Child {
     Command::new("python3")
         .arg(format!("{}/tests/python/shm_peer.py", repo()))
