@@ -14,7 +14,7 @@ use common::{endpoint, repo, PATIENCE};
 use rosync::msg::sensor_msgs::Image;
 use rosync::msg::views::ImageView;
 use rosync::msg::Message;
-use rosync::node::{graph, LoanedMessage, Node, QosProfile, SharedMemory};
+use rosync::node::{graph, LoanedMessage, Node, Publisher, QosProfile, SharedMemory};
 
 fn image(seed: u8) -> Image {
     common::rgb8(
@@ -168,6 +168,193 @@ async fn a_payload_that_is_no_image_is_an_error_from_the_view() {
     assert!(loans[0].decode().is_err());
 }
 
+/// Publishes `msg` through a loaned message: its fields but the pixels as the template, the
+/// pixels written in place, the stamp set last. Returns whether the loan was in shared memory.
+async fn publish_loaned(publisher: &Publisher<Image>, msg: &Image, now: bool) -> bool {
+    let template = Image {
+        data: Vec::new(),
+        ..msg.clone()
+    };
+    let mut loan = publisher
+        .borrow_loaned_message(template, msg.data.len())
+        .expect("a loan");
+    loan.data_mut().copy_from_slice(&msg.data);
+    loan.set_stamp(msg.header.stamp);
+    let shared = loan.is_shared_memory();
+    assert_eq!(
+        loan.bytes(),
+        &rosync::cdr::encode(msg).expect("encodes")[..]
+    );
+    if now {
+        loan.publish_now().expect("publishes");
+    } else {
+        loan.publish().await.expect("publishes");
+    }
+    shared
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loaned_image_written_in_place_reaches_subscribers_with_and_without_shared_memory() {
+    let ep = endpoint();
+    let publisher_node = node("loan_pub", 72, SharedMemory::default(), Some(&ep), None).await;
+    let in_shm = node("loan_shm_sub", 72, SharedMemory::default(), None, Some(&ep)).await;
+    let no_shm = node(
+        "loan_tcp_sub",
+        72,
+        SharedMemory::disabled(),
+        None,
+        Some(&ep),
+    )
+    .await;
+    let (shm_loans, tcp_loans): (Loans, Loans) = Default::default();
+    let (a, b) = (Arc::clone(&shm_loans), Arc::clone(&tcp_loans));
+    let _shm_sub = in_shm
+        .subscriber::<Image>("/camera/loaned")
+        .loaned_callback(move |m| a.lock().expect("loans").push(m))
+        .await
+        .expect("sub");
+    let _tcp_sub = no_shm
+        .subscriber::<Image>("/camera/loaned")
+        .loaned_callback(move |m| b.lock().expect("loans").push(m))
+        .await
+        .expect("sub");
+    let publisher = publisher_node
+        .publisher::<Image>("/camera/loaned")
+        .qos(QosProfile::default().keep_all())
+        .await
+        .expect("pub");
+    assert!(publisher_node
+        .wait_for_subscriptions("/camera/loaned", 2, PATIENCE)
+        .await
+        .expect("graph"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut sent = [image(6), image(7)];
+    sent[1].header.stamp =
+        rosync::msg::builtin_interfaces::Time::from_nanos(1_800_000_000_000_000_007);
+    assert!(publish_loaned(&publisher, &sent[0], false).await);
+    assert!(publish_loaned(&publisher, &sent[1], true).await);
+    wait_for(&shm_loans, 2).await;
+    wait_for(&tcp_loans, 2).await;
+    let stats = publisher_node.shm_stats();
+    assert!(stats.published == 2 && stats.fell_back == 0, "{stats:?}");
+    for (loans, shared) in [(&shm_loans, true), (&tcp_loans, false)] {
+        let loans = loans.lock().expect("loans");
+        assert_eq!(loans.len(), 2, "in shared memory: {shared}");
+        for (loan, msg) in loans.iter().zip(&sent) {
+            assert_eq!(loan.is_shared_memory(), shared, "{loan:?}");
+            assert_eq!(&loan.decode().expect("owned"), msg);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loan_falls_back_to_an_ordinary_buffer_and_still_arrives() {
+    let ep = endpoint();
+    let tiny_pool = SharedMemory {
+        pool_size: 64 * 1024,
+        ..SharedMemory::default()
+    };
+    let full = node("loan_small_pool", 73, tiny_pool, Some(&ep), None).await;
+    let off = node("loan_no_shm", 73, SharedMemory::disabled(), None, Some(&ep)).await;
+    let receiver = node(
+        "loan_receiver",
+        73,
+        SharedMemory::default(),
+        None,
+        Some(&ep),
+    )
+    .await;
+    let loans: Loans = Default::default();
+    let l = Arc::clone(&loans);
+    let _sub = receiver
+        .subscriber::<Image>("/fallback")
+        .loaned_callback(move |m| l.lock().expect("loans").push(m))
+        .await
+        .expect("sub");
+    let pool_full = full
+        .publisher::<Image>("/fallback")
+        .qos(QosProfile::default().keep_all())
+        .await
+        .expect("pub");
+    let shm_off = off
+        .publisher::<Image>("/fallback")
+        .qos(QosProfile::default().keep_all())
+        .await
+        .expect("pub");
+    assert!(receiver
+        .wait_for_publishers("/fallback", 2, PATIENCE)
+        .await
+        .expect("graph"));
+    assert!(full
+        .wait_for_subscriptions("/fallback", 1, PATIENCE)
+        .await
+        .expect("graph"));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Too big for a 64 KiB pool; shared memory off; under the 512-byte threshold.
+    let small = common::rgb8(common::header(5, "camera"), 4, 2, (0..24).collect());
+    let sent = [image(8), image(9), small];
+    assert!(!publish_loaned(&pool_full, &sent[0], false).await);
+    assert!(!publish_loaned(&shm_off, &sent[1], false).await);
+    assert!(!publish_loaned(&pool_full, &sent[2], false).await);
+    assert_eq!(full.shm_stats().fell_back, 1, "{:?}", full.shm_stats());
+    assert_eq!(off.shm_stats(), Default::default());
+    wait_for(&loans, 3).await;
+    let loans = loans.lock().expect("loans");
+    assert_eq!(loans.len(), 3);
+    assert!(loans.iter().all(|l| !l.is_shared_memory()));
+    let got: Vec<Image> = loans
+        .iter()
+        .map(|l| l.decode().expect("an image"))
+        .collect();
+    for msg in &sent {
+        assert!(got.contains(msg), "{} bytes of pixels", msg.data.len());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_loan_whose_size_does_not_fit_the_image_is_an_error() {
+    let node = node("loan_bad", 74, SharedMemory::default(), None, None).await;
+    let publisher = node.publisher::<Image>("/bad_loan").await.expect("pub");
+    let template = Image {
+        width: 640,
+        height: 480,
+        step: 640 * 3,
+        encoding: "rgb8".into(),
+        ..Default::default()
+    };
+    let err = publisher
+        .borrow_loaned_message(template, 640 * 480)
+        .expect_err("the pixels of an rgb8 image are 3 bytes each");
+    let text = err.to_string();
+    assert!(text.contains("921600") && text.contains("307200"), "{text}");
+    assert_eq!(node.shm_stats(), Default::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpublished_loan_gives_its_buffer_back_to_the_pool() {
+    // Room for two 640x480 rgb8 images at a time.
+    let two_images = SharedMemory {
+        pool_size: 2 * 1024 * 1024,
+        ..SharedMemory::default()
+    };
+    let node = node("loan_dropped", 76, two_images, None, None).await;
+    let publisher = node.publisher::<Image>("/dropped").await.expect("pub");
+    let msg = image(10);
+    let template = Image {
+        data: Vec::new(),
+        ..msg.clone()
+    };
+    for round in 0..10 {
+        let mut loan = publisher
+            .borrow_loaned_message(template.clone(), msg.data.len())
+            .expect("a loan");
+        assert!(loan.is_shared_memory(), "round {round}: {loan:?}");
+        loan.data_mut().copy_from_slice(&msg.data);
+        assert_eq!(loan.data(), &msg.data[..]);
+    }
+    assert_eq!(node.shm_stats(), Default::default());
+}
+
 fn python_peer(args: &[&str]) -> Child {
     Command::new("python3")
         .arg(format!("{}/tests/python/shm_peer.py", repo()))
@@ -221,9 +408,27 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_peers_with_and_without_shared_memory_receive_a_rosync_image() {
+    python_peers_receive(70, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_peers_with_and_without_shared_memory_receive_a_loaned_image() {
+    python_peers_receive(75, true).await;
+}
+
+/// Python subscribers, one with shared memory and one without, each get the exact CDR bytes
+/// of an image published as an owned message or written in place (`loaned`).
+async fn python_peers_receive(domain: u32, loaned: bool) {
     let ep = endpoint();
-    let node = node("shm_py_pub", 70, SharedMemory::default(), Some(&ep), None).await;
-    let key = graph::topic_key_expr(70, "/py_image", Image::TYPE_NAME, Image::TYPE_HASH);
+    let node = node(
+        "shm_py_pub",
+        domain,
+        SharedMemory::default(),
+        Some(&ep),
+        None,
+    )
+    .await;
+    let key = graph::topic_key_expr(domain, "/py_image", Image::TYPE_NAME, Image::TYPE_HASH);
     let mut with_shm = python_peer(&["sub", &key, "--connect", &ep, "--shm", "on", "--count", "2"]);
     let mut without = python_peer(&[
         "sub",
@@ -249,7 +454,11 @@ async fn python_peers_with_and_without_shared_memory_receive_a_rosync_image() {
         if !running {
             break;
         }
-        publisher.publish(&msg).await.expect("publishes");
+        if loaned {
+            assert!(publish_loaned(&publisher, &msg, false).await);
+        } else {
+            publisher.publish(&msg).await.expect("publishes");
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let expected = sha256_hex(&rosync::cdr::encode(&msg).expect("encodes"));

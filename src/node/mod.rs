@@ -28,6 +28,7 @@ pub mod graph;
 mod graph_api;
 mod graph_view;
 mod loaned;
+mod loaned_mut;
 pub mod names;
 mod network;
 #[cfg(feature = "cli")]
@@ -56,6 +57,7 @@ pub use graph_api::{
     EndpointInfo, GraphEvent, GraphEvents, GRAPH_EVENT_CAPACITY, GRAPH_SETTLE_TIMEOUT,
 };
 pub use loaned::LoanedMessage;
+pub use loaned_mut::{LoanableMessage, LoanedMessageMut};
 pub use network::{NetworkOptions, DEFAULT_RENDEZVOUS};
 #[cfg(feature = "cli")]
 pub use network_args::NetworkArgs;

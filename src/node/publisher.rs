@@ -227,7 +227,7 @@ impl RawPublisher {
         Ok(self.buffers.share(buf))
     }
 
-    async fn put(&self, payload: zenoh::bytes::ZBytes) -> Result<()> {
+    pub(super) async fn put(&self, payload: zenoh::bytes::ZBytes) -> Result<()> {
         let attachment = self.next_attachment();
         let sent = match &self.publisher {
             ZenohPublisher::Plain(p) => p.put(payload).attachment(attachment).await,
@@ -237,7 +237,7 @@ impl RawPublisher {
     }
 
     /// The same without `.await`, for synchronous code such as synchronizer callbacks.
-    fn put_now(&self, payload: zenoh::bytes::ZBytes) -> Result<()> {
+    pub(super) fn put_now(&self, payload: zenoh::bytes::ZBytes) -> Result<()> {
         use zenoh::Wait;
         let attachment = self.next_attachment();
         let sent = match &self.publisher {
@@ -245,6 +245,11 @@ impl RawPublisher {
             ZenohPublisher::Advanced(p) => p.put(payload).attachment(attachment).wait(),
         };
         sent.map_err(|e| Error::zenoh(&format!("publish on {} failed", self.topic), e))
+    }
+
+    /// The node this publisher belongs to.
+    pub(super) fn node(&self) -> &Node {
+        &self._node
     }
 
     /// rmw_zenoh's attachment for the next sample.

@@ -136,14 +136,27 @@ impl ShmPool {
         msg: &T,
         len: usize,
     ) -> Result<Option<zenoh::bytes::ZBytes>> {
+        let Some(mut buf) = self.alloc(len) else {
+            return Ok(None);
+        };
+        crate::cdr::encode_into_slice(msg, &mut buf[..])?;
+        self.count_published();
+        Ok(Some(zenoh::bytes::ZBytes::from(buf)))
+    }
+
+    /// A buffer of `len` bytes from the pool (its content is whatever the pool held: the
+    /// caller writes every byte); `None`, counted as a fallback, when the pool is unavailable
+    /// or full. Allocation never blocks: a full pool is collected once, then given up on.
+    #[cfg(feature = "shared-memory")]
+    pub(crate) fn alloc(&self, len: usize) -> Option<zenoh::shm::ZShmMut> {
         use zenoh::shm::GarbageCollect;
         use zenoh::Wait;
         let Some(provider) = self.provider() else {
             self.fell_back.fetch_add(1, Ordering::Relaxed);
-            return Ok(None);
+            return None;
         };
-        let mut buf = match provider.alloc(len).with_policy::<GarbageCollect>().wait() {
-            Ok(buf) => buf,
+        match provider.alloc(len).with_policy::<GarbageCollect>().wait() {
+            Ok(buf) => Some(buf),
             Err(e) => {
                 if self.fell_back.fetch_add(1, Ordering::Relaxed) == 0 {
                     tracing::warn!(
@@ -152,12 +165,15 @@ impl ShmPool {
                         self.settings.pool_size
                     );
                 }
-                return Ok(None);
+                None
             }
-        };
-        crate::cdr::encode_into_slice(msg, &mut buf[..])?;
+        }
+    }
+
+    /// Counts a message handed to zenoh in a shared-memory buffer.
+    #[cfg(feature = "shared-memory")]
+    pub(crate) fn count_published(&self) {
         self.published.fetch_add(1, Ordering::Relaxed);
-        Ok(Some(zenoh::bytes::ZBytes::from(buf)))
     }
 
     /// Without the `shared-memory` feature nothing goes through shared memory.
