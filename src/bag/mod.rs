@@ -41,6 +41,7 @@ mod index;
 pub mod info;
 mod log;
 mod messages;
+mod open_chunk;
 pub mod player;
 pub mod reader;
 pub mod recorder;
@@ -52,6 +53,7 @@ mod selection;
 pub mod sqlite;
 mod types;
 mod untrusted;
+mod write_records;
 pub mod writer;
 
 pub use damage::{Damage, DamagedPart, Verification};
