@@ -649,3 +649,73 @@ fn corruption_sample(zstd: bool) -> Vec<u8> {
         lz4.clone()
     }
 }
+
+/// Uncompressed chunks get their CRC also when it is computed while they are written (chunks
+/// of 256 KiB and more) and when their last payload is written from the caller's buffer: every
+/// chunk's CRC is present and matches its records (read with the `mcap` crate, independently
+/// of rosync's reader), and Python `mcap` and `rosbags` read every message.
+#[test]
+fn uncompressed_chunks_carry_their_crc_however_they_are_written() {
+    let dir = scratch("chunk_crcs");
+    let path = dir.join("crcs.mcap");
+    let mut bag = BagWriter::create(
+        &path,
+        WriterOptions {
+            compression: Compression::None,
+            chunk_size: 512 * 1024,
+            ..Default::default()
+        },
+    )
+    .expect("create");
+    let mut log_time = 1_000u64;
+    let mut next = || {
+        log_time += 1;
+        log_time
+    };
+    // About 600 KiB of small messages: one chunk closes at 512 KiB.
+    for i in 0..600 {
+        let msg = std_msgs::String {
+            data: format!("{i:04} {}", "s".repeat(1000)),
+        };
+        bag.write_message("/small", next(), &msg).expect("write");
+    }
+    // Three 1 MB images: each closes a chunk as its tail.
+    for i in 0..3u8 {
+        let image = rgb8(Default::default(), 1000, 334, vec![i; 1000 * 334 * 3]);
+        bag.write_message("/image", next(), &image).expect("write");
+    }
+    // A short last chunk (CRC computed before writing).
+    bag.write_message(
+        "/small",
+        next(),
+        &std_msgs::String {
+            data: "last".into(),
+        },
+    )
+    .expect("write");
+    let written = bag.finish().expect("finish").messages;
+    assert_eq!(written, 604);
+
+    let bytes = std::fs::read(&path).expect("read");
+    let mut chunks = 0;
+    for record in mcap::read::LinearReader::new(&bytes).expect("mcap") {
+        if let mcap::records::Record::Chunk { header, data } = record.expect("record") {
+            chunks += 1;
+            assert_eq!(header.compression, "");
+            assert_ne!(header.uncompressed_crc, 0, "chunk {chunks} has no CRC");
+            assert_eq!(
+                header.uncompressed_crc,
+                crc32fast::hash(&data),
+                "chunk {chunks}: CRC does not match its records"
+            );
+        }
+    }
+    assert!(chunks >= 5, "{chunks} chunks");
+    let reader = BagReader::open(&path).expect("open");
+    assert!(reader.damage().is_none(), "{:?}", reader.damage());
+    assert_eq!(reader.message_count(), written);
+    let lines = bag_check(&["read", path.to_str().expect("path")]);
+    assert_eq!(python_rows(&lines, "mcap").len() as u64, written);
+    assert_eq!(python_rows(&lines, "rosbags").len() as u64, written);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,23 +1,25 @@
 //! [`OpenChunk`]: the chunk a [`super::BagWriter`] is filling, in memory, and how it is closed
-//! into the bytes of a Chunk record and its Message Index records.
+//! into a Chunk record and its Message Index records.
 //!
-//! The chunk's CRC (of its uncompressed records) is computed as the records arrive, 64 KiB at
-//! a time while they are still in the cache, instead of in a second pass over the whole chunk
-//! at the end. A message that closes an uncompressed chunk need not be copied into it: it is
-//! passed to [`OpenChunk::close`] as the chunk's `tail` and written from the caller's buffer.
+//! Closing an uncompressed chunk computes its CRC (of the records) on a second thread while
+//! the records are being written: the chunk header goes out with a CRC of 0 ("not computed",
+//! which the MCAP specification allows) and the CRC is written into it as soon as it is known,
+//! before [`OpenChunk::close`] returns. A process killed in between leaves a complete chunk
+//! without a CRC, which readers accept; a process killed earlier leaves a cut chunk, which
+//! readers report as truncated. A message that closes an uncompressed chunk is not copied into
+//! it: its payload is the chunk's `tail`, written from the caller's buffer.
 
 use std::collections::BTreeMap;
-use std::io::{self, IoSlice};
+use std::fs::File;
+use std::io::{self, IoSlice, Write};
 
-use super::write_records::{self, ChunkHeader, ChunkIndex, INDEX_ENTRY, MESSAGE_OVERHEAD};
+use super::write_records::MESSAGE_OVERHEAD;
+use super::write_records::{self, ChunkHeader, ChunkIndex, CHUNK_CRC_AT, INDEX_ENTRY};
 use super::Compression;
 
-/// Records are added to the CRC in blocks of this many bytes (large enough for the SIMD path,
-/// small enough to still be in the cache).
-const CRC_BLOCK: usize = 64 * 1024;
-
-/// A tail at least this long has its CRC computed in two halves on two threads.
-const PARALLEL_CRC: usize = 1 << 20;
+/// Uncompressed chunks at least this long have their CRC computed while they are written (a
+/// thread costs more than the CRC of a shorter one).
+const OVERLAPPED_CRC: usize = 256 * 1024;
 
 /// How chunks are compressed, with the state the compressor keeps between chunks.
 pub(crate) enum Compressor {
@@ -83,9 +85,6 @@ pub(crate) struct CloseBuffers {
 pub(crate) struct OpenChunk {
     /// The uncompressed records.
     records: Vec<u8>,
-    /// CRC of `records[..crc_done]`.
-    crc: crc32fast::Hasher,
-    crc_done: usize,
     /// Log times of the first and last message (min and max).
     bounds: Option<(u64, u64)>,
     /// Message Index entries by channel id.
@@ -104,8 +103,6 @@ impl OpenChunk {
             .min(64 << 20);
         Self {
             records: Vec::new(),
-            crc: crc32fast::Hasher::new(),
-            crc_done: 0,
             bounds: None,
             index: Vec::new(),
             messages: 0,
@@ -126,7 +123,6 @@ impl OpenChunk {
     /// Adds a record that `encode` appends (a schema or a channel).
     pub fn push_record(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
         encode(&mut self.records);
-        self.crc_catch_up();
     }
 
     /// Adds a message record: its header and, unless it is to be the chunk's tail, its payload.
@@ -141,9 +137,10 @@ impl OpenChunk {
         if self.index.len() <= channel {
             self.index.resize_with(channel + 1, Vec::new);
         }
-        let entries = &mut self.index[channel];
-        entries.extend_from_slice(&log_time.to_le_bytes());
-        entries.extend_from_slice(&(self.records.len() as u64).to_le_bytes());
+        let mut entry = [0u8; INDEX_ENTRY];
+        entry[..8].copy_from_slice(&log_time.to_le_bytes());
+        entry[8..].copy_from_slice(&(self.records.len() as u64).to_le_bytes());
+        self.index[channel].extend_from_slice(&entry);
         self.bounds = Some(match self.bounds {
             None => (log_time, log_time),
             Some((start, end)) => (start.min(log_time), end.max(log_time)),
@@ -156,30 +153,21 @@ impl OpenChunk {
         if let Some(payload) = payload {
             self.records.extend_from_slice(payload);
         }
-        self.crc_catch_up();
     }
 
-    /// Adds the records not yet in the CRC once they make a block.
-    fn crc_catch_up(&mut self) {
-        if self.records.len() - self.crc_done >= CRC_BLOCK {
-            self.crc.update(&self.records[self.crc_done..]);
-            self.crc_done = self.records.len();
-        }
-    }
-
-    /// Closes the chunk, which starts at byte `offset` of the file, followed by `tail` (the
-    /// payload of its last message, whose header was pushed without it): hands the Chunk
-    /// record and its Message Index records to `write` and returns the chunk's index entry.
-    /// The chunk is empty afterwards, also when compressing or `write` failed.
+    /// Closes the chunk, which starts at byte `offset` of `file` (its end), followed by
+    /// `tail` (the payload of its last message, whose header was pushed without it): writes
+    /// the Chunk record and its Message Index records and returns the chunk's index entry.
+    /// The chunk is empty afterwards, also when compressing or writing failed.
     pub fn close(
         &mut self,
         tail: &[u8],
         offset: u64,
         compressor: &mut Compressor,
         buffers: &mut CloseBuffers,
-        write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<()>,
+        file: &mut File,
     ) -> io::Result<ChunkIndex> {
-        let result = self.close_inner(tail, offset, compressor, buffers, write);
+        let result = self.close_inner(tail, offset, compressor, buffers, file);
         self.reset();
         result
     }
@@ -190,12 +178,8 @@ impl OpenChunk {
         offset: u64,
         compressor: &mut Compressor,
         buffers: &mut CloseBuffers,
-        write: impl FnOnce(&[IoSlice<'_>]) -> io::Result<()>,
+        file: &mut File,
     ) -> io::Result<ChunkIndex> {
-        let mut crc = std::mem::replace(&mut self.crc, crc32fast::Hasher::new());
-        crc.update(&self.records[self.crc_done..]);
-        crc.combine(&crc_of(tail));
-        let crc = crc.finalize();
         let uncompressed_size = (self.records.len() + tail.len()) as u64;
         let compression = compressor.name();
         let CloseBuffers {
@@ -203,12 +187,20 @@ impl OpenChunk {
             compressed,
             index,
         } = buffers;
-        let data: [&[u8]; 2] = if let Compressor::None = compressor {
-            [&self.records[..], tail]
+        let overlapped = matches!(compressor, Compressor::None)
+            && uncompressed_size >= OVERLAPPED_CRC as u64
+            && cfg!(unix);
+        let (crc, data): (u32, [&[u8]; 2]) = if let Compressor::None = compressor {
+            let crc = if overlapped {
+                0 // written in by `write_overlapped`
+            } else {
+                crc_of(&[&self.records, tail])
+            };
+            (crc, [&self.records[..], tail])
         } else {
             self.records.extend_from_slice(tail);
             compressor.compress(&self.records, compressed)?;
-            [&compressed[..], &[]]
+            (crc_of(&[&self.records]), [&compressed[..], &[]])
         };
         let compressed_size = (data[0].len() + data[1].len()) as u64;
         let (start, end) = self.bounds.unwrap_or((0, 0));
@@ -236,12 +228,17 @@ impl OpenChunk {
             message_index_offsets.insert(channel, offset + length + index.len() as u64);
             write_records::message_index(index, channel, entries);
         }
-        write(&[
+        let slices = [
             IoSlice::new(head),
             IoSlice::new(data[0]),
             IoSlice::new(data[1]),
             IoSlice::new(index),
-        ])?;
+        ];
+        if overlapped {
+            write_overlapped(file, &slices, data, offset + CHUNK_CRC_AT)?;
+        } else {
+            write_all_vectored(file, &slices)?;
+        }
         Ok(ChunkIndex {
             start,
             end,
@@ -261,8 +258,6 @@ impl OpenChunk {
         if self.records.capacity() > self.keep_capacity.saturating_mul(2) {
             self.records = Vec::new();
         }
-        self.crc = crc32fast::Hasher::new();
-        self.crc_done = 0;
         self.bounds = None;
         for entries in &mut self.index {
             entries.clear();
@@ -277,42 +272,57 @@ pub(crate) fn index_has_room(messages: usize) -> bool {
     messages < (u32::MAX as usize / INDEX_ENTRY) - 1
 }
 
-/// The CRC of `bytes`, computed in two halves on two threads when it is long.
-fn crc_of(bytes: &[u8]) -> crc32fast::Hasher {
-    let mut first = crc32fast::Hasher::new();
-    if bytes.len() < PARALLEL_CRC {
-        first.update(bytes);
-        return first;
+/// The CRC-32 of `parts` one after the other.
+fn crc_of(parts: &[&[u8]]) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    for part in parts {
+        crc.update(part);
     }
-    let (a, b) = bytes.split_at(bytes.len() / 2);
-    let second = std::thread::scope(|s| {
-        let second = s.spawn(|| {
-            let mut h = crc32fast::Hasher::new();
-            h.update(b);
-            h
-        });
-        first.update(a);
-        second.join()
-    });
-    match second {
-        Ok(second) => first.combine(&second),
-        // The thread cannot panic; should it, compute the half here.
-        Err(_) => first.update(b),
-    }
-    first
+    crc.finalize()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Writes `slices` while a second thread computes the CRC of `records`, then writes the CRC
+/// at byte `crc_at` of the file.
+#[cfg(unix)]
+fn write_overlapped(
+    file: &mut File,
+    slices: &[IoSlice<'_>],
+    records: [&[u8]; 2],
+    crc_at: u64,
+) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let crc = std::thread::scope(|s| {
+        let crc = s.spawn(|| crc_of(&records));
+        let written = write_all_vectored(file, slices);
+        // The CRC thread cannot panic; if it did, compute the CRC here.
+        let crc = crc.join().unwrap_or_else(|_| crc_of(&records));
+        written.map(|()| crc)
+    })?;
+    file.write_all_at(&crc.to_le_bytes(), crc_at)
+}
 
-    #[test]
-    fn a_long_crc_in_two_halves_equals_the_crc_in_one_pass() {
-        let bytes: Vec<u8> = (0..(PARALLEL_CRC * 3 + 17))
-            .map(|i| (i * 7 + i / 251) as u8)
-            .collect();
-        let mut one = crc32fast::Hasher::new();
-        one.update(&bytes);
-        assert_eq!(crc_of(&bytes).finalize(), one.finalize());
+/// Without positioned writes the CRC is never overlapped (see `close_inner`).
+#[cfg(not(unix))]
+fn write_overlapped(
+    file: &mut File,
+    slices: &[IoSlice<'_>],
+    _records: [&[u8]; 2],
+    _crc_at: u64,
+) -> io::Result<()> {
+    write_all_vectored(file, slices)
+}
+
+/// Writes every byte of `slices` to `file`, in as few system calls as the OS allows.
+pub(crate) fn write_all_vectored(file: &mut File, slices: &[IoSlice<'_>]) -> io::Result<()> {
+    let mut owned: Vec<IoSlice<'_>> = slices.iter().filter(|s| !s.is_empty()).copied().collect();
+    let mut slices = &mut owned[..];
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
+    Ok(())
 }

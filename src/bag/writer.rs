@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::error::{BagError, Result};
-use super::open_chunk::{index_has_room, CloseBuffers, Compressor, OpenChunk};
+use super::open_chunk::{index_has_room, write_all_vectored, CloseBuffers, Compressor, OpenChunk};
 use super::records::{op, MAGIC};
 use super::rosbag2::offered_qos_profiles;
 use super::write_records::{self, Statistics, MESSAGE_OVERHEAD};
@@ -440,13 +440,12 @@ impl BagWriter {
 
     /// Closes the open chunk, whose last message's payload is `tail`, and writes it.
     fn close_chunk(&mut self, tail: &[u8]) -> Result<()> {
-        let file = &mut self.file;
         let index = self.chunk.close(
             tail,
             self.position,
             &mut self.compressor,
             &mut self.buffers,
-            |slices| write_all_vectored(file, slices),
+            &mut self.file,
         );
         self.open_chunk_bytes = 0;
         self.open_chunk_since = None;
@@ -558,21 +557,6 @@ fn summary(w: &BagWriter) -> Vec<u8> {
     out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(MAGIC);
     out
-}
-
-/// Writes every byte of `slices` to `file`, in as few system calls as the OS allows.
-fn write_all_vectored(file: &mut File, slices: &[IoSlice<'_>]) -> std::io::Result<()> {
-    let mut owned: Vec<IoSlice<'_>> = slices.iter().filter(|s| !s.is_empty()).copied().collect();
-    let mut slices = &mut owned[..];
-    while !slices.is_empty() {
-        match file.write_vectored(slices) {
-            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut slices, n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
