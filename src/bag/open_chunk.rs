@@ -1,8 +1,9 @@
 //! [`OpenChunk`]: the chunk a [`super::BagWriter`] is filling, in memory, and how it is closed
 //! into a Chunk record and its Message Index records.
 //!
-//! Closing an uncompressed chunk computes its CRC (of the records) on a second thread while
-//! the records are being written: the chunk header goes out with a CRC of 0 ("not computed",
+//! The CRC (of the uncompressed records) of a compressed chunk is computed as the records
+//! arrive, 64 KiB at a time while they are in the cache. That of an uncompressed chunk of
+//! 256 KiB or more is computed on a second thread while the records are being written: the chunk header goes out with a CRC of 0 ("not computed",
 //! which the MCAP specification allows) and the CRC is written into it as soon as it is known,
 //! before [`OpenChunk::close`] returns. A process killed in between leaves a complete chunk
 //! without a CRC, which readers accept; a process killed earlier leaves a cut chunk, which
@@ -13,12 +14,16 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, IoSlice, Write};
 
-use super::write_records::MESSAGE_OVERHEAD;
-use super::write_records::{self, ChunkHeader, ChunkIndex, CHUNK_CRC_AT, INDEX_ENTRY};
+use super::write_records::{self, ChunkHeader, ChunkIndex};
+use super::write_records::{CHUNK_CRC_AT, INDEX_ENTRY, MESSAGE_OVERHEAD};
 use super::Compression;
 
-/// Uncompressed chunks at least this long have their CRC computed while they are written (a
-/// thread costs more than the CRC of a shorter one).
+/// Records of a compressed chunk are added to its CRC in blocks of this many bytes as they
+/// arrive (large enough for the SIMD path, small enough to be still in the cache).
+const CRC_BLOCK: usize = 64 * 1024;
+
+/// When the bytes not yet in the CRC of an uncompressed chunk are at least this many, their
+/// CRC is computed while the chunk is written (a thread costs more than the CRC of fewer).
 const OVERLAPPED_CRC: usize = 256 * 1024;
 
 /// How chunks are compressed, with the state the compressor keeps between chunks.
@@ -85,6 +90,12 @@ pub(crate) struct CloseBuffers {
 pub(crate) struct OpenChunk {
     /// The uncompressed records.
     records: Vec<u8>,
+    /// CRC of `records[..crc_done]`.
+    crc: crc32fast::Hasher,
+    crc_done: usize,
+    /// Whether the CRC is computed as records arrive (compressed chunks) rather than while
+    /// the chunk is written (uncompressed ones).
+    crc_as_filled: bool,
     /// Log times of the first and last message (min and max).
     bounds: Option<(u64, u64)>,
     /// Message Index entries by channel id.
@@ -95,14 +106,18 @@ pub(crate) struct OpenChunk {
 }
 
 impl OpenChunk {
-    /// An empty chunk expected to hold about `chunk_size` bytes.
-    pub fn new(chunk_size: u64) -> Self {
+    /// An empty chunk expected to hold about `chunk_size` bytes, to be compressed with
+    /// `compression`.
+    pub fn new(chunk_size: u64, compression: Compression) -> Self {
         let keep_capacity = usize::try_from(chunk_size)
             .unwrap_or(usize::MAX)
             .saturating_add(64 * 1024)
             .min(64 << 20);
         Self {
             records: Vec::new(),
+            crc: crc32fast::Hasher::new(),
+            crc_done: 0,
+            crc_as_filled: compression != Compression::None,
             bounds: None,
             index: Vec::new(),
             messages: 0,
@@ -123,6 +138,7 @@ impl OpenChunk {
     /// Adds a record that `encode` appends (a schema or a channel).
     pub fn push_record(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
         encode(&mut self.records);
+        self.crc_catch_up();
     }
 
     /// Adds a message record: its header and, unless it is to be the chunk's tail, its payload.
@@ -152,6 +168,15 @@ impl OpenChunk {
         self.records.extend_from_slice(header);
         if let Some(payload) = payload {
             self.records.extend_from_slice(payload);
+        }
+        self.crc_catch_up();
+    }
+
+    /// Adds the records not yet in the CRC once they make a block.
+    fn crc_catch_up(&mut self) {
+        if self.crc_as_filled && self.records.len() - self.crc_done >= CRC_BLOCK {
+            self.crc.update(&self.records[self.crc_done..]);
+            self.crc_done = self.records.len();
         }
     }
 
@@ -187,20 +212,25 @@ impl OpenChunk {
             compressed,
             index,
         } = buffers;
+        let mut crc = std::mem::replace(&mut self.crc, crc32fast::Hasher::new());
+        let pending: [&[u8]; 2] = [&self.records[self.crc_done..], tail];
         let overlapped = matches!(compressor, Compressor::None)
-            && uncompressed_size >= OVERLAPPED_CRC as u64
+            && pending[0].len() + pending[1].len() >= OVERLAPPED_CRC
             && cfg!(unix);
-        let (crc, data): (u32, [&[u8]; 2]) = if let Compressor::None = compressor {
-            let crc = if overlapped {
-                0 // written in by `write_overlapped`
+        let (crc_field, data): (u32, [&[u8]; 2]) = if let Compressor::None = compressor {
+            if overlapped {
+                (0, [&self.records[..], tail]) // the CRC is written in by `write_overlapped`
             } else {
-                crc_of(&[&self.records, tail])
-            };
-            (crc, [&self.records[..], tail])
+                crc.update(pending[0]);
+                crc.update(pending[1]);
+                (crc.clone().finalize(), [&self.records[..], tail])
+            }
         } else {
+            crc.update(pending[0]);
+            crc.update(pending[1]);
             self.records.extend_from_slice(tail);
             compressor.compress(&self.records, compressed)?;
-            (crc_of(&[&self.records]), [&compressed[..], &[]])
+            (crc.clone().finalize(), [&compressed[..], &[]])
         };
         let compressed_size = (data[0].len() + data[1].len()) as u64;
         let (start, end) = self.bounds.unwrap_or((0, 0));
@@ -211,7 +241,7 @@ impl OpenChunk {
                 start,
                 end,
                 uncompressed_size,
-                crc,
+                crc: crc_field,
                 compression,
                 compressed_size,
             },
@@ -235,7 +265,8 @@ impl OpenChunk {
             IoSlice::new(index),
         ];
         if overlapped {
-            write_overlapped(file, &slices, data, offset + CHUNK_CRC_AT)?;
+            let pending = [&self.records[self.crc_done..], tail];
+            write_overlapped(file, &slices, crc, pending, offset + CHUNK_CRC_AT)?;
         } else {
             write_all_vectored(file, &slices)?;
         }
@@ -255,6 +286,8 @@ impl OpenChunk {
     /// Empties the chunk, keeping its buffers (up to the expected chunk size).
     fn reset(&mut self) {
         self.records.clear();
+        self.crc = crc32fast::Hasher::new();
+        self.crc_done = 0;
         if self.records.capacity() > self.keep_capacity.saturating_mul(2) {
             self.records = Vec::new();
         }
@@ -272,30 +305,31 @@ pub(crate) fn index_has_room(messages: usize) -> bool {
     messages < (u32::MAX as usize / INDEX_ENTRY) - 1
 }
 
-/// The CRC-32 of `parts` one after the other.
-fn crc_of(parts: &[&[u8]]) -> u32 {
-    let mut crc = crc32fast::Hasher::new();
+/// `crc` continued over `parts`, finished.
+fn crc_of(mut crc: crc32fast::Hasher, parts: &[&[u8]]) -> u32 {
     for part in parts {
         crc.update(part);
     }
     crc.finalize()
 }
 
-/// Writes `slices` while a second thread computes the CRC of `records`, then writes the CRC
-/// at byte `crc_at` of the file.
+/// Writes `slices` while a second thread continues `crc` over `pending` (the records not in
+/// it yet), then writes the CRC at byte `crc_at` of the file.
 #[cfg(unix)]
 fn write_overlapped(
     file: &mut File,
     slices: &[IoSlice<'_>],
-    records: [&[u8]; 2],
+    crc: crc32fast::Hasher,
+    pending: [&[u8]; 2],
     crc_at: u64,
 ) -> io::Result<()> {
     use std::os::unix::fs::FileExt;
     let crc = std::thread::scope(|s| {
-        let crc = s.spawn(|| crc_of(&records));
+        let thread_crc = crc.clone();
+        let job = s.spawn(move || crc_of(thread_crc, &pending));
         let written = write_all_vectored(file, slices);
         // The CRC thread cannot panic; if it did, compute the CRC here.
-        let crc = crc.join().unwrap_or_else(|_| crc_of(&records));
+        let crc = job.join().unwrap_or_else(|_| crc_of(crc, &pending));
         written.map(|()| crc)
     })?;
     file.write_all_at(&crc.to_le_bytes(), crc_at)
@@ -306,7 +340,8 @@ fn write_overlapped(
 fn write_overlapped(
     file: &mut File,
     slices: &[IoSlice<'_>],
-    _records: [&[u8]; 2],
+    _crc: crc32fast::Hasher,
+    _pending: [&[u8]; 2],
     _crc_at: u64,
 ) -> io::Result<()> {
     write_all_vectored(file, slices)

@@ -162,7 +162,7 @@ impl BagWriter {
         Ok(Self {
             path,
             file,
-            chunk: OpenChunk::new(options.chunk_size),
+            chunk: OpenChunk::new(options.chunk_size, options.compression),
             options,
             position: start.len() as u64,
             topics: HashMap::new(),
