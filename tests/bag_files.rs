@@ -719,3 +719,55 @@ fn uncompressed_chunks_carry_their_crc_however_they_are_written() {
     assert_eq!(python_rows(&lines, "rosbags").len() as u64, written);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An uncompressed chunk is written to the file as it fills, after a placeholder header: a
+/// writer that vanishes in the middle of one leaves it cut short (truncated, its messages
+/// lost) and every chunk before it intact, and the file recovers.
+#[test]
+fn a_writer_that_vanishes_mid_uncompressed_chunk_keeps_every_closed_chunk() {
+    let dir = scratch("vanish_streamed");
+    let path = dir.join("killed.mcap");
+    let mut bag = BagWriter::create(
+        &path,
+        WriterOptions {
+            compression: Compression::None,
+            chunk_size: 1 << 20,
+            ..Default::default()
+        },
+    )
+    .expect("create");
+    let (mut durable, mut last_bytes) = (0, bag.bytes_written());
+    // 10 KiB messages: 2.5 chunks of 1 MiB, the open one partly in the file.
+    for i in 0..250u64 {
+        let msg = std_msgs::String {
+            data: format!("{i:04} {}", "m".repeat(10 * 1024)),
+        };
+        bag.write_message("/log", 1_000 + i, &msg).expect("write");
+        if bag.bytes_written() != last_bytes {
+            last_bytes = bag.bytes_written();
+            durable = bag.messages_written();
+        }
+    }
+    assert!((200..240).contains(&durable), "two chunks closed: {durable} messages");
+    let file_len = std::fs::metadata(&path).expect("metadata").len();
+    assert!(
+        file_len > last_bytes + 256 * 1024,
+        "the open chunk is partly written: {file_len} bytes, {last_bytes} closed"
+    );
+    std::mem::forget(bag); // no summary, no flush: what SIGKILL leaves
+
+    let bag = BagReader::open(&path).expect("open");
+    assert_eq!(bag.message_count(), durable);
+    assert!(
+        matches!(bag.damage(), Some(BagError::Truncated { offset, .. }) if *offset == last_bytes),
+        "{:?}",
+        bag.damage()
+    );
+    let out = dir.join("recovered.mcap");
+    let report = recover(&path, &out).expect("recover");
+    assert_eq!(report.messages_recovered, durable);
+    let lines = bag_check(&["read", out.to_str().expect("path")]);
+    assert_eq!(python_rows(&lines, "mcap").len() as u64, durable);
+    assert_eq!(python_rows(&lines, "rosbags").len() as u64, durable);
+    let _ = std::fs::remove_dir_all(&dir);
+}

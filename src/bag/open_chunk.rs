@@ -1,26 +1,34 @@
-//! [`OpenChunk`]: the chunk a [`super::BagWriter`] is filling, in memory, and how it is closed
-//! into a Chunk record and its Message Index records.
+//! [`OpenChunk`]: the chunk a [`super::BagWriter`] is filling and how it is closed into a
+//! Chunk record and its Message Index records.
 //!
-//! The CRC (of the uncompressed records) of a compressed chunk is computed as the records
-//! arrive, 64 KiB at a time while they are in the cache. That of an uncompressed chunk of
-//! 256 KiB or more is computed on a second thread while the records are being written: the chunk header goes out with a CRC of 0 ("not computed",
-//! which the MCAP specification allows) and the CRC is written into it as soon as it is known,
-//! before [`OpenChunk::close`] returns. A process killed in between leaves a complete chunk
-//! without a CRC, which readers accept; a process killed earlier leaves a cut chunk, which
-//! readers report as truncated. A message that closes an uncompressed chunk is not copied into
-//! it: its payload is the chunk's `tail`, written from the caller's buffer.
+//! A compressed chunk is held in memory until it closes; its CRC (of the uncompressed
+//! records) is computed as the records arrive, 64 KiB at a time while they are in the cache.
+//!
+//! An uncompressed chunk is written as it fills, 256 KiB at a time while the records are in
+//! the cache (its CRC computed just before): first a placeholder header whose length runs past
+//! the end of the file, then the records. When the chunk closes, the rest of it and its
+//! Message Index records are appended and the real header is written over the placeholder,
+//! before [`OpenChunk::close`] returns. A process killed before that leaves a chunk that
+//! readers see cut short (truncated), as if the file had been cut there; nothing before it is
+//! touched. A message that closes an uncompressed chunk is not copied: its payload (the
+//! chunk's `tail`, an image larger than the chunk size, say) is written from the caller's
+//! buffer while a second thread computes its CRC.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, IoSlice, Write};
 
 use super::write_records::{self, ChunkHeader, ChunkIndex};
-use super::write_records::{CHUNK_CRC_AT, INDEX_ENTRY, MESSAGE_OVERHEAD};
+use super::write_records::{INDEX_ENTRY, MESSAGE_OVERHEAD};
 use super::Compression;
 
 /// Records of a compressed chunk are added to its CRC in blocks of this many bytes as they
 /// arrive (large enough for the SIMD path, small enough to be still in the cache).
 const CRC_BLOCK: usize = 64 * 1024;
+
+/// An uncompressed chunk is written in blocks of this many bytes as it fills (small enough to
+/// be still in the cache when the kernel copies it).
+const STREAM_BLOCK: usize = 256 * 1024;
 
 /// When the bytes not yet in the CRC of an uncompressed chunk are at least this many, their
 /// CRC is computed while the chunk is written (a thread costs more than the CRC of fewer).
@@ -93,9 +101,11 @@ pub(crate) struct OpenChunk {
     /// CRC of `records[..crc_done]`.
     crc: crc32fast::Hasher,
     crc_done: usize,
-    /// Whether the CRC is computed as records arrive (compressed chunks) rather than while
-    /// the chunk is written (uncompressed ones).
-    crc_as_filled: bool,
+    /// Whether the chunk is written as it fills (uncompressed chunks, see the module docs);
+    /// otherwise its CRC is computed as records arrive.
+    streams: bool,
+    /// Bytes of records already written to the file, after the placeholder header.
+    streamed: u64,
     /// Log times of the first and last message (min and max).
     bounds: Option<(u64, u64)>,
     /// Message Index entries by channel id.
@@ -117,7 +127,8 @@ impl OpenChunk {
             records: Vec::new(),
             crc: crc32fast::Hasher::new(),
             crc_done: 0,
-            crc_as_filled: compression != Compression::None,
+            streams: compression == Compression::None && cfg!(unix),
+            streamed: 0,
             bounds: None,
             index: Vec::new(),
             messages: 0,
@@ -125,9 +136,9 @@ impl OpenChunk {
         }
     }
 
-    /// Whether the chunk holds no record.
+    /// Whether the chunk holds no record (in memory or written already).
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.records.is_empty() && self.streamed == 0
     }
 
     /// Messages in the chunk.
@@ -155,7 +166,7 @@ impl OpenChunk {
         }
         let mut entry = [0u8; INDEX_ENTRY];
         entry[..8].copy_from_slice(&log_time.to_le_bytes());
-        entry[8..].copy_from_slice(&(self.records.len() as u64).to_le_bytes());
+        entry[8..].copy_from_slice(&(self.streamed + self.records.len() as u64).to_le_bytes());
         self.index[channel].extend_from_slice(&entry);
         self.bounds = Some(match self.bounds {
             None => (log_time, log_time),
@@ -172,15 +183,47 @@ impl OpenChunk {
         self.crc_catch_up();
     }
 
-    /// Adds the records not yet in the CRC once they make a block.
+    /// Adds the records not yet in the CRC once they make a block (compressed chunks).
     fn crc_catch_up(&mut self) {
-        if self.crc_as_filled && self.records.len() - self.crc_done >= CRC_BLOCK {
+        if !self.streams && self.records.len() - self.crc_done >= CRC_BLOCK {
             self.crc.update(&self.records[self.crc_done..]);
             self.crc_done = self.records.len();
         }
     }
 
-    /// Closes the chunk, which starts at byte `offset` of `file` (its end), followed by
+    /// Writes the records of an uncompressed chunk to the end of `file` once they make a block
+    /// (after a placeholder header, the first time).
+    pub fn stream(&mut self, file: &mut File) -> io::Result<()> {
+        if !self.streams || self.records.len() < STREAM_BLOCK {
+            return Ok(());
+        }
+        self.crc.update(&self.records);
+        let mut placeholder = Vec::new();
+        if self.streamed == 0 {
+            write_records::chunk_header(
+                &mut placeholder,
+                &ChunkHeader {
+                    start: 0,
+                    end: 0,
+                    uncompressed_size: 0,
+                    crc: 0,
+                    compression: "",
+                    compressed_size: 0,
+                },
+            );
+            // A length past any file's end: readers see the chunk cut short until it closes.
+            placeholder[1..9].copy_from_slice(&u64::MAX.to_le_bytes());
+        }
+        let written = write_all_vectored(
+            file,
+            &[IoSlice::new(&placeholder), IoSlice::new(&self.records)],
+        );
+        self.streamed += self.records.len() as u64;
+        self.records.clear();
+        written
+    }
+
+    /// Closes the chunk, which starts at byte `offset` of `file`, followed by
     /// `tail` (the payload of its last message, whose header was pushed without it): writes
     /// the Chunk record and its Message Index records and returns the chunk's index entry.
     /// The chunk is empty afterwards, also when compressing or writing failed.
@@ -205,7 +248,7 @@ impl OpenChunk {
         buffers: &mut CloseBuffers,
         file: &mut File,
     ) -> io::Result<ChunkIndex> {
-        let uncompressed_size = (self.records.len() + tail.len()) as u64;
+        let uncompressed_size = self.streamed + (self.records.len() + tail.len()) as u64;
         let compression = compressor.name();
         let CloseBuffers {
             head,
@@ -213,39 +256,37 @@ impl OpenChunk {
             index,
         } = buffers;
         let mut crc = std::mem::replace(&mut self.crc, crc32fast::Hasher::new());
-        let pending: [&[u8]; 2] = [&self.records[self.crc_done..], tail];
-        let overlapped = matches!(compressor, Compressor::None)
-            && pending[0].len() + pending[1].len() >= OVERLAPPED_CRC
-            && cfg!(unix);
-        let (crc_field, data): (u32, [&[u8]; 2]) = if let Compressor::None = compressor {
-            if overlapped {
-                (0, [&self.records[..], tail]) // the CRC is written in by `write_overlapped`
-            } else {
-                crc.update(pending[0]);
-                crc.update(pending[1]);
-                (crc.clone().finalize(), [&self.records[..], tail])
-            }
+        let uncompressed = matches!(compressor, Compressor::None);
+        // The CRC of what is left is computed while it is written, or before.
+        let left = self.records.len() - self.crc_done + tail.len();
+        let overlapped = uncompressed && left >= OVERLAPPED_CRC && cfg!(unix);
+        if !overlapped {
+            crc.update(&self.records[self.crc_done..]);
+            crc.update(tail);
+        }
+        let data: [&[u8]; 2] = if uncompressed {
+            [&self.records[..], tail]
         } else {
-            crc.update(pending[0]);
-            crc.update(pending[1]);
             self.records.extend_from_slice(tail);
             compressor.compress(&self.records, compressed)?;
-            (crc.clone().finalize(), [&compressed[..], &[]])
+            [&compressed[..], &[]]
         };
-        let compressed_size = (data[0].len() + data[1].len()) as u64;
+        let compressed_size = self.streamed + (data[0].len() + data[1].len()) as u64;
         let (start, end) = self.bounds.unwrap_or((0, 0));
-        head.clear();
-        write_records::chunk_header(
-            head,
-            &ChunkHeader {
-                start,
-                end,
-                uncompressed_size,
-                crc: crc_field,
-                compression,
-                compressed_size,
+        let mut header = ChunkHeader {
+            start,
+            end,
+            uncompressed_size,
+            crc: if overlapped {
+                0
+            } else {
+                crc.clone().finalize()
             },
-        );
+            compression,
+            compressed_size,
+        };
+        head.clear();
+        write_records::chunk_header(head, &header);
         let length = head.len() as u64 + compressed_size;
         index.clear();
         let mut message_index_offsets = BTreeMap::new();
@@ -258,17 +299,24 @@ impl OpenChunk {
             message_index_offsets.insert(channel, offset + length + index.len() as u64);
             write_records::message_index(index, channel, entries);
         }
+        // Streamed chunks have their placeholder header in the file already.
+        let head_now: &[u8] = if self.streamed == 0 { head } else { &[] };
         let slices = [
-            IoSlice::new(head),
+            IoSlice::new(head_now),
             IoSlice::new(data[0]),
             IoSlice::new(data[1]),
             IoSlice::new(index),
         ];
         if overlapped {
             let pending = [&self.records[self.crc_done..], tail];
-            write_overlapped(file, &slices, crc, pending, offset + CHUNK_CRC_AT)?;
+            header.crc = write_overlapped(file, &slices, crc, pending)?;
         } else {
             write_all_vectored(file, &slices)?;
+        }
+        if overlapped || self.streamed > 0 {
+            head.clear();
+            write_records::chunk_header(head, &header);
+            write_at(file, head, offset)?;
         }
         Ok(ChunkIndex {
             start,
@@ -288,6 +336,7 @@ impl OpenChunk {
         self.records.clear();
         self.crc = crc32fast::Hasher::new();
         self.crc_done = 0;
+        self.streamed = 0;
         if self.records.capacity() > self.keep_capacity.saturating_mul(2) {
             self.records = Vec::new();
         }
@@ -314,37 +363,34 @@ fn crc_of(mut crc: crc32fast::Hasher, parts: &[&[u8]]) -> u32 {
 }
 
 /// Writes `slices` while a second thread continues `crc` over `pending` (the records not in
-/// it yet), then writes the CRC at byte `crc_at` of the file.
-#[cfg(unix)]
+/// it yet); returns the CRC.
 fn write_overlapped(
     file: &mut File,
     slices: &[IoSlice<'_>],
     crc: crc32fast::Hasher,
     pending: [&[u8]; 2],
-    crc_at: u64,
-) -> io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    let crc = std::thread::scope(|s| {
+) -> io::Result<u32> {
+    std::thread::scope(|s| {
         let thread_crc = crc.clone();
         let job = s.spawn(move || crc_of(thread_crc, &pending));
         let written = write_all_vectored(file, slices);
         // The CRC thread cannot panic; if it did, compute the CRC here.
         let crc = job.join().unwrap_or_else(|_| crc_of(crc, &pending));
         written.map(|()| crc)
-    })?;
-    file.write_all_at(&crc.to_le_bytes(), crc_at)
+    })
 }
 
-/// Without positioned writes the CRC is never overlapped (see `close_inner`).
+/// Writes `bytes` at byte `offset` of `file` (a chunk's header, over its placeholder).
+#[cfg(unix)]
+fn write_at(file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+}
+
+/// Never called: chunks are written in one piece without positioned writes (see
+/// `OpenChunk::new` and `close_inner`).
 #[cfg(not(unix))]
-fn write_overlapped(
-    file: &mut File,
-    slices: &[IoSlice<'_>],
-    _crc: crc32fast::Hasher,
-    _pending: [&[u8]; 2],
-    _crc_at: u64,
-) -> io::Result<()> {
-    write_all_vectored(file, slices)
+fn write_at(_file: &File, _bytes: &[u8], _offset: u64) -> io::Result<()> {
+    Err(io::Error::other("positioned writes need a Unix system"))
 }
 
 /// Writes every byte of `slices` to `file`, in as few system calls as the OS allows.

@@ -138,10 +138,6 @@ pub(crate) struct ChunkHeader {
     pub compressed_size: u64,
 }
 
-/// Where a Chunk record's CRC field lies, from the record's first byte (after the opcode,
-/// the length and three `u64`s).
-pub(crate) const CHUNK_CRC_AT: u64 = 1 + 8 + 8 + 8 + 8;
-
 /// A Chunk record up to its records: the `compressed_size` bytes of records follow.
 pub(crate) fn chunk_header(out: &mut Vec<u8>, h: &ChunkHeader) {
     out.push(op::CHUNK);

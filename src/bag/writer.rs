@@ -11,13 +11,27 @@
 //! Messages collect in an open chunk held in memory. When its messages reach
 //! [`WriterOptions::chunk_size`] bytes (or the chunk is older than
 //! [`WriterOptions::max_chunk_age`] when the next message arrives, or [`BagWriter::flush`]
-//! is called), the chunk is compressed, written and handed to the operating system in one go.
+//! is called), the chunk is compressed, written and handed to the operating system before
+//! `write` (or `flush`) returns.
 //! A recorder killed with SIGKILL therefore loses at most the open chunk: at most
 //! `chunk_size` bytes of messages plus the one being written (about `chunk_size / (payload +
 //! 31)` messages), and never anything in an earlier chunk. The file it leaves has no summary;
 //! [`super::BagReader::open`] reads every complete chunk of it and [`super::recover`] rewrites
 //! them into a clean file. A machine crash or power loss can also lose what the OS had not yet
 //! written to disk, unless [`WriterOptions::sync_chunks`] asks for an fsync after every chunk.
+//!
+//! # How it writes
+//!
+//! rosync writes the MCAP records itself (`write_records`, `open_chunk`): a message costs a
+//! 31-byte record header and a 16-byte index entry appended to the open chunk, and a copy of
+//! its payload, unless it closes an uncompressed chunk (an image larger than `chunk_size`,
+//! say), whose payload is written from the caller's buffer. An uncompressed chunk is written
+//! as it fills, after a placeholder header that the real one replaces when the chunk closes
+//! (before `write` returns; until then readers see the chunk cut short), and its CRC is
+//! computed block by block just before each is written; a compressed chunk's CRC is computed
+//! as the records arrive. The Data
+//! End record's data-section CRC is 0 ("not computed", as the MCAP specification allows);
+//! every chunk and the summary carry their own.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -366,7 +380,10 @@ impl BagWriter {
             if closes {
                 self.close_chunk(&[])
             } else {
-                Ok(())
+                self.chunk.stream(&mut self.file).map_err(|e| {
+                    self.done = true;
+                    BagError::io(&self.path, e)
+                })
             }
         }
     }
