@@ -748,8 +748,17 @@ fn a_writer_that_vanishes_mid_uncompressed_chunk_keeps_every_closed_chunk() {
             durable = bag.messages_written();
         }
     }
-    assert!((200..240).contains(&durable), "two chunks closed: {durable} messages");
-    let file_len = std::fs::metadata(&path).expect("metadata").len();
+    assert!(
+        (200..240).contains(&durable),
+        "two chunks closed: {durable} messages"
+    );
+    // The open chunk's blocks are written by a thread: give it a moment.
+    let file_len = || std::fs::metadata(&path).expect("metadata").len();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while file_len() <= last_bytes + 256 * 1024 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let file_len = file_len();
     assert!(
         file_len > last_bytes + 256 * 1024,
         "the open chunk is partly written: {file_len} bytes, {last_bytes} closed"

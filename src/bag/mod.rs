@@ -35,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+mod block_writer;
 mod damage;
 mod error;
 mod index;

@@ -4,20 +4,22 @@
 //! A compressed chunk is held in memory until it closes; its CRC (of the uncompressed
 //! records) is computed as the records arrive, 64 KiB at a time while they are in the cache.
 //!
-//! An uncompressed chunk is written as it fills, 256 KiB at a time while the records are in
-//! the cache (its CRC computed just before): first a placeholder header whose length runs past
-//! the end of the file, then the records. When the chunk closes, the rest of it and its
-//! Message Index records are appended and the real header is written over the placeholder,
-//! before [`OpenChunk::close`] returns. A process killed before that leaves a chunk that
-//! readers see cut short (truncated), as if the file had been cut there; nothing before it is
-//! touched. A message that closes an uncompressed chunk is not copied: its payload (the
-//! chunk's `tail`, an image larger than the chunk size, say) is written from the caller's
-//! buffer while a second thread computes its CRC.
+//! An uncompressed chunk is written as it fills, 256 KiB at a time (its CRC computed just
+//! before, while the block is in the cache), by a second thread ([`super::block_writer`]) so
+//! that writing one block overlaps filling the next: first a placeholder header whose length
+//! runs past the end of the file, then the records. When the chunk closes, the rest of it and
+//! its Message Index records are appended and the real header is written over the
+//! placeholder, before [`OpenChunk::close`] returns. A process killed before that leaves a
+//! chunk that readers see cut short (truncated), as if the file had been cut there; nothing
+//! before it is touched. A message that closes an uncompressed chunk is not copied: its
+//! payload (the chunk's `tail`, an image larger than the chunk size, say) is written from the
+//! caller's buffer while a second thread computes its CRC.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, IoSlice, Write};
 
+use super::block_writer::BlockWriter;
 use super::write_records::{self, ChunkHeader, ChunkIndex};
 use super::write_records::{INDEX_ENTRY, MESSAGE_OVERHEAD};
 use super::Compression;
@@ -29,6 +31,9 @@ const CRC_BLOCK: usize = 64 * 1024;
 /// An uncompressed chunk is written in blocks of this many bytes as it fills (small enough to
 /// be still in the cache when the kernel copies it).
 const STREAM_BLOCK: usize = 256 * 1024;
+
+/// Room for the message that completes a block.
+const STREAM_SLACK: usize = 64 * 1024;
 
 /// When the bytes not yet in the CRC of an uncompressed chunk are at least this many, their
 /// CRC is computed while the chunk is written (a thread costs more than the CRC of fewer).
@@ -104,8 +109,10 @@ pub(crate) struct OpenChunk {
     /// Whether the chunk is written as it fills (uncompressed chunks, see the module docs);
     /// otherwise its CRC is computed as records arrive.
     streams: bool,
-    /// Bytes of records already written to the file, after the placeholder header.
+    /// Bytes of records already handed to the file, after the placeholder header.
     streamed: u64,
+    /// The thread writing them (started on the first block).
+    writer: Option<BlockWriter>,
     /// Log times of the first and last message (min and max).
     bounds: Option<(u64, u64)>,
     /// Message Index entries by channel id.
@@ -119,16 +126,22 @@ impl OpenChunk {
     /// An empty chunk expected to hold about `chunk_size` bytes, to be compressed with
     /// `compression`.
     pub fn new(chunk_size: u64, compression: Compression) -> Self {
-        let keep_capacity = usize::try_from(chunk_size)
-            .unwrap_or(usize::MAX)
-            .saturating_add(64 * 1024)
-            .min(64 << 20);
+        let streams = compression == Compression::None && cfg!(unix);
+        let keep_capacity = if streams {
+            STREAM_BLOCK + STREAM_SLACK
+        } else {
+            usize::try_from(chunk_size)
+                .unwrap_or(usize::MAX)
+                .saturating_add(64 * 1024)
+                .min(64 << 20)
+        };
         Self {
             records: Vec::new(),
             crc: crc32fast::Hasher::new(),
             crc_done: 0,
-            streams: compression == Compression::None && cfg!(unix),
+            streams,
             streamed: 0,
+            writer: None,
             bounds: None,
             index: Vec::new(),
             messages: 0,
@@ -198,8 +211,14 @@ impl OpenChunk {
             return Ok(());
         }
         self.crc.update(&self.records);
-        let mut placeholder = Vec::new();
+        let writer = match &mut self.writer {
+            Some(writer) => writer,
+            None => self
+                .writer
+                .insert(BlockWriter::new(file, STREAM_BLOCK + STREAM_SLACK)?),
+        };
         if self.streamed == 0 {
+            let mut placeholder = Vec::new();
             write_records::chunk_header(
                 &mut placeholder,
                 &ChunkHeader {
@@ -213,14 +232,13 @@ impl OpenChunk {
             );
             // A length past any file's end: readers see the chunk cut short until it closes.
             placeholder[1..9].copy_from_slice(&u64::MAX.to_le_bytes());
+            writer.send(placeholder)?;
         }
-        let written = write_all_vectored(
-            file,
-            &[IoSlice::new(&placeholder), IoSlice::new(&self.records)],
-        );
         self.streamed += self.records.len() as u64;
-        self.records.clear();
-        written
+        let mut next = writer.send(std::mem::take(&mut self.records))?;
+        next.reserve(STREAM_BLOCK + STREAM_SLACK);
+        self.records = next;
+        Ok(())
     }
 
     /// Closes the chunk, which starts at byte `offset` of `file`, followed by
@@ -248,6 +266,10 @@ impl OpenChunk {
         buffers: &mut CloseBuffers,
         file: &mut File,
     ) -> io::Result<ChunkIndex> {
+        if let Some(writer) = &mut self.writer {
+            // The blocks already handed over go first, and nothing else may write meanwhile.
+            writer.drain()?;
+        }
         let uncompressed_size = self.streamed + (self.records.len() + tail.len()) as u64;
         let compression = compressor.name();
         let CloseBuffers {
