@@ -26,12 +26,12 @@
 //! 31-byte record header and a 16-byte index entry appended to the open chunk, and a copy of
 //! its payload, unless it closes an uncompressed chunk (an image larger than `chunk_size`,
 //! say), whose payload is written from the caller's buffer. An uncompressed chunk is written
-//! as it fills, after a placeholder header that the real one replaces when the chunk closes
-//! (before `write` returns; until then readers see the chunk cut short), and its CRC is
-//! computed block by block just before each is written; a compressed chunk's CRC is computed
-//! as the records arrive. The Data
-//! End record's data-section CRC is 0 ("not computed", as the MCAP specification allows);
-//! every chunk and the summary carry their own.
+//! as it fills, 256 KiB at a time by a second thread, after a placeholder header that the real
+//! one replaces when the chunk closes (before `write` returns; until then readers see the
+//! chunk cut short); a compressed chunk is held in memory until it closes. Chunk CRCs are
+//! computed while the records are in the cache. The Data End record's data-section CRC is 0
+//! ("not computed", as the MCAP specification allows); every chunk and the summary carry
+//! their own.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
