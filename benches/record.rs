@@ -3,7 +3,8 @@
 //! `std::fs::File` write of the same bytes in the same run; then four 1920x1080 rgb8 topics at
 //! 30 Hz for 5 s through the `Recorder` (target: zero drops).
 //!
-//! cargo bench --bench record
+//! cargo bench --bench record            (-- --quick: shorter; -- --writer-only: the writer
+//!                                          path against raw file writes, no zenoh)
 
 #[path = "common.rs"]
 mod common;
@@ -91,6 +92,70 @@ fn writer_path<T: Message>(path: &Path, payload: &[u8], count: u64) -> Duration 
     elapsed
 }
 
+/// Messages of a writer-path run: `count`, or more to make at least 64 MB, so that one run
+/// is not over in a few milliseconds.
+fn writer_count(count: u64, payload_len: usize) -> u64 {
+    count.max(64_000_000 / payload_len.max(1) as u64)
+}
+
+/// `--writer-only`: the writer-path targets alone, without zenoh.
+fn writer_only(dir: &Path, quick: bool) {
+    let imu = cdr::encode(&imu()).expect("encode");
+    let count = writer_count(if quick { 20_000 } else { 200_000 }, imu.len());
+    writer_vs_raw::<sensor_msgs::Imu>("Imu (small)", dir, &imu, count, 0.8);
+    let six_mb = cdr::encode(&image(2048, 1024, 7)).expect("encode");
+    let count = writer_count(if quick { 20 } else { 50 }, six_mb.len());
+    writer_vs_raw::<sensor_msgs::Image>("Image 6 MB", dir, &six_mb, count, 0.9);
+}
+
+/// The writer path beside a raw file write of the same payload bytes, in alternating rounds
+/// (best of each, so page-cache warm-up and other processes favour neither); prints one row
+/// each and the target line; returns (raw MB/s, writer MB/s).
+fn writer_vs_raw<T: Message>(
+    what: &str,
+    dir: &Path,
+    payload: &[u8],
+    count: u64,
+    target: f64,
+) -> (f64, f64) {
+    let bytes = payload.len() as u64 * count;
+    let rounds = if std::env::args().any(|a| a == "--quick") {
+        5
+    } else {
+        9
+    };
+    let (mut raw, mut writer) = (Duration::MAX, Duration::MAX);
+    let mut ratios = Vec::new();
+    for _ in 0..rounds {
+        let r = raw_file(&dir.join("raw.bin"), payload, count);
+        let w = writer_path::<T>(&dir.join("writer.mcap"), payload, count);
+        ratios.push(r.as_secs_f64() / w.as_secs_f64().max(1e-9));
+        raw = raw.min(r);
+        writer = writer.min(w);
+    }
+    let (raw_mbs, _) = row(
+        "raw std::fs::File write (BufWriter 1 MiB)",
+        count,
+        bytes,
+        raw,
+    );
+    let (w_mbs, _) = row(
+        "BagWriter path (recorder's writer thread)",
+        count,
+        bytes,
+        writer,
+    );
+    ratios.sort_by(f64::total_cmp);
+    println!(
+        "writer path {what}: rosync {w_mbs:.0} MB/s, baseline raw file write {raw_mbs:.0} MB/s, ratio {:.2}x (target {target}x; {count} x {} B, best of {rounds} alternating rounds; per-round ratios {:.2}-{:.2}x)",
+        w_mbs / raw_mbs,
+        payload.len(),
+        ratios[0],
+        ratios[ratios.len() - 1]
+    );
+    (raw_mbs, w_mbs)
+}
+
 async fn nodes() -> (Node, Node) {
     common::node_pair(77, "bench_pub", "bench_rec").await
 }
@@ -161,27 +226,16 @@ async fn throughput<T: Message>(
     dir: &Path,
     msg: &T,
     count: u64,
+    target: f64,
 ) {
     let payload = cdr::encode(msg).expect("encode");
-    let bytes = payload.len() as u64 * count;
     println!("\n{what}: {count} x {} bytes", payload.len());
-    // Alternating runs, best of three each, so page-cache warm-up favours neither.
-    let (mut raw, mut writer) = (Duration::MAX, Duration::MAX);
-    for _ in 0..3 {
-        raw = raw.min(raw_file(&dir.join("raw.bin"), &payload, count));
-        writer = writer.min(writer_path::<T>(&dir.join("writer.mcap"), &payload, count));
-    }
-    let (raw_mbs, _) = row(
-        "raw std::fs::File write (BufWriter 1 MiB)",
-        count,
-        bytes,
-        raw,
-    );
-    let (w_mbs, _) = row(
-        "BagWriter path (recorder's writer thread)",
-        count,
-        bytes,
-        writer,
+    let (raw_mbs, w_mbs) = writer_vs_raw::<T>(
+        what,
+        dir,
+        &payload,
+        writer_count(count, payload.len()),
+        target,
     );
     let name = what.split_whitespace().next().unwrap_or("x").to_lowercase();
     let (elapsed, written, dropped) =
@@ -289,6 +343,11 @@ async fn four_cameras(pub_node: &Node, rec_node: &Node, dir: &Path, seconds: u64
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
     let dir = common::scratch("record");
+    if std::env::args().any(|a| a == "--writer-only") {
+        writer_only(&dir, quick);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -296,10 +355,19 @@ fn main() {
     runtime.block_on(async {
         let (pub_node, rec_node) = nodes().await;
         let small = if quick { 20_000 } else { 200_000 };
-        throughput("Imu (small)", &pub_node, &rec_node, &dir, &imu(), small).await;
+        throughput(
+            "Imu (small)",
+            &pub_node,
+            &rec_node,
+            &dir,
+            &imu(),
+            small,
+            0.8,
+        )
+        .await;
         let big = if quick { 20 } else { 50 };
         let six_mb = image(2048, 1024, 7); // 6.29 MB
-        throughput("Image 6 MB", &pub_node, &rec_node, &dir, &six_mb, big).await;
+        throughput("Image 6 MB", &pub_node, &rec_node, &dir, &six_mb, big, 0.9).await;
         four_cameras(&pub_node, &rec_node, &dir, if quick { 2 } else { 5 }).await;
     });
     runtime.shutdown_timeout(Duration::from_millis(200));

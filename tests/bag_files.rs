@@ -649,3 +649,134 @@ fn corruption_sample(zstd: bool) -> Vec<u8> {
         lz4.clone()
     }
 }
+
+/// Uncompressed chunks get their CRC also when it is computed while they are written (chunks
+/// of 256 KiB and more) and when their last payload is written from the caller's buffer: every
+/// chunk's CRC is present and matches its records (read with the `mcap` crate, independently
+/// of rosync's reader), and Python `mcap` and `rosbags` read every message.
+#[test]
+fn uncompressed_chunks_carry_their_crc_however_they_are_written() {
+    let dir = scratch("chunk_crcs");
+    let path = dir.join("crcs.mcap");
+    let mut bag = BagWriter::create(
+        &path,
+        WriterOptions {
+            compression: Compression::None,
+            chunk_size: 512 * 1024,
+            ..Default::default()
+        },
+    )
+    .expect("create");
+    let mut log_time = 1_000u64;
+    let mut next = || {
+        log_time += 1;
+        log_time
+    };
+    // About 600 KiB of small messages: one chunk closes at 512 KiB.
+    for i in 0..600 {
+        let msg = std_msgs::String {
+            data: format!("{i:04} {}", "s".repeat(1000)),
+        };
+        bag.write_message("/small", next(), &msg).expect("write");
+    }
+    // Three 1 MB images: each closes a chunk as its tail.
+    for i in 0..3u8 {
+        let image = rgb8(Default::default(), 1000, 334, vec![i; 1000 * 334 * 3]);
+        bag.write_message("/image", next(), &image).expect("write");
+    }
+    // A short last chunk (CRC computed before writing).
+    bag.write_message(
+        "/small",
+        next(),
+        &std_msgs::String {
+            data: "last".into(),
+        },
+    )
+    .expect("write");
+    let written = bag.finish().expect("finish").messages;
+    assert_eq!(written, 604);
+
+    let bytes = std::fs::read(&path).expect("read");
+    let mut chunks = 0;
+    for record in mcap::read::LinearReader::new(&bytes).expect("mcap") {
+        if let mcap::records::Record::Chunk { header, data } = record.expect("record") {
+            chunks += 1;
+            assert_eq!(header.compression, "");
+            assert_ne!(header.uncompressed_crc, 0, "chunk {chunks} has no CRC");
+            assert_eq!(
+                header.uncompressed_crc,
+                crc32fast::hash(&data),
+                "chunk {chunks}: CRC does not match its records"
+            );
+        }
+    }
+    assert!(chunks >= 5, "{chunks} chunks");
+    let reader = BagReader::open(&path).expect("open");
+    assert!(reader.damage().is_none(), "{:?}", reader.damage());
+    assert_eq!(reader.message_count(), written);
+    let lines = bag_check(&["read", path.to_str().expect("path")]);
+    assert_eq!(python_rows(&lines, "mcap").len() as u64, written);
+    assert_eq!(python_rows(&lines, "rosbags").len() as u64, written);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An uncompressed chunk is written to the file as it fills, after a placeholder header: a
+/// writer that vanishes in the middle of one leaves it cut short (truncated, its messages
+/// lost) and every chunk before it intact, and the file recovers.
+#[test]
+fn a_writer_that_vanishes_mid_uncompressed_chunk_keeps_every_closed_chunk() {
+    let dir = scratch("vanish_streamed");
+    let path = dir.join("killed.mcap");
+    let mut bag = BagWriter::create(
+        &path,
+        WriterOptions {
+            compression: Compression::None,
+            chunk_size: 1 << 20,
+            ..Default::default()
+        },
+    )
+    .expect("create");
+    let (mut durable, mut last_bytes) = (0, bag.bytes_written());
+    // 10 KiB messages: 2.5 chunks of 1 MiB, the open one partly in the file.
+    for i in 0..250u64 {
+        let msg = std_msgs::String {
+            data: format!("{i:04} {}", "m".repeat(10 * 1024)),
+        };
+        bag.write_message("/log", 1_000 + i, &msg).expect("write");
+        if bag.bytes_written() != last_bytes {
+            last_bytes = bag.bytes_written();
+            durable = bag.messages_written();
+        }
+    }
+    assert!(
+        (200..240).contains(&durable),
+        "two chunks closed: {durable} messages"
+    );
+    // The open chunk's blocks are written by a thread: give it a moment.
+    let file_len = || std::fs::metadata(&path).expect("metadata").len();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while file_len() <= last_bytes + 256 * 1024 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let file_len = file_len();
+    assert!(
+        file_len > last_bytes + 256 * 1024,
+        "the open chunk is partly written: {file_len} bytes, {last_bytes} closed"
+    );
+    std::mem::forget(bag); // no summary, no flush: what SIGKILL leaves
+
+    let bag = BagReader::open(&path).expect("open");
+    assert_eq!(bag.message_count(), durable);
+    assert!(
+        matches!(bag.damage(), Some(BagError::Truncated { offset, .. }) if *offset == last_bytes),
+        "{:?}",
+        bag.damage()
+    );
+    let out = dir.join("recovered.mcap");
+    let report = recover(&path, &out).expect("recover");
+    assert_eq!(report.messages_recovered, durable);
+    let lines = bag_check(&["read", out.to_str().expect("path")]);
+    assert_eq!(python_rows(&lines, "mcap").len() as u64, durable);
+    assert_eq!(python_rows(&lines, "rosbags").len() as u64, durable);
+    let _ = std::fs::remove_dir_all(&dir);
+}

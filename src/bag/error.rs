@@ -222,16 +222,6 @@ impl BagError {
             reason: reason.into(),
         }
     }
-
-    pub(crate) fn from_mcap(path: &std::path::Path, err: mcap::McapError) -> Self {
-        match err {
-            mcap::McapError::Io(source) => BagError::io(path, source),
-            other => BagError::Write {
-                path: path.to_path_buf(),
-                reason: other.to_string(),
-            },
-        }
-    }
 }
 
 /// Results of log operations.

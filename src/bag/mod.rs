@@ -35,12 +35,14 @@
 //! # Ok(()) }
 //! ```
 
+mod block_writer;
 mod damage;
 mod error;
 mod index;
 pub mod info;
 mod log;
 mod messages;
+mod open_chunk;
 pub mod player;
 pub mod reader;
 pub mod recorder;
@@ -52,6 +54,7 @@ mod selection;
 pub mod sqlite;
 mod types;
 mod untrusted;
+mod write_records;
 pub mod writer;
 
 pub use damage::{Damage, DamagedPart, Verification};

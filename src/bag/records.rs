@@ -27,6 +27,7 @@ pub(crate) mod op {
     pub const MESSAGE_INDEX: u8 = 0x07;
     pub const CHUNK_INDEX: u8 = 0x08;
     pub const STATISTICS: u8 = 0x0B;
+    pub const SUMMARY_OFFSET: u8 = 0x0E;
     pub const DATA_END: u8 = 0x0F;
 }
 

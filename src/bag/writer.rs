@@ -11,26 +11,39 @@
 //! Messages collect in an open chunk held in memory. When its messages reach
 //! [`WriterOptions::chunk_size`] bytes (or the chunk is older than
 //! [`WriterOptions::max_chunk_age`] when the next message arrives, or [`BagWriter::flush`]
-//! is called), the chunk is compressed, written and handed to the operating system in one go.
+//! is called), the chunk is compressed, written and handed to the operating system before
+//! `write` (or `flush`) returns.
 //! A recorder killed with SIGKILL therefore loses at most the open chunk: at most
 //! `chunk_size` bytes of messages plus the one being written (about `chunk_size / (payload +
 //! 31)` messages), and never anything in an earlier chunk. The file it leaves has no summary;
 //! [`super::BagReader::open`] reads every complete chunk of it and [`super::recover`] rewrites
 //! them into a clean file. A machine crash or power loss can also lose what the OS had not yet
 //! written to disk, unless [`WriterOptions::sync_chunks`] asks for an fsync after every chunk.
+//!
+//! # How it writes
+//!
+//! rosync writes the MCAP records itself (`write_records`, `open_chunk`): a message costs a
+//! 31-byte record header and a 16-byte index entry appended to the open chunk, and a copy of
+//! its payload, unless it closes an uncompressed chunk (an image larger than `chunk_size`,
+//! say), whose payload is written from the caller's buffer. An uncompressed chunk is written
+//! as it fills, 256 KiB at a time by a second thread, after a placeholder header that the real
+//! one replaces when the chunk closes (before `write` returns; until then readers see the
+//! chunk cut short); a compressed chunk is held in memory until it closes. Chunk CRCs are
+//! computed while the records are in the cache. The Data End record's data-section CRC is 0
+//! ("not computed", as the MCAP specification allows); every chunk and the summary carry
+//! their own.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::io::{IoSlice, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mcap::records::MessageHeader;
-
 use super::error::{BagError, Result};
+use super::open_chunk::{index_has_room, write_all_vectored, CloseBuffers, Compressor, OpenChunk};
+use super::records::{op, MAGIC};
 use super::rosbag2::offered_qos_profiles;
+use super::write_records::{self, Statistics, MESSAGE_OVERHEAD};
 use crate::msg::Message;
 use crate::node::QosProfile;
 
@@ -90,43 +103,18 @@ pub struct WriteSummary {
     pub bytes: u64,
 }
 
-/// A `Write + Seek` file that counts its position without flushing (mcap asks for it often).
-struct CountingFile {
-    inner: BufWriter<File>,
-    pos: u64,
-    shared: Arc<AtomicU64>,
-}
-
-impl Write for CountingFile {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.pos += n as u64;
-        self.shared.store(self.pos, Ordering::Relaxed);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl Seek for CountingFile {
-    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
-        if to == SeekFrom::Current(0) {
-            return Ok(self.pos);
-        }
-        self.pos = self.inner.seek(to)?;
-        Ok(self.pos)
-    }
-
-    fn stream_position(&mut self) -> std::io::Result<u64> {
-        Ok(self.pos)
-    }
-}
-
+/// A registered topic.
 struct Topic {
     id: TopicId,
     type_name: String,
+}
+
+/// Per-channel counters, indexed by channel id.
+#[derive(Default, Clone, Copy)]
+struct ChannelState {
+    registered: bool,
+    sequence: u32,
+    messages: u64,
 }
 
 /// Writes a ROS 2 MCAP log; see the [module docs](self) for the format and the loss bound.
@@ -136,14 +124,30 @@ struct Topic {
 /// chunk readable.
 pub struct BagWriter {
     path: PathBuf,
-    writer: mcap::Writer<CountingFile>,
+    file: File,
     options: WriterOptions,
-    position: Arc<AtomicU64>,
+    /// Bytes handed to the operating system: the header and every closed chunk.
+    position: u64,
     topics: HashMap<String, Topic>,
-    sequences: HashMap<u16, u32>,
+    channels: Vec<ChannelState>,
+    /// Schema ids by (name, encoding, data): one schema record per distinct schema.
+    schema_ids: HashMap<(String, String, Vec<u8>), u16>,
+    /// The summary's Schema and Channel records, in id order.
+    summary_schemas: Vec<u8>,
+    summary_channels: Vec<u8>,
+    /// The summary's Chunk Index records.
+    chunk_indexes: Vec<u8>,
+    chunks: u32,
+    chunk: OpenChunk,
+    compressor: Compressor,
+    buffers: CloseBuffers,
+    /// Message-record bytes in the open chunk (what `chunk_size` measures).
     open_chunk_bytes: u64,
     open_chunk_since: Option<Instant>,
+    bounds: Option<(u64, u64)>,
     messages: u64,
+    /// Set once the summary is written (or the writer failed): nothing more is written.
+    done: bool,
 }
 
 impl std::fmt::Debug for BagWriter {
@@ -159,40 +163,36 @@ impl BagWriter {
     /// Creates (or truncates) `path` and writes the MCAP header.
     pub fn create(path: impl AsRef<Path>, options: WriterOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let file = File::create(&path).map_err(|e| BagError::io(&path, e))?;
-        let position = Arc::new(AtomicU64::new(0));
-        let sink = CountingFile {
-            inner: BufWriter::with_capacity(1 << 16, file),
-            pos: 0,
-            shared: position.clone(),
-        };
-        let compression = match options.compression {
-            Compression::None => None,
-            Compression::Lz4 => Some(mcap::Compression::Lz4),
-            Compression::Zstd => Some(mcap::Compression::Zstd),
-        };
-        let mcap_options = mcap::WriteOptions::new()
-            .profile("ros2")
-            .library(format!("rosync {}", env!("CARGO_PKG_VERSION")))
-            .compression(compression)
-            // rosync closes chunks itself (see `write`), so it knows when to hand them to the OS.
-            .chunk_size(None)
-            // Chunks are built in memory and written whole: a killed writer leaves no
-            // half-written chunk with a placeholder length behind.
-            .disable_seeking(true)
-            .compression_threads(0);
-        let writer = mcap::Writer::with_options(sink, mcap_options)
-            .map_err(|e| BagError::from_mcap(&path, e))?;
+        let mut file = File::create(&path).map_err(|e| BagError::io(&path, e))?;
+        let compressor =
+            Compressor::new(options.compression).map_err(|e| BagError::io(&path, e))?;
+        let mut start = MAGIC.to_vec();
+        write_records::header(
+            &mut start,
+            "ros2",
+            &format!("rosync {}", env!("CARGO_PKG_VERSION")),
+        );
+        file.write_all(&start).map_err(|e| BagError::io(&path, e))?;
         Ok(Self {
             path,
-            writer,
+            file,
+            chunk: OpenChunk::new(options.chunk_size, options.compression),
             options,
-            position,
+            position: start.len() as u64,
             topics: HashMap::new(),
-            sequences: HashMap::new(),
+            channels: vec![ChannelState::default()],
+            schema_ids: HashMap::new(),
+            summary_schemas: Vec::new(),
+            summary_channels: Vec::new(),
+            chunk_indexes: Vec::new(),
+            chunks: 0,
+            compressor,
+            buffers: CloseBuffers::default(),
             open_chunk_bytes: 0,
             open_chunk_since: None,
+            bounds: None,
             messages: 0,
+            done: false,
         })
     }
 
@@ -213,7 +213,7 @@ impl BagWriter {
         definition: &str,
         qos: Option<&[QosProfile]>,
     ) -> Result<TopicId> {
-        let mut metadata = std::collections::BTreeMap::new();
+        let mut metadata = BTreeMap::new();
         metadata.insert(
             "offered_qos_profiles".to_string(),
             offered_qos_profiles::to_yaml(qos.unwrap_or(&[QosProfile::default()])),
@@ -238,7 +238,7 @@ impl BagWriter {
         schema_encoding: &str,
         schema_data: &[u8],
         message_encoding: &str,
-        metadata: &std::collections::BTreeMap<String, String>,
+        metadata: &BTreeMap<String, String>,
     ) -> Result<TopicId> {
         if let Some(existing) = self.topics.get(topic) {
             if existing.type_name == schema_name {
@@ -251,18 +251,73 @@ impl BagWriter {
                 requested: schema_name.to_string(),
             });
         }
-        // mcap deduplicates identical schemas: one schema record per type.
+        self.usable()?;
+        let lengths = [
+            (topic.len(), "topic name"),
+            (schema_name.len(), "schema name"),
+            (schema_encoding.len(), "schema encoding"),
+            (schema_data.len(), "schema data"),
+            (message_encoding.len(), "message encoding"),
+            (
+                metadata.iter().map(|(k, v)| 8 + k.len() + v.len()).sum(),
+                "channel metadata",
+            ),
+        ];
+        for (len, what) in lengths {
+            write_records::check_len(len, what).map_err(|reason| self.refused(reason))?;
+        }
+        let Ok(id) = u16::try_from(self.channels.len()) else {
+            return Err(self.refused(format!(
+                "too many topics: MCAP channel ids are 16-bit; cannot add {topic}"
+            )));
+        };
+        // One schema record per distinct schema; no schema (id 0) without encoding and data.
         let schema_id = if schema_encoding.is_empty() && schema_data.is_empty() {
             0
         } else {
-            self.writer
-                .add_schema(schema_name, schema_encoding, schema_data)
-                .map_err(|e| BagError::from_mcap(&self.path, e))?
+            let key = (
+                schema_name.to_string(),
+                schema_encoding.to_string(),
+                schema_data.to_vec(),
+            );
+            match self.schema_ids.get(&key) {
+                Some(&id) => id,
+                None => {
+                    let Ok(schema_id) = u16::try_from(self.schema_ids.len() + 1) else {
+                        return Err(self.refused(format!(
+                            "too many schemas: MCAP schema ids are 16-bit; cannot add {schema_name}"
+                        )));
+                    };
+                    let encode = |out: &mut Vec<u8>| {
+                        write_records::schema(
+                            out,
+                            schema_id,
+                            schema_name,
+                            schema_encoding,
+                            schema_data,
+                        )
+                    };
+                    self.chunk.push_record(encode);
+                    encode(&mut self.summary_schemas);
+                    self.schema_ids.insert(key, schema_id);
+                    schema_id
+                }
+            }
         };
-        let id = self
-            .writer
-            .add_channel(schema_id, topic, message_encoding, metadata)
-            .map_err(|e| BagError::from_mcap(&self.path, e))?;
+        let channel = write_records::Channel {
+            id,
+            schema_id,
+            topic,
+            message_encoding,
+            metadata,
+        };
+        self.chunk
+            .push_record(|out| write_records::channel(out, &channel));
+        write_records::channel(&mut self.summary_channels, &channel);
+        self.channels.push(ChannelState {
+            registered: true,
+            ..ChannelState::default()
+        });
         self.topics.insert(
             topic.to_string(),
             Topic {
@@ -282,29 +337,55 @@ impl BagWriter {
         publish_time: u64,
         payload: &[u8],
     ) -> Result<()> {
-        let sequence = self.sequences.entry(topic.0).or_insert(0);
-        let header = MessageHeader {
-            channel_id: topic.0,
-            sequence: *sequence,
+        self.usable()?;
+        let channel = match self.channels.get_mut(usize::from(topic.0)) {
+            Some(c) if c.registered => c,
+            _ => {
+                return Err(self.refused(format!(
+                    "topic id {} was not returned by add_topic or add_channel",
+                    topic.0
+                )))
+            }
+        };
+        let header = write_records::message_header(
+            topic.0,
+            channel.sequence,
             log_time,
             publish_time,
-        };
-        self.writer
-            .write_to_known_channel(&header, payload)
-            .map_err(|e| BagError::from_mcap(&self.path, e))?;
-        *sequence = sequence.wrapping_add(1);
+            payload.len(),
+        );
+        channel.sequence = channel.sequence.wrapping_add(1);
+        channel.messages += 1;
         self.messages += 1;
-        // Message record: opcode, length, 22-byte header, payload.
-        self.open_chunk_bytes += 31 + payload.len() as u64;
+        self.bounds = Some(match self.bounds {
+            None => (log_time, log_time),
+            Some((start, end)) => (start.min(log_time), end.max(log_time)),
+        });
+        self.open_chunk_bytes += (MESSAGE_OVERHEAD + payload.len()) as u64;
         let since = *self.open_chunk_since.get_or_insert_with(Instant::now);
         let too_old = self
             .options
             .max_chunk_age
             .is_some_and(|age| since.elapsed() >= age);
-        if self.open_chunk_bytes >= self.options.chunk_size || too_old {
-            self.flush()?;
+        let closes = self.open_chunk_bytes >= self.options.chunk_size
+            || too_old
+            || !index_has_room(self.chunk.messages() + 1);
+        if closes && matches!(self.compressor, Compressor::None) {
+            // The chunk is written now: its last payload goes from the caller's buffer.
+            self.chunk.push_message(&header, topic.0, log_time, None);
+            self.close_chunk(payload)
+        } else {
+            self.chunk
+                .push_message(&header, topic.0, log_time, Some(payload));
+            if closes {
+                self.close_chunk(&[])
+            } else {
+                self.chunk.stream(&mut self.file).map_err(|e| {
+                    self.done = true;
+                    BagError::io(&self.path, e)
+                })
+            }
         }
-        Ok(())
     }
 
     /// Serializes `msg` and writes it on `topic` (registered on first use with `T`'s type,
@@ -327,18 +408,11 @@ impl BagWriter {
     /// Closes the open chunk (if any) and hands it to the operating system (and to the disk
     /// with [`WriterOptions::sync_chunks`]). Everything written so far then survives a kill.
     pub fn flush(&mut self) -> Result<()> {
-        self.writer
-            .flush()
-            .map_err(|e| BagError::from_mcap(&self.path, e))?;
-        self.open_chunk_bytes = 0;
-        self.open_chunk_since = None;
-        if self.options.sync_chunks {
-            // mcap's flush reached our BufWriter; sync the file underneath via a fresh handle.
-            File::open(&self.path)
-                .and_then(|f| f.sync_data())
-                .map_err(|e| BagError::io(&self.path, e))?;
+        self.usable()?;
+        if self.chunk.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        self.close_chunk(&[])
     }
 
     /// Messages written so far.
@@ -348,29 +422,158 @@ impl BagWriter {
 
     /// Bytes of the file written so far (closed chunks; the open chunk is still in memory).
     pub fn bytes_written(&self) -> u64 {
-        self.position.load(Ordering::Relaxed)
+        self.position
     }
 
     /// Writes the last chunk, the summary (schemas, channels, statistics, indexes) and the
     /// footer, and flushes the file.
     pub fn finish(mut self) -> Result<WriteSummary> {
-        self.writer
-            .finish()
-            .map_err(|e| BagError::from_mcap(&self.path, e))?;
-        let mut sink = self.writer.into_inner();
-        sink.flush().map_err(|e| BagError::io(&self.path, e))?;
-        if self.options.sync_chunks {
-            sink.inner
-                .get_ref()
-                .sync_all()
-                .map_err(|e| BagError::io(&self.path, e))?;
-        }
+        self.finish_file()?;
         Ok(WriteSummary {
-            path: self.path,
+            path: self.path.clone(),
             messages: self.messages,
-            bytes: sink.pos,
+            bytes: self.position,
         })
     }
+
+    /// An error for an operation the writer refuses (`reason` says why).
+    fn refused(&self, reason: String) -> BagError {
+        BagError::Write {
+            path: self.path.clone(),
+            reason,
+        }
+    }
+
+    /// Whether the writer can still write: not finished, and no earlier write failed (after
+    /// a failed write the file's end is unknown, so nothing more is appended).
+    fn usable(&self) -> Result<()> {
+        if self.done {
+            return Err(
+                self.refused("the log is finished, or an earlier write to it failed".to_string())
+            );
+        }
+        Ok(())
+    }
+
+    /// Closes the open chunk, whose last message's payload is `tail`, and writes it.
+    fn close_chunk(&mut self, tail: &[u8]) -> Result<()> {
+        let index = self.chunk.close(
+            tail,
+            self.position,
+            &mut self.compressor,
+            &mut self.buffers,
+            &mut self.file,
+        );
+        self.open_chunk_bytes = 0;
+        self.open_chunk_since = None;
+        let index = match index {
+            Ok(index) => index,
+            Err(e) => {
+                self.done = true;
+                return Err(BagError::io(&self.path, e));
+            }
+        };
+        self.position += index.length + index.message_index_length;
+        write_records::chunk_index(&mut self.chunk_indexes, &index);
+        self.chunks += 1;
+        if self.options.sync_chunks {
+            self.file
+                .sync_data()
+                .map_err(|e| BagError::io(&self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes the last chunk, Data End, the summary and the footer (once).
+    fn finish_file(&mut self) -> Result<()> {
+        self.usable()?;
+        if !self.chunk.is_empty() {
+            self.close_chunk(&[])?;
+        }
+        let end = summary(self);
+        self.done = true;
+        write_all_vectored(&mut self.file, &[IoSlice::new(&end)])
+            .and_then(|()| {
+                if self.options.sync_chunks {
+                    self.file.sync_all()
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|e| BagError::io(&self.path, e))?;
+        self.position += end.len() as u64;
+        Ok(())
+    }
+}
+
+impl Drop for BagWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            if let Err(e) = self.finish_file() {
+                tracing::warn!("{e}");
+            }
+        }
+    }
+}
+
+/// The end of the file after the last chunk: Data End, the summary (schemas, channels,
+/// statistics, chunk indexes, summary offsets), the footer and the closing magic.
+fn summary(w: &BagWriter) -> Vec<u8> {
+    let mut out = Vec::with_capacity(
+        64 + w.summary_schemas.len() + w.summary_channels.len() + w.chunk_indexes.len(),
+    );
+    // The data section's CRC is optional (0); every chunk carries its own.
+    write_records::data_end(&mut out, 0);
+    let summary_start = w.position + out.len() as u64;
+    let from = out.len();
+    let counts: BTreeMap<u16, u64> = w
+        .channels
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.messages > 0)
+        .map(|(id, c)| (u16::try_from(id).unwrap_or(u16::MAX), c.messages))
+        .collect();
+    let (start, end) = w.bounds.unwrap_or((0, 0));
+    let mut groups = Vec::new();
+    let mut group = |out: &mut Vec<u8>, opcode: u8, bytes: &dyn Fn(&mut Vec<u8>)| {
+        let at = out.len();
+        bytes(out);
+        if out.len() > at {
+            groups.push((opcode, w.position + at as u64, (out.len() - at) as u64));
+        }
+    };
+    group(&mut out, op::SCHEMA, &|out| {
+        out.extend_from_slice(&w.summary_schemas)
+    });
+    group(&mut out, op::CHANNEL, &|out| {
+        out.extend_from_slice(&w.summary_channels)
+    });
+    group(&mut out, op::STATISTICS, &|out| {
+        write_records::statistics(
+            out,
+            &Statistics {
+                message_count: w.messages,
+                schema_count: u16::try_from(w.schema_ids.len()).unwrap_or(u16::MAX),
+                channel_count: (w.channels.len() - 1) as u32,
+                chunk_count: w.chunks,
+                start,
+                end,
+                channel_message_counts: &counts,
+            },
+        )
+    });
+    group(&mut out, op::CHUNK_INDEX, &|out| {
+        out.extend_from_slice(&w.chunk_indexes)
+    });
+    let summary_offset_start = w.position + out.len() as u64;
+    for (opcode, start, length) in groups {
+        write_records::summary_offset(&mut out, opcode, start, length);
+    }
+    write_records::footer_without_crc(&mut out, summary_start, summary_offset_start);
+    let crc = super::records::crc32(0, &out[from..]);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(MAGIC);
+    out
 }
 
 #[cfg(test)]
