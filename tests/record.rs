@@ -446,7 +446,7 @@ async fn drops_are_counted_per_topic_and_reported() {
     let ep = endpoint();
     let dir = scratch("drops");
     let bag = dir.join("drops");
-    // A rendezvous channel (capacity 0): whatever arrives while the writer is busy is dropped.
+    // One message at a time (capacity 0): whatever arrives while the writer is busy is dropped.
     let recorder = start_recorder(
         domain,
         &ep,

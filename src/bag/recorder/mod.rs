@@ -77,7 +77,8 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use options::{
-    default_bag_name, RecordOptions, RecordReport, TopicReport, DEFAULT_MAX_BUFFERED_BYTES,
+    default_bag_name, RecordOptions, RecordReport, TopicReport, DEFAULT_CHANNEL_CAPACITY,
+    DEFAULT_MAX_BUFFERED_BYTES,
 };
 
 use crate::bag::{BagError, TopicSelection};
@@ -169,11 +170,11 @@ impl Recorder {
 
         let topics: Topics = Arc::default();
         let skipped: Skipped = Arc::default();
-        let (outbox, rx) = Outbox::new(options.channel_capacity, options.max_buffered_bytes);
+        let (outbox, inbox) = Outbox::new(options.channel_capacity, options.max_buffered_bytes);
         let thread = WriterThread::create(folder.clone(), stem, &options, topics.clone())?;
         let writer = std::thread::Builder::new()
             .name("rosync-record-writer".into())
-            .spawn(move || thread.run(rx))
+            .spawn(move || thread.run(inbox))
             .map_err(|e| BagError::io(&folder, e))?;
 
         let (stop, stop_rx) = watch::channel(false);
