@@ -33,6 +33,10 @@ pub(crate) const LINGER: Duration = Duration::from_millis(1);
 /// A batch this large is taken at once, without lingering.
 const FULL_BATCH: usize = 4096;
 
+/// The writer gives back the room of this many written messages at a time, so a large batch
+/// (a backlog after a stall) does not hold the whole bound until its last message is written.
+pub(crate) const RELEASE_EVERY: usize = 1024;
+
 /// A received payload as handed to [`Outbox::send`].
 pub(crate) enum Incoming<'a> {
     /// Copied into the batch's buffer (for payloads up to [`INLINE_MAX`] bytes).
@@ -152,6 +156,9 @@ pub(crate) struct Outbox {
     shared: Arc<Shared>,
 }
 
+/// The writer thread's handle on the bounds: gives back the room of written messages.
+pub(crate) struct Progress(Arc<Shared>);
+
 /// The writer thread's handle: takes the pending batch.
 pub(crate) struct Inbox {
     shared: Arc<Shared>,
@@ -254,7 +261,22 @@ impl Drop for Outbox {
     }
 }
 
+impl Progress {
+    /// Gives back the room of `messages` written messages of `bytes` payload bytes, from the
+    /// batch the writer holds.
+    pub fn written(&self, messages: usize, bytes: usize) {
+        let mut state = lock(&self.0.state);
+        state.writing.0 = state.writing.0.saturating_sub(messages);
+        state.writing.1 = state.writing.1.saturating_sub(bytes);
+    }
+}
+
 impl Inbox {
+    /// A handle to give back room while writing the batch [`take`](Self::take) returned.
+    pub fn progress(&self) -> Progress {
+        Progress(Arc::clone(&self.shared))
+    }
+
     /// Releases the batch written since the last call and takes the pending messages: at
     /// once when there are many, after [`LINGER`] when there are few, or waiting up to
     /// `timeout` for the first one.
@@ -356,6 +378,24 @@ mod tests {
     }
 
     #[test]
+    fn written_messages_give_back_their_room_before_the_batch_ends() {
+        let (outbox, mut inbox) = Outbox::new(3, 100);
+        let t = topic("/t");
+        for i in 0..3 {
+            assert!(send(&outbox, &t, i, &[0; 30]));
+        }
+        let progress = inbox.progress();
+        assert_eq!(take(&mut inbox).len(), 3);
+        assert!(!send(&outbox, &t, 3, &[0; 30]), "the batch holds the bound");
+        progress.written(1, 30);
+        assert!(send(&outbox, &t, 4, &[0; 30]), "one message written, one slot free");
+        assert!(!send(&outbox, &t, 5, &[0; 30]));
+        progress.written(2, 60);
+        assert!(send(&outbox, &t, 6, &[0; 60]));
+        assert_eq!(take(&mut inbox), [(4, vec![0; 30]), (6, vec![0; 60])]);
+    }
+
+    #[test]
     fn large_payloads_are_shared_and_small_ones_copied_in_order() {
         let (outbox, mut inbox) = Outbox::new(10, usize::MAX);
         let t = topic("/t");
@@ -370,6 +410,8 @@ mod tests {
         assert_eq!(payloads[0].as_ptr(), address, "the same memory");
         assert_eq!(payloads[1], b"small");
         assert_eq!(batch.len(), 2);
+        // What the documented memory bound counts per message slot.
+        assert!(std::mem::size_of::<Entry>() <= 56);
     }
 
     #[test]

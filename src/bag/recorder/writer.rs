@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::metadata::bag_metadata;
 use super::options::RecordOptions;
-use super::outbox::{Batch, Entry, Inbox, Taken};
+use super::outbox::{Batch, Entry, Inbox, Progress, Taken, RELEASE_EVERY};
 use super::topic::{RecordedTopic, Topics};
 use crate::bag::rosbag2::FileInfo;
 use crate::bag::{BagError, BagWriter, TopicId, WriterOptions};
@@ -120,12 +120,13 @@ impl WriterThread {
     }
 
     fn run_loop(&mut self, inbox: &mut Inbox) -> Result<(), BagError> {
+        let progress = inbox.progress();
         loop {
             self.register_new_topics()?;
             match inbox.take(WRITER_TICK) {
                 Taken::Batch(batch) => {
                     let now = Instant::now();
-                    self.write_batch(batch, now)?;
+                    self.write_batch(batch, &progress, now)?;
                     self.flush_if_old(now)?;
                 }
                 Taken::Timeout => self.flush_if_old(Instant::now())?,
@@ -134,10 +135,23 @@ impl WriterThread {
         }
     }
 
-    /// Writes a batch of messages received by `now`, in order.
-    fn write_batch(&mut self, batch: &Batch, now: Instant) -> Result<(), BagError> {
+    /// Writes a batch of messages received by `now`, in order, giving back the room of every
+    /// [`RELEASE_EVERY`] written messages as it goes.
+    fn write_batch(
+        &mut self,
+        batch: &Batch,
+        progress: &Progress,
+        now: Instant,
+    ) -> Result<(), BagError> {
+        let (mut messages, mut bytes) = (0, 0);
         for (entry, payload) in batch.iter() {
             self.write(entry, payload, now)?;
+            messages += 1;
+            bytes += payload.len();
+            if messages == RELEASE_EVERY {
+                progress.written(messages, bytes);
+                (messages, bytes) = (0, 0);
+            }
         }
         Ok(())
     }
@@ -461,6 +475,7 @@ mod tests {
             WriterThread::create(folder.clone(), "bag".into(), &options, shared).expect("creates");
         thread.register_new_topics().expect("registers");
         let (outbox, mut inbox) = Outbox::new(1, usize::MAX);
+        let progress = inbox.progress();
         outbox.send(&topic, 5, 5, Incoming::Copy(&payload("hello")));
         let Taken::Batch(batch) = inbox.take(Duration::from_secs(1)) else {
             panic!("queued");
@@ -469,7 +484,9 @@ mod tests {
         let path = folder.join("bag_0.mcap");
         let on_disk = || std::fs::metadata(&path).expect("file").len();
         let t0 = Instant::now();
-        thread.write_batch(batch, t0).expect("writes");
+        thread
+            .write_batch(batch, &progress, t0)
+            .expect("writes");
         let before = on_disk();
         thread
             .flush_if_old(t0 + Duration::from_millis(999))
