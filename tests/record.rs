@@ -313,7 +313,12 @@ async fn a_burst_of_small_and_large_messages_is_written_in_order() {
     let recorder = start_recorder(
         domain,
         &ep,
-        &["/chatter", "/camera/image", "-o", bag.to_str().expect("path")],
+        &[
+            "/chatter",
+            "/camera/image",
+            "-o",
+            bag.to_str().expect("path"),
+        ],
     );
     let node = talker(domain, &ep).await;
     let chatter = publisher::<std_msgs::String>(&node, "/chatter").await;
@@ -345,7 +350,8 @@ async fn a_burst_of_small_and_large_messages_is_written_in_order() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("/camera/image (sensor_msgs/msg/Image): received 80, written 80, dropped 0"),
+        stderr
+            .contains("/camera/image (sensor_msgs/msg/Image): received 80, written 80, dropped 0"),
         "{stderr}"
     );
     let (by_log, times) = log_per_topic(&bag);

@@ -388,7 +388,10 @@ mod tests {
         assert_eq!(take(&mut inbox).len(), 3);
         assert!(!send(&outbox, &t, 3, &[0; 30]), "the batch holds the bound");
         progress.written(1, 30);
-        assert!(send(&outbox, &t, 4, &[0; 30]), "one message written, one slot free");
+        assert!(
+            send(&outbox, &t, 4, &[0; 30]),
+            "one message written, one slot free"
+        );
         assert!(!send(&outbox, &t, 5, &[0; 30]));
         progress.written(2, 60);
         assert!(send(&outbox, &t, 6, &[0; 60]));
@@ -429,12 +432,12 @@ mod tests {
             panic!("woken with a batch");
         };
         assert_eq!(batch.len(), 1);
-        assert!(start.elapsed() < Duration::from_secs(5), "woken, not timed out");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "woken, not timed out"
+        );
         thread.join().expect("sender");
         drop(outbox);
-        assert!(matches!(
-            inbox.take(Duration::from_secs(10)),
-            Taken::Closed
-        ));
+        assert!(matches!(inbox.take(Duration::from_secs(10)), Taken::Closed));
     }
 }

@@ -484,9 +484,7 @@ mod tests {
         let path = folder.join("bag_0.mcap");
         let on_disk = || std::fs::metadata(&path).expect("file").len();
         let t0 = Instant::now();
-        thread
-            .write_batch(batch, &progress, t0)
-            .expect("writes");
+        thread.write_batch(batch, &progress, t0).expect("writes");
         let before = on_disk();
         thread
             .flush_if_old(t0 + Duration::from_millis(999))
