@@ -33,9 +33,13 @@ pub(crate) const LINGER: Duration = Duration::from_millis(1);
 /// A batch this large is taken at once, without lingering.
 const FULL_BATCH: usize = 4096;
 
-/// The writer gives back the room of this many written messages at a time, so a large batch
-/// (a backlog after a stall) does not hold the whole bound until its last message is written.
+/// The writer gives back the room of written messages once they are this many, or hold
+/// [`RELEASE_BYTES`], so a large batch (a backlog after a stall, a few big images) does not
+/// hold the whole bound until its last message is written.
 pub(crate) const RELEASE_EVERY: usize = 1024;
+
+/// See [`RELEASE_EVERY`]: every large message (an image) gives back its room once written.
+pub(crate) const RELEASE_BYTES: usize = 1024 * 1024;
 
 /// A received payload as handed to [`Outbox::send`].
 pub(crate) enum Incoming<'a> {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::metadata::bag_metadata;
 use super::options::RecordOptions;
-use super::outbox::{Batch, Entry, Inbox, Progress, Taken, RELEASE_EVERY};
+use super::outbox::{Batch, Entry, Inbox, Progress, Taken, RELEASE_BYTES, RELEASE_EVERY};
 use super::topic::{RecordedTopic, Topics};
 use crate::bag::rosbag2::FileInfo;
 use crate::bag::{BagError, BagWriter, TopicId, WriterOptions};
@@ -135,8 +135,8 @@ impl WriterThread {
         }
     }
 
-    /// Writes a batch of messages received by `now`, in order, giving back the room of every
-    /// [`RELEASE_EVERY`] written messages as it goes.
+    /// Writes a batch of messages received by `now`, in order, giving back the room of written
+    /// messages every [`RELEASE_EVERY`] messages or [`RELEASE_BYTES`] bytes as it goes.
     fn write_batch(
         &mut self,
         batch: &Batch,
@@ -148,7 +148,7 @@ impl WriterThread {
             self.write(entry, payload, now)?;
             messages += 1;
             bytes += payload.len();
-            if messages == RELEASE_EVERY {
+            if messages == RELEASE_EVERY || bytes >= RELEASE_BYTES {
                 progress.written(messages, bytes);
                 (messages, bytes) = (0, 0);
             }
