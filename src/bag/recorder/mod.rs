@@ -25,7 +25,8 @@
 //! released at once); larger ones are shared. One writer thread (a `std::thread`: disk I/O
 //! never blocks the async runtime) swaps the whole batch out per wake-up and writes it; a
 //! subscriber wakes it only when it sleeps on an empty buffer, and after a batch it lingers
-//! 1 ms so a stream gathers into batches instead of costing a wake-up per message; it gives
+//! 1 ms (unless 1 MiB or 4096 messages wait) so a stream of small messages gathers into
+//! batches instead of costing a wake-up per message; it gives
 //! back the room of written messages every 1024 messages or 1 MiB, so a backlog taken at once
 //! after a stall, or a few images, do not hold the whole bound until the batch's end. When the
 //! buffer is full the message is dropped and counted for its topic; messages that never

@@ -10,8 +10,9 @@
 //! writer's open chunk, so its byte budget bounds what a kill can lose.
 //!
 //! Wake-ups: a subscriber wakes the writer only when the writer sleeps on an empty buffer.
-//! After writing a batch the writer lingers [`LINGER`] before looking again, so under a
-//! steady stream messages gather into batches without a wake-up (a system call) per message.
+//! After writing a batch the writer lingers [`LINGER`] before looking again, unless 4096
+//! messages or 1 MiB already wait, so under a steady stream of small messages they gather into
+//! batches without a wake-up (a system call) per message.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex};
@@ -30,8 +31,11 @@ pub(crate) const INLINE_MAX: usize = 64 * 1024;
 /// under a stream of small messages this turns a wake-up per message into one per [`LINGER`].
 pub(crate) const LINGER: Duration = Duration::from_millis(1);
 
-/// A batch this large is taken at once, without lingering.
+/// A batch of this many messages, or [`FULL_BATCH_BYTES`], is taken at once, without lingering.
 const FULL_BATCH: usize = 4096;
+
+/// See [`FULL_BATCH`]: a waiting image is taken at once.
+const FULL_BATCH_BYTES: usize = 1024 * 1024;
 
 /// The writer gives back the room of written messages once they are this many, or hold
 /// [`RELEASE_BYTES`], so a large batch (a backlog after a stall, a few big images) does not
@@ -290,7 +294,8 @@ impl Inbox {
         self.current.clear();
         let mut state = lock(&shared.state);
         state.writing = (0, 0);
-        if state.pending.len() < FULL_BATCH && (had_batch || !state.pending.is_empty()) {
+        let full = state.pending.len() >= FULL_BATCH || state.pending.bytes >= FULL_BATCH_BYTES;
+        if !full && (had_batch || !state.pending.is_empty()) {
             // A stream is going on: let it gather instead of taking a message or two.
             drop(state);
             std::thread::sleep(LINGER);
