@@ -7,7 +7,9 @@ use clap::{Args, ValueEnum};
 
 use super::args::{whole, Seconds};
 use super::{CliResult, NetworkArgs};
-use crate::bag::recorder::{default_bag_name, DEFAULT_MAX_BUFFERED_BYTES};
+use crate::bag::recorder::{
+    default_bag_name, DEFAULT_CHANNEL_CAPACITY, DEFAULT_MAX_BUFFERED_BYTES,
+};
 use crate::bag::{Compression, RecordOptions, Recorder, TopicSelection, DEFAULT_CHUNK_SIZE};
 
 /// Chunk compression on the command line.
@@ -65,12 +67,12 @@ pub struct RecordArgs {
         allow_hyphen_values = true
     )]
     max_chunk_age: Seconds,
-    /// Messages buffered between receiving and the disk writer (0: none, each waits for the
-    /// writer); more are dropped and counted.
+    /// Messages buffered between receiving and the disk writer, the batch being written
+    /// included (0 or 1: one at a time); more are dropped and counted.
     #[arg(
         long,
         value_name = "N",
-        default_value_t = 1024,
+        default_value_t = DEFAULT_CHANNEL_CAPACITY,
         allow_hyphen_values = true,
         value_parser = whole::<usize>(0, 1_000_000)
     )]

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use tokio::sync::watch;
 use zenoh::bytes::ZBytes;
 
-use super::outbox::Outbox;
+use super::outbox::{Incoming, Outbox, INLINE_MAX};
 use super::topic::{RecordedTopic, Topics};
 use crate::bag::{SkippedTopic, TopicSelection};
 use crate::lock::lock;
@@ -228,8 +228,8 @@ impl AsRef<[u8]> for Contiguous {
     }
 }
 
-/// The payload as [`Bytes`]: shared, not copied, when it is in one piece (the usual case);
-/// copied once when zenoh holds it in several (as the writer did before).
+/// A large payload as [`Bytes`]: shared, not copied, when it is in one piece (the usual
+/// case); copied once when zenoh holds it in several.
 fn payload_bytes(payload: ZBytes) -> Bytes {
     match payload.slices().take(2).count() {
         0 => Bytes::new(),
@@ -238,7 +238,9 @@ fn payload_bytes(payload: ZBytes) -> Bytes {
     }
 }
 
-/// Hands one received message to the outbox (on zenoh's receive thread).
+/// Hands one received message to the outbox (on zenoh's receive thread): a small payload is
+/// copied into the outbox's batch, so zenoh's receive buffer is released at once; a large one
+/// is shared.
 fn push(outbox: &Outbox, topic: &Arc<RecordedTopic>, raw: RawMessage) {
     topic.received.fetch_add(1, Ordering::Relaxed);
     let log_time = raw.info.received_timestamp.max(0) as u64;
@@ -248,9 +250,14 @@ fn push(outbox: &Outbox, topic: &Arc<RecordedTopic>, raw: RawMessage) {
         .map(|a| a.source_timestamp)
         .filter(|&t| t > 0)
         .map_or(log_time, |t| t as u64);
-    let payload = payload_bytes(raw.payload);
-    let bytes = payload.len();
-    let buffered = outbox.send(topic, log_time, publish_time, payload);
+    let bytes = raw.payload.len();
+    let buffered = if bytes <= INLINE_MAX {
+        let contiguous = raw.payload.to_bytes();
+        outbox.send(topic, log_time, publish_time, Incoming::Copy(&contiguous))
+    } else {
+        let shared = payload_bytes(raw.payload);
+        outbox.send(topic, log_time, publish_time, Incoming::Share(shared))
+    };
     // One line per message at trace level: what a test compares with the file after a kill.
     tracing::trace!(topic = %topic.name, publish_time, bytes, buffered, "received");
 }

@@ -18,12 +18,24 @@
 //! new selected topic gets a [`RawSubscriber`](crate::node::RawSubscriber) for the exact type
 //! and hash it is published with. Its callback pushes (topic, log time = receive time,
 //! publish time = the attachment's source timestamp, payload) straight from zenoh's receive
-//! thread into a bounded channel of [`RecordOptions::channel_capacity`] messages and
-//! [`RecordOptions::max_buffered_bytes`] payload bytes (no subscriber queue in between), read
-//! by one writer thread (a `std::thread`: disk I/O never blocks the async runtime). When the
-//! channel is full the message is dropped and counted for its topic; messages that never
+//! thread onto one pending batch, bounded at [`RecordOptions::channel_capacity`] messages
+//! (default 131,072) and [`RecordOptions::max_buffered_bytes`] payload bytes (default 32 MiB)
+//! together with the batch being written (no subscriber queue in between). Payloads up to
+//! 64 KiB are copied into the batch's one contiguous buffer (zenoh's receive buffer is
+//! released at once); larger ones are shared. One writer thread (a `std::thread`: disk I/O
+//! never blocks the async runtime) swaps the whole batch out per wake-up and writes it; a
+//! subscriber wakes it only when it sleeps on an empty buffer, and after a batch it lingers
+//! 1 ms (unless 1 MiB or 4096 messages wait) so a stream of small messages gathers into
+//! batches instead of costing a wake-up per message; it gives
+//! back the room of written messages every 1024 messages or 1 MiB, so a backlog taken at once
+//! after a stall, or a few images, do not hold the whole bound until the batch's end. When the
+//! buffer is full the message is dropped and counted for its topic; messages that never
 //! arrived (gaps in the publishers' sequence numbers) are counted as lost. Both appear in the
-//! [`RecordReport`].
+//! [`RecordReport`] and in [`Recorder::progress`].
+//!
+//! Memory: at most `max_buffered_bytes` of payloads wait at once; the two batch buffers that
+//! take turns (pending, being written) grow to at most `max_buffered_bytes` each, and 56
+//! bytes per message slot up to `channel_capacity` each (default: 2 x 32 MiB + 2 x 7 MiB).
 //!
 //! # Types
 //!
@@ -41,7 +53,7 @@
 //! [`recover`](crate::bag::recover()). A chunk is closed when its messages reach
 //! [`RecordOptions::chunk_size`] bytes (default 4 MiB), or when it is older than
 //! [`RecordOptions::max_chunk_age`] (default 1 s): on the next message, or within 100 ms when
-//! no message comes. Before the writer, messages wait only in the channel, bounded by
+//! no message comes. Before the writer, messages wait only in the batches, bounded by
 //! [`RecordOptions::max_buffered_bytes`] (default 32 MiB). So what is lost is bounded by **at
 //! most `chunk_size` + `max_buffered_bytes` bytes of messages (default 4 + 32 = 36 MiB; one
 //! message more when a single message is larger than the buffer) at any message rate, and,
@@ -59,8 +71,8 @@
 //! - `options`: [`RecordOptions`], [`RecordReport`], [`TopicReport`], [`default_bag_name`];
 //! - `discovery`: the graph polling, the per-topic decision and the subscribers, whose
 //!   callbacks fill the outbox (zenoh);
-//! - `outbox`: the channel to the writer thread, bounded in messages and bytes;
-//! - `writer`: the writer thread (files, splitting, chunk age), fed plain `Bytes`;
+//! - `outbox`: the batches handed to the writer thread, bounded in messages and bytes;
+//! - `writer`: the writer thread (files, splitting, chunk age), fed batches of plain bytes;
 //! - `metadata`: the `metadata.yaml` it writes, a
 //!   [`rosbag2::Metadata`](crate::bag::rosbag2::Metadata).
 
@@ -77,7 +89,8 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub use options::{
-    default_bag_name, RecordOptions, RecordReport, TopicReport, DEFAULT_MAX_BUFFERED_BYTES,
+    default_bag_name, RecordOptions, RecordReport, TopicReport, DEFAULT_CHANNEL_CAPACITY,
+    DEFAULT_MAX_BUFFERED_BYTES,
 };
 
 use crate::bag::{BagError, TopicSelection};
@@ -169,11 +182,11 @@ impl Recorder {
 
         let topics: Topics = Arc::default();
         let skipped: Skipped = Arc::default();
-        let (outbox, rx) = Outbox::new(options.channel_capacity, options.max_buffered_bytes);
+        let (outbox, inbox) = Outbox::new(options.channel_capacity, options.max_buffered_bytes);
         let thread = WriterThread::create(folder.clone(), stem, &options, topics.clone())?;
         let writer = std::thread::Builder::new()
             .name("rosync-record-writer".into())
-            .spawn(move || thread.run(rx))
+            .spawn(move || thread.run(inbox))
             .map_err(|e| BagError::io(&folder, e))?;
 
         let (stop, stop_rx) = watch::channel(false);

@@ -1,26 +1,26 @@
-//! The writer thread: takes [`Item`]s from the [`Outbox`](super::outbox::Outbox) channel and
-//! writes them into numbered MCAP files (`STEM_0.mcap`, `STEM_1.mcap`, ...), starting a new
+//! The writer thread: takes [`Batch`]es of messages from the [`Inbox`] (the writer's end of
+//! the [`Outbox`](super::outbox::Outbox)) and writes each whole batch into numbered MCAP files (`STEM_0.mcap`, `STEM_1.mcap`, ...), starting a new
 //! file past [`RecordOptions::max_bag_size`] or [`RecordOptions::max_bag_duration`], closing
 //! a chunk older than [`RecordOptions::max_chunk_age`] even when no message comes, and
 //! writing `metadata.yaml` at the end. Every known topic is registered in every file, as
-//! rosbag2 does. Plain [`bytes::Bytes`] payloads in, files out: no network involved.
+//! rosbag2 does. Plain byte payloads in, files out: no network involved.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::metadata::bag_metadata;
 use super::options::RecordOptions;
-use super::outbox::Item;
+use super::outbox::{Batch, Entry, Inbox, Progress, Taken, RELEASE_BYTES, RELEASE_EVERY};
 use super::topic::{RecordedTopic, Topics};
 use crate::bag::rosbag2::FileInfo;
 use crate::bag::{BagError, BagWriter, TopicId, WriterOptions};
 use crate::lock::lock;
 
-/// How long the writer thread waits for a message before checking chunk age and new topics.
+/// How long the writer thread waits for a message before checking chunk age and new topics
+/// (it also checks after every batch).
 const WRITER_TICK: Duration = Duration::from_millis(100);
 
 /// Bytes of a message record besides its payload (opcode, length, 22-byte header).
@@ -42,6 +42,8 @@ struct OpenFile {
     path: String,
     /// Channel ids by topic (keyed by the address of its shared state).
     ids: HashMap<usize, TopicId>,
+    /// The last topic written and its id: consecutive messages of one topic skip the map.
+    last: Option<(usize, TopicId)>,
     /// Log times of its first and last message.
     span: Option<(u64, u64)>,
     messages: u64,
@@ -110,22 +112,48 @@ impl WriterThread {
         Ok(thread)
     }
 
-    /// Writes every message until the channel closes, then closes the last file and writes
+    /// Writes every message until the outbox closes, then closes the last file and writes
     /// `metadata.yaml` (also after an error, which is then returned).
-    pub fn run(mut self, rx: Receiver<Item>) -> Result<WriterOutcome, BagError> {
-        let result = self.run_loop(&rx);
+    pub fn run(mut self, mut inbox: Inbox) -> Result<WriterOutcome, BagError> {
+        let result = self.run_loop(&mut inbox);
         self.finish(result)
     }
 
-    fn run_loop(&mut self, rx: &Receiver<Item>) -> Result<(), BagError> {
+    fn run_loop(&mut self, inbox: &mut Inbox) -> Result<(), BagError> {
+        let progress = inbox.progress();
         loop {
             self.register_new_topics()?;
-            match rx.recv_timeout(WRITER_TICK) {
-                Ok(item) => self.write(item, Instant::now())?,
-                Err(RecvTimeoutError::Timeout) => self.flush_if_old(Instant::now())?,
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            match inbox.take(WRITER_TICK) {
+                Taken::Batch(batch) => {
+                    let now = Instant::now();
+                    self.write_batch(batch, &progress, now)?;
+                    self.flush_if_old(now)?;
+                }
+                Taken::Timeout => self.flush_if_old(Instant::now())?,
+                Taken::Closed => return Ok(()),
             }
         }
+    }
+
+    /// Writes a batch of messages received by `now`, in order, giving back the room of written
+    /// messages every [`RELEASE_EVERY`] messages or [`RELEASE_BYTES`] bytes as it goes.
+    fn write_batch(
+        &mut self,
+        batch: &Batch,
+        progress: &Progress,
+        now: Instant,
+    ) -> Result<(), BagError> {
+        let (mut messages, mut bytes) = (0, 0);
+        for (entry, payload) in batch.iter() {
+            self.write(entry, payload, now)?;
+            messages += 1;
+            bytes += payload.len();
+            if messages == RELEASE_EVERY || bytes >= RELEASE_BYTES {
+                progress.written(messages, bytes);
+                (messages, bytes) = (0, 0);
+            }
+        }
+        Ok(())
     }
 
     /// Closes the file, writes `metadata.yaml` and reports, after the loop ended with `result`.
@@ -152,6 +180,7 @@ impl WriterThread {
             writer,
             path,
             ids: HashMap::new(),
+            last: None,
             span: None,
             messages: 0,
             open_bytes: 0,
@@ -192,8 +221,14 @@ impl WriterThread {
     fn register(&mut self, topic: &Arc<RecordedTopic>) -> Result<TopicId, BagError> {
         let file = self.file()?;
         let key = Arc::as_ptr(topic) as usize;
-        if let Some(id) = file.ids.get(&key) {
-            return Ok(*id);
+        if let Some((last, id)) = file.last {
+            if last == key {
+                return Ok(id);
+            }
+        }
+        if let Some(&id) = file.ids.get(&key) {
+            file.last = Some((key, id));
+            return Ok(id);
         }
         let id = file.writer.add_topic(
             &topic.name,
@@ -203,6 +238,7 @@ impl WriterThread {
             Some(&topic.qos),
         )?;
         file.ids.insert(key, id);
+        file.last = Some((key, id));
         Ok(id)
     }
 
@@ -218,7 +254,7 @@ impl WriterThread {
 
     /// Writes one message received at `now`, starting a new file first or after as the limits
     /// say.
-    fn write(&mut self, item: Item, now: Instant) -> Result<(), BagError> {
+    fn write(&mut self, item: &Entry, payload: &[u8], now: Instant) -> Result<(), BagError> {
         let start = self.current.as_ref().and_then(|f| f.span).map(|s| s.0);
         if let (Some(max), Some(start)) = (self.max_bag_duration, start) {
             if item.log_time.saturating_sub(start) >= max {
@@ -228,7 +264,7 @@ impl WriterThread {
         let id = self.register(&item.topic)?;
         let file = self.file()?;
         file.writer
-            .write(id, item.log_time, item.publish_time, &item.payload)?;
+            .write(id, item.log_time, item.publish_time, payload)?;
         item.topic.written.fetch_add(1, Ordering::Relaxed);
         file.messages += 1;
         file.span = Some(match file.span {
@@ -239,7 +275,7 @@ impl WriterThread {
             // The writer closed the chunk, this message included.
             file.chunk_closed();
         } else {
-            file.open_bytes += MESSAGE_RECORD_OVERHEAD + item.payload.len() as u64;
+            file.open_bytes += MESSAGE_RECORD_OVERHEAD + payload.len() as u64;
             file.open_since.get_or_insert(now);
         }
         let size = file.closed_bytes + file.open_bytes;
@@ -275,10 +311,8 @@ impl WriterThread {
 mod tests {
     use std::path::Path;
 
-    use bytes::Bytes;
-
     use super::*;
-    use crate::bag::recorder::outbox::Outbox;
+    use crate::bag::recorder::outbox::{Incoming, Outbox};
     use crate::bag::rosbag2::Metadata;
     use crate::bag::BagReader;
     use crate::msg::{std_msgs, Message};
@@ -306,9 +340,9 @@ mod tests {
         ))
     }
 
-    fn payload(text: &str) -> Bytes {
+    fn payload(text: &str) -> Vec<u8> {
         let msg = std_msgs::String { data: text.into() };
-        Bytes::from(crate::cdr::encode(&msg).expect("encodes"))
+        crate::cdr::encode(&msg).expect("encodes")
     }
 
     /// Records `messages` (topic index, log time) through a writer thread into `folder`.
@@ -321,12 +355,13 @@ mod tests {
         let shared: Topics = Arc::new(std::sync::Mutex::new(topics.to_vec()));
         let thread = WriterThread::create(folder.to_path_buf(), "bag".into(), options, shared)
             .expect("creates");
-        let (outbox, rx) = Outbox::new(messages.len().max(1), usize::MAX);
+        let (outbox, inbox) = Outbox::new(messages.len().max(1), usize::MAX);
+        let text = payload(&"x".repeat(100));
         for &(topic, time) in messages {
-            outbox.send(&topics[topic], time, time + 1, payload(&"x".repeat(100)));
+            assert!(outbox.send(&topics[topic], time, time + 1, Incoming::Copy(&text)));
         }
         drop(outbox);
-        thread.run(rx).expect("writes")
+        thread.run(inbox).expect("writes")
     }
 
     fn file_names(outcome: &WriterOutcome) -> Vec<String> {
@@ -439,14 +474,17 @@ mod tests {
         let mut thread =
             WriterThread::create(folder.clone(), "bag".into(), &options, shared).expect("creates");
         thread.register_new_topics().expect("registers");
-        let (outbox, rx) = Outbox::new(1, usize::MAX);
-        outbox.send(&topic, 5, 5, payload("hello"));
-        let item = rx.recv().expect("queued");
+        let (outbox, mut inbox) = Outbox::new(1, usize::MAX);
+        let progress = inbox.progress();
+        outbox.send(&topic, 5, 5, Incoming::Copy(&payload("hello")));
+        let Taken::Batch(batch) = inbox.take(Duration::from_secs(1)) else {
+            panic!("queued");
+        };
 
         let path = folder.join("bag_0.mcap");
         let on_disk = || std::fs::metadata(&path).expect("file").len();
         let t0 = Instant::now();
-        thread.write(item, t0).expect("writes");
+        thread.write_batch(batch, &progress, t0).expect("writes");
         let before = on_disk();
         thread
             .flush_if_old(t0 + Duration::from_millis(999))
@@ -460,7 +498,7 @@ mod tests {
         // What a killed recorder leaves (no summary, no metadata.yaml) holds the message.
         let bag = BagReader::open(&path).expect("readable without a summary");
         assert_eq!(bag.message_count(), 1);
-        drop((thread, outbox));
+        drop((thread, outbox, inbox));
         let _ = std::fs::remove_dir_all(&folder);
     }
 }
