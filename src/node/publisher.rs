@@ -141,7 +141,7 @@ impl RawPublisherBuilder {
             .await
             .map_err(|e| Error::zenoh(&format!("cannot announce publisher on {topic}"), e))?;
         tracing::debug!(%topic, %key, qos = %qos.to_rmw_zenoh(), "publisher declared");
-        let qos_watch = QosWatch::start(&self.node, &entity);
+        let qos_watch = QosWatch::start(&self.node, &entity, None);
         Ok(RawPublisher {
             publisher,
             topic,

@@ -57,7 +57,10 @@ pub struct SubscriberStats {
     pub publishers_forgotten: u64,
     /// Samples whose payload failed to decode.
     pub decode_errors: u64,
-    /// Samples on the topic with another type or type hash.
+    /// Publishers of another type name or type hash seen on the topic in the graph, each
+    /// counted (and warned about) once while it lives: a typed subscription listens on its own
+    /// type's key expression, as rmw_zenoh's, so their samples never reach it. For a
+    /// subscriber of any type: samples whose key expression names no ROS type.
     pub type_mismatches: u64,
     /// Samples whose attachment was present but malformed.
     pub bad_attachments: u64,
@@ -78,7 +81,8 @@ struct Counters {
     delivered: AtomicU64,
     dropped_queue_full: AtomicU64,
     decode_errors: AtomicU64,
-    type_mismatches: AtomicU64,
+    /// Shared with the subscription's graph watch, which counts publishers of another type.
+    type_mismatches: Arc<AtomicU64>,
     bad_attachments: AtomicU64,
 }
 
@@ -162,8 +166,6 @@ struct Shared {
     topic: String,
     /// The type accepted, or `None` for any type.
     accepted: Option<TypeIdentity>,
-    /// The data key expression of the accepted type: a sample on it needs no parsing.
-    accepted_key: Option<String>,
     queue: Mutex<Queue>,
     capacity: usize,
     /// Payload bytes queued at most (the newest sample is always kept).
@@ -183,7 +185,8 @@ impl Shared {
     /// Runs on zenoh's receive thread: filter by type, check the attachment, hand over or
     /// queue (dropping the oldest on overflow).
     fn on_sample(&self, sample: Sample) {
-        if !self.accepts(sample.key_expr().as_str()) {
+        // A typed subscription listens on its type's key only: nothing to check.
+        if self.accepted.is_none() && !self.is_ros_data_key(sample.key_expr().as_str()) {
             return;
         }
         let received_at = crate::time::now_nanos();
@@ -240,30 +243,20 @@ impl Shared {
         self.notify.notify_one();
     }
 
-    /// Whether a sample on `key` is of the accepted type; counts and logs it if not.
-    fn accepts(&self, key: &str) -> bool {
-        if self.accepted_key.as_deref() == Some(key) {
+    /// Whether a sample a subscriber of any type received names a ROS type in its key
+    /// expression; counts and logs it if not.
+    fn is_ros_data_key(&self, key: &str) -> bool {
+        if split_topic_key_expr(key).is_some() {
             return true;
         }
-        let matches = match (split_topic_key_expr(key), &self.accepted) {
-            (Some(_), None) => true,
-            (Some(identity), Some(wanted)) => &identity == wanted,
-            (None, _) => false,
-        };
-        if !matches {
-            self.counters
-                .type_mismatches
-                .fetch_add(1, Ordering::Relaxed);
-            let expected = match &self.accepted {
-                Some(wanted) => format!("expected type {} with hash {}", wanted.name, wanted.hash),
-                None => "not a ROS data key expression".to_string(),
-            };
-            self.log.warn(
-                &self.topic,
-                &format!("ignoring sample on {key}: {expected}"),
-            );
-        }
-        matches
+        self.counters
+            .type_mismatches
+            .fetch_add(1, Ordering::Relaxed);
+        self.log.warn(
+            &self.topic,
+            &format!("ignoring sample on {key}: not a ROS data key expression"),
+        );
+        false
     }
 
     fn pop(&self) -> Option<Received> {
@@ -288,11 +281,9 @@ impl Shared {
 
     /// A checked sample as a [`RawMessage`] (its type from the key expression).
     fn to_raw(&self, received: Received) -> Option<RawMessage> {
-        let identity = match (&self.accepted_key, &self.accepted) {
-            (Some(key), Some(accepted)) if key == received.sample.key_expr().as_str() => {
-                accepted.clone()
-            }
-            _ => split_topic_key_expr(received.sample.key_expr().as_str())?,
+        let identity = match &self.accepted {
+            Some(accepted) => accepted.clone(),
+            None => split_topic_key_expr(received.sample.key_expr().as_str())?,
         };
         let info = received.info();
         Some(RawMessage {
@@ -455,18 +446,21 @@ impl RawSubscriberBuilder {
             History::KeepAll => KEEP_ALL_QUEUE_SIZE,
             _ => qos.depth,
         };
-        let accepted_key = self.accepted.as_ref().map(|identity| {
-            topic_key_expr(
+        // As rmw_zenoh: a typed subscription listens on its type's key expression only, so
+        // zenoh matches samples by an exact key (publishers of another type are found in the
+        // graph instead); a subscriber of any type listens on every type's.
+        let key = match &self.accepted {
+            Some(identity) => topic_key_expr(
                 self.node.domain_id(),
                 &topic,
                 &identity.name,
                 &identity.hash,
-            )
-        });
+            ),
+            None => topic_key_expr_any_type(self.node.domain_id(), &topic),
+        };
         let shared = Arc::new(Shared {
             topic: topic.clone(),
             accepted: self.accepted.clone(),
-            accepted_key,
             queue: Mutex::new(Queue {
                 samples: VecDeque::with_capacity(capacity.min(1024)),
                 bytes: 0,
@@ -481,8 +475,6 @@ impl RawSubscriberBuilder {
             counters: Counters::default(),
             log: BurstLog::new(),
         });
-        // Subscribe to every type on the topic so mismatched types are seen and counted.
-        let key = topic_key_expr_any_type(self.node.domain_id(), &topic);
         let feed = Feed(Arc::clone(&shared));
         let builder = self
             .node
@@ -533,7 +525,11 @@ impl RawSubscriberBuilder {
                     })?;
                 let watch = match self.owned_by_node {
                     true => None,
-                    false => QosWatch::start(&self.node, &entity),
+                    false => QosWatch::start(
+                        &self.node,
+                        &entity,
+                        Some(Arc::clone(&shared.counters.type_mismatches)),
+                    ),
                 };
                 (Some(token), watch)
             }
