@@ -559,3 +559,45 @@ async fn a_reliable_callback_subscription_loses_no_message_of_a_burst() {
     assert_eq!(stats.dropped_queue_full, 0, "{stats:?}");
     assert_eq!(stats.lost, 0, "{stats:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_and_loaned_messages_carry_their_arrival_time() {
+    let (a, b, _) = node_pair(88).await;
+    let queued = b
+        .subscriber::<std_msgs::String>("/stamped")
+        .await
+        .expect("sub");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _loaned = b
+        .subscriber::<std_msgs::String>("/stamped")
+        .loaned_callback(move |msg| {
+            let _ = tx.send(msg.info().received_timestamp);
+        })
+        .await
+        .expect("sub");
+    let publisher = a
+        .publisher::<std_msgs::String>("/stamped")
+        .await
+        .expect("pub");
+    assert!(publisher.wait_for_subscribers(PATIENCE).await);
+    let before = rosync::time::now_nanos();
+    publisher
+        .publish(&std_msgs::String { data: "t".into() })
+        .await
+        .expect("publishes");
+    let (_, info) = tokio::time::timeout(PATIENCE, queued.recv_with_info())
+        .await
+        .expect("delivered")
+        .expect("open");
+    let loaned_at = tokio::time::timeout(PATIENCE, rx.recv())
+        .await
+        .expect("delivered")
+        .expect("open");
+    let after = rosync::time::now_nanos();
+    for stamp in [info.received_timestamp, loaned_at] {
+        assert!(
+            (before..=after).contains(&stamp),
+            "{stamp} not in {before}..={after}"
+        );
+    }
+}

@@ -220,7 +220,9 @@ impl RawPublisher {
             }
         }
         if len < POOL_MIN_PAYLOAD {
-            return Ok(cdr::encode(msg)?.into());
+            let mut buf = Vec::with_capacity(len);
+            cdr::encode_into(msg, &mut buf)?;
+            return Ok(buf.into());
         }
         let mut buf = self.buffers.take(len);
         cdr::encode_into(msg, &mut buf)?;

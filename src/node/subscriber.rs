@@ -93,7 +93,8 @@ type Handler = Box<dyn Fn(&Shared, Received) -> bool + Send + Sync>;
 /// A sample that passed the type and attachment checks.
 struct Received {
     sample: Sample,
-    /// When it reached this subscriber, ns since the Unix epoch.
+    /// When it reached this subscriber, ns since the Unix epoch (0 when nothing reads it:
+    /// see [`Shared::stamp_arrivals`]).
     received_at: i64,
     attachment: Option<Attachment>,
 }
@@ -172,6 +173,9 @@ struct Shared {
     max_bytes: usize,
     /// When set, samples go to it instead of the queue.
     handler: Option<Handler>,
+    /// Whether samples get their arrival time: not for a callback that takes the message
+    /// alone (a clock read per sample saved).
+    stamp_arrivals: bool,
     /// Sequence gaps per publisher: what the network lost.
     gaps: Mutex<SequenceGaps>,
     notify: Notify,
@@ -189,7 +193,10 @@ impl Shared {
         if self.accepted.is_none() && !self.is_ros_data_key(sample.key_expr().as_str()) {
             return;
         }
-        let received_at = crate::time::now_nanos();
+        let received_at = match self.stamp_arrivals {
+            true => crate::time::now_nanos(),
+            false => 0,
+        };
         if self.is_closed() {
             return;
         }
@@ -377,6 +384,8 @@ pub struct RawSubscriberBuilder {
     qos: QosProfile,
     max_queued_bytes: usize,
     handler: Option<Handler>,
+    /// See [`Shared::stamp_arrivals`].
+    stamp_arrivals: bool,
     /// Held by the node itself (its `/clock` time source): keeps no node clone and runs no
     /// QoS watch, so it does not keep the node alive.
     owned_by_node: bool,
@@ -391,6 +400,7 @@ impl RawSubscriberBuilder {
             qos: QosProfile::default(),
             max_queued_bytes: usize::MAX,
             handler: None,
+            stamp_arrivals: true,
             owned_by_node: false,
         }
     }
@@ -469,6 +479,7 @@ impl RawSubscriberBuilder {
             capacity,
             max_bytes: self.max_queued_bytes,
             handler: self.handler,
+            stamp_arrivals: self.stamp_arrivals,
             gaps: Mutex::new(SequenceGaps::default()),
             notify: Notify::new(),
             closed: AtomicBool::new(false),
@@ -856,6 +867,8 @@ impl<T: Message, F: FnMut(T) + Send + 'static> IntoFuture for CallbackSubscriber
             // zenoh may call from several receive threads: one call at a time, in order.
             let callback = Mutex::new(self.callback);
             let mut inner = self.inner;
+            // The callback gets no `MessageInfo`.
+            inner.raw.stamp_arrivals = false;
             inner.raw.handler = Some(Box::new(move |shared: &Shared, received| {
                 let Some(msg) = shared.decode::<T>(received.sample.payload()) else {
                     return false;
