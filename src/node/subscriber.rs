@@ -59,8 +59,9 @@ pub struct SubscriberStats {
     pub decode_errors: u64,
     /// Publishers of another type name or type hash seen on the topic in the graph, each
     /// counted (and warned about) once while it lives: a typed subscription listens on its own
-    /// type's key expression, as rmw_zenoh's, so their samples never reach it. For a
-    /// subscriber of any type: samples whose key expression names no ROS type.
+    /// type's key expression, as rmw_zenoh's, so their samples never reach it (the graph is
+    /// watched on the tokio runtime the subscriber was declared on, if any). For a subscriber
+    /// of any type: samples whose key expression names no ROS type.
     pub type_mismatches: u64,
     /// Samples whose attachment was present but malformed.
     pub bad_attachments: u64,
@@ -603,7 +604,7 @@ impl ZenohSubscriber {
 struct Declared {
     subscriber: ZenohSubscriber,
     token: Option<zenoh::liveliness::LivelinessToken>,
-    /// Warns about publishers with incompatible QoS.
+    /// Warns about publishers with incompatible QoS, and counts those of another type.
     _qos_watch: Option<QosWatch>,
 }
 
