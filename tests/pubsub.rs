@@ -200,29 +200,34 @@ async fn garbage_and_wrong_types_are_counted_not_delivered() {
         .publisher::<std_msgs::String>("/mixed")
         .await
         .expect("pub");
+    // Two publishers of another type on the topic, found in the graph: another type name, and
+    // the right name with another hash (an incompatible definition).
     let wrong_type = a.publisher::<std_msgs::Int32>("/mixed").await.expect("pub");
+    let bad_hash = format!("RIHS01_{}", "0".repeat(64));
+    let wrong_hash = a
+        .raw_publisher("/mixed", "std_msgs/msg/String", &bad_hash)
+        .await
+        .expect("pub");
     assert!(good.wait_for_subscribers(PATIENCE).await);
-    assert!(wrong_type.wait_for_subscribers(PATIENCE).await);
+    // Each incompatible publisher is counted once, however many samples it sends.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while sub.stats().type_mismatches < 2 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // A payload with the right key expression but bytes that are not a String.
     good.publish_payload(vec![0, 1, 0, 0, 0xff, 0xff, 0xff, 0x7f])
         .await
         .expect("puts");
-    wrong_type
-        .publish(&std_msgs::Int32 { data: 5 })
-        .await
-        .expect("puts");
-    // A sample with the right type name but another hash (an incompatible definition).
-    let bad_hash = format!(
-        "13/mixed/std_msgs::msg::dds_::String_/RIHS01_{}",
-        "0".repeat(64)
-    );
-    a.session()
-        .put(
-            bad_hash,
-            cdr::encode(&std_msgs::String::default()).expect("enc"),
-        )
-        .await
-        .expect("puts");
+    for data in 0..3 {
+        wrong_type
+            .publish(&std_msgs::Int32 { data })
+            .await
+            .expect("puts");
+        wrong_hash
+            .publish_payload(cdr::encode(&std_msgs::String::default()).expect("enc"))
+            .await
+            .expect("puts");
+    }
     // A sample with a malformed attachment.
     let key = good.key_expr().to_string();
     a.session()
@@ -247,6 +252,7 @@ async fn garbage_and_wrong_types_are_counted_not_delivered() {
     assert_eq!(stats.decode_errors, 1, "{stats:?}");
     assert_eq!(stats.type_mismatches, 2, "{stats:?}");
     assert_eq!(stats.bad_attachments, 1, "{stats:?}");
+    assert_eq!(stats.received, 3, "{stats:?}");
     assert_eq!(stats.delivered, 1, "{stats:?}");
 }
 
@@ -552,4 +558,46 @@ async fn a_reliable_callback_subscription_loses_no_message_of_a_burst() {
     assert_eq!(stats.delivered, COUNT, "{stats:?}");
     assert_eq!(stats.dropped_queue_full, 0, "{stats:?}");
     assert_eq!(stats.lost, 0, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_and_loaned_messages_carry_their_arrival_time() {
+    let (a, b, _) = node_pair(88).await;
+    let queued = b
+        .subscriber::<std_msgs::String>("/stamped")
+        .await
+        .expect("sub");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let _loaned = b
+        .subscriber::<std_msgs::String>("/stamped")
+        .loaned_callback(move |msg| {
+            let _ = tx.send(msg.info().received_timestamp);
+        })
+        .await
+        .expect("sub");
+    let publisher = a
+        .publisher::<std_msgs::String>("/stamped")
+        .await
+        .expect("pub");
+    assert!(publisher.wait_for_subscribers(PATIENCE).await);
+    let before = rosync::time::now_nanos();
+    publisher
+        .publish(&std_msgs::String { data: "t".into() })
+        .await
+        .expect("publishes");
+    let (_, info) = tokio::time::timeout(PATIENCE, queued.recv_with_info())
+        .await
+        .expect("delivered")
+        .expect("open");
+    let loaned_at = tokio::time::timeout(PATIENCE, rx.recv())
+        .await
+        .expect("delivered")
+        .expect("open");
+    let after = rosync::time::now_nanos();
+    for stamp in [info.received_timestamp, loaned_at] {
+        assert!(
+            (before..=after).contains(&stamp),
+            "{stamp} not in {before}..={after}"
+        );
+    }
 }

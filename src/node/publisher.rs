@@ -141,7 +141,7 @@ impl RawPublisherBuilder {
             .await
             .map_err(|e| Error::zenoh(&format!("cannot announce publisher on {topic}"), e))?;
         tracing::debug!(%topic, %key, qos = %qos.to_rmw_zenoh(), "publisher declared");
-        let qos_watch = QosWatch::start(&self.node, &entity);
+        let qos_watch = QosWatch::start(&self.node, &entity, None);
         Ok(RawPublisher {
             publisher,
             topic,
@@ -220,7 +220,9 @@ impl RawPublisher {
             }
         }
         if len < POOL_MIN_PAYLOAD {
-            return Ok(cdr::encode(msg)?.into());
+            let mut buf = Vec::with_capacity(len);
+            cdr::encode_into(msg, &mut buf)?;
+            return Ok(buf.into());
         }
         let mut buf = self.buffers.take(len);
         cdr::encode_into(msg, &mut buf)?;

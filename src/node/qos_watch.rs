@@ -1,8 +1,13 @@
 //! [`QosWatch`]: warns, once per pair, when a publisher or subscription of this node sees in
 //! the graph an endpoint of its topic whose QoS is incompatible with its own (by ROS 2's rules,
-//! [`qos::compatibility`](super::qos::compatibility)), as ROS 2 nodes do.
+//! [`qos::compatibility`](super::qos::compatibility)), as ROS 2 nodes do. A subscription's
+//! watch also warns, once per publisher, about publishers on its topic with another type name
+//! or type hash, and counts them: a subscription listens on its own type's key expression (as
+//! rmw_zenoh), so their samples never reach it.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use super::graph::{Entity, EntityKind};
 use super::graph_api::GraphEvent;
@@ -21,7 +26,12 @@ impl Drop for QosWatch {
 impl QosWatch {
     /// Starts watching the graph for endpoints incompatible with `own` (a publisher or
     /// subscriber entity of `node`); `None` outside a tokio runtime or for other entities.
-    pub(crate) fn start(node: &Node, own: &Entity) -> Option<Self> {
+    /// Publishers of another type are counted in `type_mismatches`, if given (a subscriber's).
+    pub(crate) fn start(
+        node: &Node,
+        own: &Entity,
+        type_mismatches: Option<Arc<AtomicU64>>,
+    ) -> Option<Self> {
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         let peer_kind = match own.kind {
             EntityKind::Publisher => EntityKind::Subscriber,
@@ -57,6 +67,25 @@ impl QosWatch {
                 let token = peer.token();
                 if peer.kind != peer_kind || token == own_token || warned.contains(&token) {
                     continue;
+                }
+                if let (Some(count), Some(theirs)) = (&type_mismatches, &peer.topic) {
+                    if (&theirs.type_name, &theirs.type_hash)
+                        != (&topic.type_name, &topic.type_hash)
+                    {
+                        warned.insert(token);
+                        count.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(
+                            "subscription on {} of type {} ({}): publisher of node {} has type \
+                             {} ({}); its messages do not reach this subscription",
+                            topic.name,
+                            topic.type_name,
+                            topic.type_hash,
+                            peer.node_fqn(),
+                            theirs.type_name,
+                            theirs.type_hash
+                        );
+                        continue;
+                    }
                 }
                 let Some(Ok(peer_qos)) = peer.topic.as_ref().map(|t| t.qos_profile()) else {
                     continue;

@@ -57,7 +57,11 @@ pub struct SubscriberStats {
     pub publishers_forgotten: u64,
     /// Samples whose payload failed to decode.
     pub decode_errors: u64,
-    /// Samples on the topic with another type or type hash.
+    /// Publishers of another type name or type hash seen on the topic in the graph, each
+    /// counted (and warned about) once while it lives: a typed subscription listens on its own
+    /// type's key expression, as rmw_zenoh's, so their samples never reach it (the graph is
+    /// watched on the tokio runtime the subscriber was declared on, if any). For a subscriber
+    /// of any type: samples whose key expression names no ROS type.
     pub type_mismatches: u64,
     /// Samples whose attachment was present but malformed.
     pub bad_attachments: u64,
@@ -78,7 +82,8 @@ struct Counters {
     delivered: AtomicU64,
     dropped_queue_full: AtomicU64,
     decode_errors: AtomicU64,
-    type_mismatches: AtomicU64,
+    /// Shared with the subscription's graph watch, which counts publishers of another type.
+    type_mismatches: Arc<AtomicU64>,
     bad_attachments: AtomicU64,
 }
 
@@ -89,7 +94,8 @@ type Handler = Box<dyn Fn(&Shared, Received) -> bool + Send + Sync>;
 /// A sample that passed the type and attachment checks.
 struct Received {
     sample: Sample,
-    /// When it reached this subscriber, ns since the Unix epoch.
+    /// When it reached this subscriber, ns since the Unix epoch (0 when nothing reads it:
+    /// see [`Shared::stamp_arrivals`]).
     received_at: i64,
     attachment: Option<Attachment>,
 }
@@ -162,14 +168,15 @@ struct Shared {
     topic: String,
     /// The type accepted, or `None` for any type.
     accepted: Option<TypeIdentity>,
-    /// The data key expression of the accepted type: a sample on it needs no parsing.
-    accepted_key: Option<String>,
     queue: Mutex<Queue>,
     capacity: usize,
     /// Payload bytes queued at most (the newest sample is always kept).
     max_bytes: usize,
     /// When set, samples go to it instead of the queue.
     handler: Option<Handler>,
+    /// Whether samples get their arrival time: not for a callback that takes the message
+    /// alone (a clock read per sample saved).
+    stamp_arrivals: bool,
     /// Sequence gaps per publisher: what the network lost.
     gaps: Mutex<SequenceGaps>,
     notify: Notify,
@@ -183,10 +190,14 @@ impl Shared {
     /// Runs on zenoh's receive thread: filter by type, check the attachment, hand over or
     /// queue (dropping the oldest on overflow).
     fn on_sample(&self, sample: Sample) {
-        if !self.accepts(sample.key_expr().as_str()) {
+        // A typed subscription listens on its type's key only: nothing to check.
+        if self.accepted.is_none() && !self.is_ros_data_key(sample.key_expr().as_str()) {
             return;
         }
-        let received_at = crate::time::now_nanos();
+        let received_at = match self.stamp_arrivals {
+            true => crate::time::now_nanos(),
+            false => 0,
+        };
         if self.is_closed() {
             return;
         }
@@ -240,30 +251,20 @@ impl Shared {
         self.notify.notify_one();
     }
 
-    /// Whether a sample on `key` is of the accepted type; counts and logs it if not.
-    fn accepts(&self, key: &str) -> bool {
-        if self.accepted_key.as_deref() == Some(key) {
+    /// Whether a sample a subscriber of any type received names a ROS type in its key
+    /// expression; counts and logs it if not.
+    fn is_ros_data_key(&self, key: &str) -> bool {
+        if split_topic_key_expr(key).is_some() {
             return true;
         }
-        let matches = match (split_topic_key_expr(key), &self.accepted) {
-            (Some(_), None) => true,
-            (Some(identity), Some(wanted)) => &identity == wanted,
-            (None, _) => false,
-        };
-        if !matches {
-            self.counters
-                .type_mismatches
-                .fetch_add(1, Ordering::Relaxed);
-            let expected = match &self.accepted {
-                Some(wanted) => format!("expected type {} with hash {}", wanted.name, wanted.hash),
-                None => "not a ROS data key expression".to_string(),
-            };
-            self.log.warn(
-                &self.topic,
-                &format!("ignoring sample on {key}: {expected}"),
-            );
-        }
-        matches
+        self.counters
+            .type_mismatches
+            .fetch_add(1, Ordering::Relaxed);
+        self.log.warn(
+            &self.topic,
+            &format!("ignoring sample on {key}: not a ROS data key expression"),
+        );
+        false
     }
 
     fn pop(&self) -> Option<Received> {
@@ -288,11 +289,9 @@ impl Shared {
 
     /// A checked sample as a [`RawMessage`] (its type from the key expression).
     fn to_raw(&self, received: Received) -> Option<RawMessage> {
-        let identity = match (&self.accepted_key, &self.accepted) {
-            (Some(key), Some(accepted)) if key == received.sample.key_expr().as_str() => {
-                accepted.clone()
-            }
-            _ => split_topic_key_expr(received.sample.key_expr().as_str())?,
+        let identity = match &self.accepted {
+            Some(accepted) => accepted.clone(),
+            None => split_topic_key_expr(received.sample.key_expr().as_str())?,
         };
         let info = received.info();
         Some(RawMessage {
@@ -386,6 +385,8 @@ pub struct RawSubscriberBuilder {
     qos: QosProfile,
     max_queued_bytes: usize,
     handler: Option<Handler>,
+    /// See [`Shared::stamp_arrivals`].
+    stamp_arrivals: bool,
     /// Held by the node itself (its `/clock` time source): keeps no node clone and runs no
     /// QoS watch, so it does not keep the node alive.
     owned_by_node: bool,
@@ -400,6 +401,7 @@ impl RawSubscriberBuilder {
             qos: QosProfile::default(),
             max_queued_bytes: usize::MAX,
             handler: None,
+            stamp_arrivals: true,
             owned_by_node: false,
         }
     }
@@ -455,18 +457,21 @@ impl RawSubscriberBuilder {
             History::KeepAll => KEEP_ALL_QUEUE_SIZE,
             _ => qos.depth,
         };
-        let accepted_key = self.accepted.as_ref().map(|identity| {
-            topic_key_expr(
+        // As rmw_zenoh: a typed subscription listens on its type's key expression only, so
+        // zenoh matches samples by an exact key (publishers of another type are found in the
+        // graph instead); a subscriber of any type listens on every type's.
+        let key = match &self.accepted {
+            Some(identity) => topic_key_expr(
                 self.node.domain_id(),
                 &topic,
                 &identity.name,
                 &identity.hash,
-            )
-        });
+            ),
+            None => topic_key_expr_any_type(self.node.domain_id(), &topic),
+        };
         let shared = Arc::new(Shared {
             topic: topic.clone(),
             accepted: self.accepted.clone(),
-            accepted_key,
             queue: Mutex::new(Queue {
                 samples: VecDeque::with_capacity(capacity.min(1024)),
                 bytes: 0,
@@ -475,14 +480,13 @@ impl RawSubscriberBuilder {
             capacity,
             max_bytes: self.max_queued_bytes,
             handler: self.handler,
+            stamp_arrivals: self.stamp_arrivals,
             gaps: Mutex::new(SequenceGaps::default()),
             notify: Notify::new(),
             closed: AtomicBool::new(false),
             counters: Counters::default(),
             log: BurstLog::new(),
         });
-        // Subscribe to every type on the topic so mismatched types are seen and counted.
-        let key = topic_key_expr_any_type(self.node.domain_id(), &topic);
         let feed = Feed(Arc::clone(&shared));
         let builder = self
             .node
@@ -533,7 +537,11 @@ impl RawSubscriberBuilder {
                     })?;
                 let watch = match self.owned_by_node {
                     true => None,
-                    false => QosWatch::start(&self.node, &entity),
+                    false => QosWatch::start(
+                        &self.node,
+                        &entity,
+                        Some(Arc::clone(&shared.counters.type_mismatches)),
+                    ),
                 };
                 (Some(token), watch)
             }
@@ -596,7 +604,7 @@ impl ZenohSubscriber {
 struct Declared {
     subscriber: ZenohSubscriber,
     token: Option<zenoh::liveliness::LivelinessToken>,
-    /// Warns about publishers with incompatible QoS.
+    /// Warns about publishers with incompatible QoS, and counts those of another type.
     _qos_watch: Option<QosWatch>,
 }
 
@@ -860,6 +868,8 @@ impl<T: Message, F: FnMut(T) + Send + 'static> IntoFuture for CallbackSubscriber
             // zenoh may call from several receive threads: one call at a time, in order.
             let callback = Mutex::new(self.callback);
             let mut inner = self.inner;
+            // The callback gets no `MessageInfo`.
+            inner.raw.stamp_arrivals = false;
             inner.raw.handler = Some(Box::new(move |shared: &Shared, received| {
                 let Some(msg) = shared.decode::<T>(received.sample.payload()) else {
                     return false;
