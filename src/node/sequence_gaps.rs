@@ -17,6 +17,9 @@
 //! A restarted publisher has a new GID, so it starts a new baseline. At most
 //! [`MAX_PUBLISHERS`] publishers are remembered; the one heard from least recently is forgotten
 //! (and counted) to make room, and starts a new baseline if it is heard from again.
+//!
+//! The publisher heard from last is kept beside the map, so a steady stream from one
+//! publisher (the common case) costs no hashing per sample.
 
 use std::collections::HashMap;
 
@@ -29,7 +32,9 @@ pub(crate) const MAX_GAP: i64 = 1 << 32;
 /// Per-publisher newest sequence numbers and the gaps between them; see the [module docs](self).
 #[derive(Debug, Default)]
 pub(crate) struct SequenceGaps {
-    /// Newest sequence number and the tick it was seen at, per publisher GID.
+    /// The publisher heard from last: its GID and newest sequence number (not in `newest`).
+    recent: Option<([u8; 16], i64)>,
+    /// Newest sequence number and the tick it was seen at, per other publisher GID.
     newest: HashMap<[u8; 16], (i64, u64)>,
     /// Counts calls, to find the publisher heard from least recently.
     tick: u64,
@@ -43,35 +48,63 @@ impl SequenceGaps {
     /// Notes sample `sequence` of publisher `gid`; returns how many samples it shows lost.
     pub fn observe(&mut self, gid: [u8; 16], sequence: i64) -> u64 {
         self.tick += 1;
-        let tick = self.tick;
-        if let Some(entry) = self.newest.get_mut(&gid) {
-            let newest = entry.0;
-            entry.1 = tick;
-            if sequence <= newest {
-                return 0;
-            }
-            entry.0 = sequence;
-            let gap = sequence.saturating_sub(newest).saturating_sub(1);
-            if gap > MAX_GAP {
-                return 0;
-            }
-            let gap = gap as u64;
-            self.lost += gap;
-            return gap;
+        let newest = match self.recent {
+            Some((recent, newest)) if recent == gid => Some(newest),
+            _ => self.make_recent(gid),
+        };
+        let Some(newest) = newest else {
+            self.recent = Some((gid, sequence));
+            return 0;
+        };
+        if sequence <= newest {
+            return 0;
         }
-        if self.newest.len() >= MAX_PUBLISHERS {
-            let oldest = self
-                .newest
-                .iter()
-                .min_by_key(|(_, (_, seen))| *seen)
-                .map(|(gid, _)| *gid);
-            if let Some(oldest) = oldest {
-                self.newest.remove(&oldest);
-                self.forgotten += 1;
-            }
+        self.recent = Some((gid, sequence));
+        let gap = sequence.saturating_sub(newest).saturating_sub(1);
+        if gap > MAX_GAP {
+            return 0;
         }
-        self.newest.insert(gid, (sequence, tick));
-        0
+        let gap = gap as u64;
+        self.lost += gap;
+        gap
+    }
+
+    /// Moves the previous recent publisher into the map and `gid` out of it; returns `gid`'s
+    /// newest sequence number if it was known. Makes room in the map when it is full.
+    fn make_recent(&mut self, gid: [u8; 16]) -> Option<i64> {
+        let known = self.newest.remove(&gid).map(|(newest, _)| newest);
+        if let Some((previous, newest)) = self.recent.take() {
+            if self.newest.len() + 1 >= MAX_PUBLISHERS {
+                self.forget_least_recent();
+            }
+            self.newest.insert(previous, (newest, self.tick - 1));
+        }
+        known
+    }
+
+    /// Forgets the publisher heard from least recently (never the recent one).
+    fn forget_least_recent(&mut self) {
+        let oldest = self
+            .newest
+            .iter()
+            .min_by_key(|(_, (_, seen))| *seen)
+            .map(|(gid, _)| *gid);
+        if let Some(oldest) = oldest {
+            self.newest.remove(&oldest);
+            self.forgotten += 1;
+        }
+    }
+
+    /// Publishers remembered.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.newest.len() + usize::from(self.recent.is_some())
+    }
+
+    /// Whether publisher `gid` is remembered.
+    #[cfg(test)]
+    fn knows(&self, gid: &[u8; 16]) -> bool {
+        self.newest.contains_key(gid) || self.recent.is_some_and(|(recent, _)| &recent == gid)
     }
 }
 
@@ -125,8 +158,8 @@ mod tests {
         gaps.observe(many(0), 2);
         gaps.observe(many(MAX_PUBLISHERS), 1);
         assert_eq!(gaps.forgotten, 1);
-        assert_eq!(gaps.newest.len(), MAX_PUBLISHERS);
-        assert!(!gaps.newest.contains_key(&many(1)));
+        assert_eq!(gaps.len(), MAX_PUBLISHERS);
+        assert!(!gaps.knows(&many(1)));
         // Publisher 0 is still tracked: a gap counts.
         assert_eq!(gaps.observe(many(0), 4), 1);
         // Publisher 1 starts a new baseline.
