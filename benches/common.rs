@@ -13,6 +13,15 @@ use rosync::node::Node;
 #[allow(unused_imports)]
 pub use tests_common::{connected_node, endpoint, header, listening_node, rgb8, scratch};
 
+/// An `Imu` message of the size the logging benchmarks record (324 bytes of CDR).
+pub fn imu() -> rosync::msg::sensor_msgs::Imu {
+    let mut imu = rosync::msg::sensor_msgs::Imu::default();
+    imu.header.frame_id = "imu_link".into();
+    imu.linear_acceleration.z = 9.81;
+    imu.orientation.w = 1.0;
+    imu
+}
+
 /// The median time of `runs` calls of `f`, after a short warm-up.
 pub fn median_time(runs: usize, mut f: impl FnMut()) -> Duration {
     for _ in 0..runs.min(5) {

@@ -34,14 +34,6 @@ fn image(width: u32, height: u32, seed: u64) -> sensor_msgs::Image {
     common::rgb8(Default::default(), width, height, data)
 }
 
-fn imu() -> sensor_msgs::Imu {
-    let mut imu = sensor_msgs::Imu::default();
-    imu.header.frame_id = "imu_link".into();
-    imu.linear_acceleration.z = 9.81;
-    imu.orientation.w = 1.0;
-    imu
-}
-
 fn row(what: &str, messages: u64, bytes: u64, elapsed: Duration) -> (f64, f64) {
     let secs = elapsed.as_secs_f64().max(1e-9);
     let (mbs, mps) = (bytes as f64 / MB / secs, messages as f64 / secs);
@@ -100,7 +92,7 @@ fn writer_count(count: u64, payload_len: usize) -> u64 {
 
 /// `--writer-only`: the writer-path targets alone, without zenoh.
 fn writer_only(dir: &Path, quick: bool) {
-    let imu = cdr::encode(&imu()).expect("encode");
+    let imu = cdr::encode(&common::imu()).expect("encode");
     let count = writer_count(if quick { 20_000 } else { 200_000 }, imu.len());
     writer_vs_raw::<sensor_msgs::Imu>("Imu (small)", dir, &imu, count, 0.8);
     let six_mb = cdr::encode(&image(2048, 1024, 7)).expect("encode");
@@ -360,7 +352,7 @@ fn main() {
             &pub_node,
             &rec_node,
             &dir,
-            &imu(),
+            &common::imu(),
             small,
             0.8,
         )

@@ -35,14 +35,6 @@ const BURST: Duration = Duration::from_secs(5);
 const TOPIC: &str = "/bench/record_live";
 const DOMAIN: u32 = 0;
 
-fn imu() -> sensor_msgs::Imu {
-    let mut imu = sensor_msgs::Imu::default();
-    imu.header.frame_id = "imu_link".into();
-    imu.linear_acceleration.z = 9.81;
-    imu.orientation.w = 1.0;
-    imu
-}
-
 /// The publisher process: publishes Imu messages for [`BURST`] at `rate` msgs/s (0: as fast
 /// as it can; else what is due, back to back, every millisecond), blocking when congested,
 /// then prints `published COUNT SECONDS`.
@@ -61,7 +53,7 @@ async fn peer(endpoint: &str, rate: f64) {
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (count, elapsed) = tokio::task::spawn_blocking(move || {
-        let msg = imu();
+        let msg = common::imu();
         let start = Instant::now();
         let mut sent = 0u64;
         loop {
@@ -256,7 +248,7 @@ async fn main() {
     let endpoint = common::endpoint();
     let node = common::listening_node("record_live", DOMAIN, &endpoint).await;
     let dir = common::scratch("record_live");
-    let payload = rosync::cdr::encode(&imu()).expect("encodes").len();
+    let payload = rosync::cdr::encode(&common::imu()).expect("encodes").len();
     println!(
         "sensor_msgs/Imu ({payload} bytes) from a publisher process for {} s per round, {rounds} round(s):",
         BURST.as_secs()
