@@ -136,14 +136,42 @@ impl ShmPool {
         msg: &T,
         len: usize,
     ) -> Result<Option<zenoh::bytes::ZBytes>> {
+        let Some(mut buf) = self.alloc(len) else {
+            return Ok(None);
+        };
+        crate::cdr::encode_into_slice(msg, &mut buf[..])?;
+        self.published.fetch_add(1, Ordering::Relaxed);
+        Ok(Some(zenoh::bytes::ZBytes::from(buf)))
+    }
+
+    /// Copies an encoded payload into a shared-memory buffer; `None` when the pool is
+    /// unavailable or full (the caller takes the network path).
+    #[cfg(feature = "shared-memory")]
+    pub(crate) fn copy(&self, payload: &[u8]) -> Option<zenoh::bytes::ZBytes> {
+        let mut buf = self.alloc(payload.len())?;
+        buf[..].copy_from_slice(payload);
+        self.published.fetch_add(1, Ordering::Relaxed);
+        Some(zenoh::bytes::ZBytes::from(buf))
+    }
+
+    /// Without the `shared-memory` feature nothing goes through shared memory.
+    #[cfg(not(feature = "shared-memory"))]
+    pub(crate) fn copy(&self, _payload: &[u8]) -> Option<zenoh::bytes::ZBytes> {
+        None
+    }
+
+    /// A buffer of `len` bytes from the pool, or `None` (counted, the first time warned) when
+    /// the pool is unavailable or full.
+    #[cfg(feature = "shared-memory")]
+    fn alloc(&self, len: usize) -> Option<zenoh::shm::ZShmMut> {
         use zenoh::shm::GarbageCollect;
         use zenoh::Wait;
         let Some(provider) = self.provider() else {
             self.fell_back.fetch_add(1, Ordering::Relaxed);
-            return Ok(None);
+            return None;
         };
-        let mut buf = match provider.alloc(len).with_policy::<GarbageCollect>().wait() {
-            Ok(buf) => buf,
+        match provider.alloc(len).with_policy::<GarbageCollect>().wait() {
+            Ok(buf) => Some(buf),
             Err(e) => {
                 if self.fell_back.fetch_add(1, Ordering::Relaxed) == 0 {
                     tracing::warn!(
@@ -152,12 +180,9 @@ impl ShmPool {
                         self.settings.pool_size
                     );
                 }
-                return Ok(None);
+                None
             }
-        };
-        crate::cdr::encode_into_slice(msg, &mut buf[..])?;
-        self.published.fetch_add(1, Ordering::Relaxed);
-        Ok(Some(zenoh::bytes::ZBytes::from(buf)))
+        }
     }
 
     /// Without the `shared-memory` feature nothing goes through shared memory.

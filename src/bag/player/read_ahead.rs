@@ -1,6 +1,7 @@
 //! The read-ahead: a reader thread reads and decompresses the selected messages of the
 //! [`Window`] (pass after pass when looping) into a [`Queue`] bounded in messages and bytes,
-//! so reading never delays publishing.
+//! so reading never delays publishing. A full queue holds the reader until it is half empty,
+//! so the reader works in batches instead of waking with every message played.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -89,7 +90,11 @@ impl Queue {
                 if let Item::Message(m) = &item {
                     state.bytes -= m.data.len();
                 }
-                self.changed.notify_all();
+                // The reader refills from half full: woken once per half queue, not once per
+                // message, it stays off the player's CPU and lock between refills.
+                if state.items.len() <= QUEUE_MESSAGES / 2 && state.bytes <= QUEUE_BYTES / 2 {
+                    self.changed.notify_all();
+                }
                 Pop::Item(item)
             }
             None if state.closed => Pop::Closed,
@@ -209,5 +214,29 @@ mod tests {
         assert_eq!(log_time(queue.pop(Duration::ZERO)), Some(0));
         assert!(reader.join().expect("reader"));
         assert_eq!(log_time(queue.pop(Duration::from_secs(1))), Some(1));
+    }
+
+    #[test]
+    fn a_full_queue_wakes_the_reader_only_once_half_empty() {
+        let queue = Arc::new(Queue::default());
+        for t in 0..QUEUE_MESSAGES as u64 {
+            assert!(queue.push(message(t, 1)));
+        }
+        let reader = {
+            let queue = Arc::clone(&queue);
+            std::thread::spawn(move || queue.push(message(u64::MAX, 1)))
+        };
+        // Let the reader find the queue full and wait.
+        std::thread::sleep(Duration::from_millis(20));
+        for t in 0..(QUEUE_MESSAGES / 2 - 1) as u64 {
+            assert_eq!(log_time(queue.pop(Duration::ZERO)), Some(t));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            !reader.is_finished(),
+            "woken before the queue was half empty"
+        );
+        queue.pop(Duration::ZERO);
+        assert!(reader.join().expect("reader"));
     }
 }

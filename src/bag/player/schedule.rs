@@ -194,17 +194,30 @@ impl Schedule {
 
     /// The message held was handed to the network at `at` (after [`Action::Publish`]).
     pub fn published(&mut self, at: Instant) {
-        let Some(log_time) = self.next.take() else {
-            return;
-        };
+        if let Some(due) = self.handed_off() {
+            self.errors
+                .push(at.saturating_duration_since(due).as_nanos() as u64);
+        }
+    }
+
+    /// The message held went to a publishing thread (after [`Action::Publish`]), which
+    /// measures its schedule error against the instant returned (`None`: not measured) and
+    /// gives it back with [`add_errors`](Self::add_errors).
+    pub fn handed_off(&mut self) -> Option<Instant> {
+        let log_time = self.next.take()?;
         self.last_log = Some(log_time);
         if self.paused {
             self.steps = self.steps.saturating_sub(1);
             self.paused_log = log_time;
-        } else if let Some(due) = self.due(log_time) {
-            self.errors
-                .push(at.saturating_duration_since(due).as_nanos() as u64);
+            None
+        } else {
+            self.due(log_time)
         }
+    }
+
+    /// Adds schedule errors (in nanoseconds) measured by a publishing thread.
+    pub fn add_errors(&mut self, errors: &[u64]) {
+        self.errors.extend_from_slice(errors);
     }
 
     /// A pass over the log ended: another starts (re-anchored) when looping and this one
