@@ -154,6 +154,36 @@ impl ShmPool {
         Some(zenoh::bytes::ZBytes::from(buf))
     }
 
+    /// Creates the pool now and has the kernel map every page of it (writing each once), so
+    /// the first big messages do not pay for fresh pages while publishing: for a caller about
+    /// to publish big messages on a schedule (the log player, where first touches of a 48 MiB
+    /// pool stalled playback by tens of milliseconds on a loaded machine).
+    #[cfg(feature = "shared-memory")]
+    pub(crate) fn prefault(&self) {
+        use zenoh::Wait;
+        if !self.settings.enabled {
+            return;
+        }
+        let Some(provider) = self.provider() else {
+            return;
+        };
+        let block = self.settings.pool_size.min(1 << 20);
+        let mut held = Vec::new();
+        while held.len() * block < self.settings.pool_size {
+            let Ok(mut buf) = provider.alloc(block).wait() else {
+                break;
+            };
+            for page in buf[..].chunks_mut(4096) {
+                page[0] = 0;
+            }
+            held.push(buf);
+        }
+    }
+
+    /// Without the `shared-memory` feature there is no pool.
+    #[cfg(not(feature = "shared-memory"))]
+    pub(crate) fn prefault(&self) {}
+
     /// Without the `shared-memory` feature nothing goes through shared memory.
     #[cfg(not(feature = "shared-memory"))]
     pub(crate) fn copy(&self, _payload: &[u8]) -> Option<zenoh::bytes::ZBytes> {

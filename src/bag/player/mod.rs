@@ -177,6 +177,13 @@ impl Player {
                 }
             }
         }
+        // A log of big messages (by its mean size) publishes through shared memory: map the
+        // pool's pages now rather than while playing.
+        let mean = log.size() / log.message_count().max(1);
+        if !publishers.is_empty() && node.shm().wants(mean.try_into().unwrap_or(usize::MAX)) {
+            let node = node.clone();
+            let _ = tokio::task::spawn_blocking(move || node.shm().prefault()).await;
+        }
         let clock = match options.clock_hz {
             Some(_) => Some(node.publisher::<Clock>("/clock").await?),
             None => None,
