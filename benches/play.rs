@@ -145,7 +145,7 @@ fn sleep_until_baseline(times: &[u64]) -> ScheduleError {
     ScheduleError::from_nanos(&mut errors).expect("samples")
 }
 
-/// `--rounds N` (default 6).
+/// `--rounds N` (default 7).
 fn rounds() -> usize {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -153,7 +153,7 @@ fn rounds() -> usize {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .filter(|&n| n > 0)
-        .unwrap_or(6)
+        .unwrap_or(7)
 }
 
 /// The median of `values` (the upper one of an even count).

@@ -1,5 +1,5 @@
-//! How the player's threads ask the kernel to wake them on time (Linux; elsewhere nothing
-//! changes). Both settings belong to the calling thread, so only the player's own threads
+//! How the player's threads ask the kernel to wake them on time (Linux, with the
+//! `precise-timing` feature, on by default; otherwise nothing changes). Both settings belong to the calling thread, so only the player's own threads
 //! (started for one playback) call [`wake_on_time`].
 //!
 //! - Timer slack cut to [`TIMER_SLACK`]: by default the kernel may wake a sleeping thread up to
@@ -12,21 +12,29 @@
 use std::time::Duration;
 
 /// The timer slack asked for (the kernel's default is 50 µs).
+#[cfg_attr(
+    not(all(target_os = "linux", feature = "precise-timing")),
+    allow(dead_code)
+)]
 pub(crate) const TIMER_SLACK: Duration = Duration::from_micros(1);
 /// The time slice asked for (the kernel's smallest; the default is about 3 ms).
+#[cfg_attr(
+    not(all(target_os = "linux", feature = "precise-timing")),
+    allow(dead_code)
+)]
 pub(crate) const SLICE: Duration = Duration::from_micros(100);
 
 /// Tightens the calling thread's timer slack and shortens its time slice; failures are logged
 /// at debug level (the thread then just wakes less precisely).
 pub(crate) fn wake_on_time() {
-    #[cfg(target_os = "linux")]
+    #[cfg(all(target_os = "linux", feature = "precise-timing"))]
     {
         tighten_timer_slack();
         shorten_slice();
     }
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", feature = "precise-timing"))]
 fn tighten_timer_slack() {
     let slack = TIMER_SLACK.as_nanos() as libc::c_ulong;
     // SAFETY: PR_SET_TIMERSLACK takes a number and only changes the calling thread's slack.
@@ -40,7 +48,7 @@ fn tighten_timer_slack() {
 
 /// Sets the slice of a normal (`SCHED_OTHER`) thread, keeping its nice value; a thread the
 /// user made real-time, batch or idle is left alone.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", feature = "precise-timing"))]
 fn shorten_slice() {
     let size = std::mem::size_of::<libc::sched_attr>();
     // SAFETY: sched_attr is plain integers; all zeros is a valid value.
