@@ -33,6 +33,8 @@ struct State {
     /// A message is being handed to zenoh.
     busy: bool,
     closed: bool,
+    /// The thread ended (a panic included): nothing waits for room any more.
+    gone: bool,
 }
 
 #[derive(Default)]
@@ -63,6 +65,7 @@ impl Outlet {
             std::thread::Builder::new()
                 .name("rosync-play-pub".into())
                 .spawn(move || {
+                    let _gone = Gone(&shared);
                     let _runtime = runtime.as_ref().map(|r| r.enter());
                     super::timing::wake_on_time();
                     drain(&shared, &publisher)
@@ -84,7 +87,8 @@ impl Outlet {
         let size = message.data.len();
         let mut state = self.shared.lock();
         let mut waited = false;
-        while !state.items.is_empty()
+        while !state.gone
+            && !state.items.is_empty()
             && (state.bytes + size > OUTLET_BYTES || state.items.len() >= OUTLET_MESSAGES)
         {
             waited = true;
@@ -101,9 +105,24 @@ impl Outlet {
         self.shared.lock().closed = true;
         self.shared.changed.notify_all();
         self.thread.join().unwrap_or_else(|_| {
-            tracing::warn!("a player publishing thread panicked");
-            Tally::default()
+            let state = self.shared.lock();
+            let lost = state.items.len() as u64 + u64::from(state.busy);
+            tracing::warn!("a player publishing thread panicked; {lost} messages not published");
+            let mut tally = Tally::default();
+            tally.failures = lost;
+            tally
         })
+    }
+}
+
+/// Marks the outlet's thread ended when it returns or unwinds, waking a caller waiting for
+/// room.
+struct Gone<'a>(&'a Shared);
+
+impl Drop for Gone<'_> {
+    fn drop(&mut self) {
+        self.0.lock().gone = true;
+        self.0.changed.notify_all();
     }
 }
 
