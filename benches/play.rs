@@ -8,8 +8,9 @@
 //!
 //! Each round prints both p99s and their ratio, with what the Player measured about itself
 //! (its p99 per topic; how late its sleeps woke, p50/p99; how long handing a message to zenoh
-//! took per topic, p50/p99) and how many images went through shared memory; the summary line
-//! gives the medians over the rounds. All in µs.
+//! took per topic, p50/p99), how many images went through shared memory and how often the
+//! read-ahead was found empty ("dry"); the summary line gives the medians over the rounds.
+//! All in µs.
 //!
 //! cargo bench --bench play [-- --schedule-only] [--rounds N]
 
@@ -222,7 +223,7 @@ async fn main() {
         times.len()
     );
     println!(
-        "{:<6} {:>20} {:>20} {:>7} {:>15} {:>11} {:>13} {:>13} {:>9}",
+        "{:<6} {:>20} {:>20} {:>7} {:>15} {:>11} {:>13} {:>13} {:>9} {:>5}",
         "round",
         "baseline p50/p99/max",
         "Player p50/p99/max",
@@ -231,7 +232,8 @@ async fn main() {
         "wake late",
         "publish Imu",
         "publish Image",
-        "image shm"
+        "image shm",
+        "dry"
     );
     let mut ratios = Vec::new();
     let mut player_p99 = Vec::new();
@@ -264,7 +266,7 @@ async fn main() {
                 .map_or("-".to_string(), |e| format!("{:.0}", us(e.p99)))
         };
         println!(
-            "{round:<6} {:>20} {:>20} {:>6.2}x {:>15} {:>11} {:>13} {:>13} {:>5}/{:<3}{}",
+            "{round:<6} {:>20} {:>20} {:>6.2}x {:>15} {:>11} {:>13} {:>13} {:>5}/{:<3} {:>5}{}",
             triple(&baseline),
             triple(&player),
             ratio,
@@ -274,6 +276,7 @@ async fn main() {
             pair(report.publish_time.get("/camera/image")),
             shm,
             report.per_topic.get("/camera/image").copied().unwrap_or(0),
+            report.read_ahead_empty,
             if report.publish_failures > 0 {
                 format!(" ({} failed)", report.publish_failures)
             } else {

@@ -139,7 +139,7 @@ impl Publishing<'_> {
                     break;
                 }
                 Action::Finish => break,
-                Action::Fetch => match self.queue.pop(FETCH_WAIT) {
+                Action::Fetch => match self.fetch() {
                     Pop::Empty => {}
                     Pop::Closed => break,
                     // The reader logged the skip; the report lists it.
@@ -184,6 +184,17 @@ impl Publishing<'_> {
         self.report.schedule_error = self.schedule.schedule_error();
         self.report.wake_lateness = ScheduleError::from_nanos(&mut wake_lateness);
         (self.report, tallies)
+    }
+
+    /// The next item of the read-ahead, counting a wait when it is empty.
+    fn fetch(&mut self) -> Pop {
+        match self.queue.pop(Duration::ZERO) {
+            Pop::Empty => {
+                self.report.read_ahead_empty += 1;
+                self.queue.pop(FETCH_WAIT)
+            }
+            found => found,
+        }
     }
 
     /// Publishes `message` on its topic (here or through the topic's outlet) and tells the

@@ -72,6 +72,9 @@ pub struct PlayReport {
     pub clock_messages: u64,
     /// Messages that zenoh refused to publish.
     pub publish_failures: u64,
+    /// Times the player found its read-ahead empty and waited for the reader (the log is
+    /// read slower than played: a slow disk, or `--rate 0`).
+    pub read_ahead_empty: u64,
     /// Times the player waited for room in a topic's publishing queue (big messages are
     /// published from a thread per topic; nothing is dropped).
     pub publish_queue_full: u64,
