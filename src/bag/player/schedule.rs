@@ -376,6 +376,33 @@ mod tests {
     }
 
     #[test]
+    fn a_handed_off_message_gives_its_due_instant_and_its_error_comes_back() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(&options(1.0), 0, t0);
+        s.offer(0, t0);
+        assert_eq!(s.handed_off(), Some(t0));
+        s.offer(S, t0);
+        assert_eq!(s.next_action(t0), Action::WaitUntil(t0 + ms(1000)));
+        // Handed off, the message is no longer held: playback goes on to the next one.
+        assert_eq!(s.handed_off(), Some(t0 + ms(1000)));
+        assert_eq!(s.next_action(t0 + ms(1000)), Action::Fetch);
+        assert!(
+            s.schedule_error().is_none(),
+            "measured by the publishing thread"
+        );
+        s.add_errors(&[7, 3]);
+        let error = s.schedule_error().expect("given back");
+        assert_eq!((error.samples, error.max), (2, Duration::from_nanos(7)));
+        // A step while paused is not measured.
+        s.command(Command::Pause, t0 + ms(1000));
+        s.command(Command::Step, t0 + ms(1000));
+        s.offer(2 * S, t0 + ms(1000));
+        assert_eq!(s.next_action(t0 + ms(1000)), Action::Publish { due: None });
+        assert_eq!(s.handed_off(), None);
+        assert_eq!(s.playback_time(t0 + ms(1000)), 2 * S);
+    }
+
+    #[test]
     fn pause_stops_playback_time_and_resume_goes_on_from_there() {
         let t0 = Instant::now();
         let mut s = Schedule::new(&options(1.0), 0, t0);
