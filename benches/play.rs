@@ -8,7 +8,7 @@
 //!
 //! Each round prints both p99s and their ratio, with what the Player measured about itself
 //! (its p99 per topic; how late its sleeps woke, p50/p99; how long handing a message to zenoh
-//! took per topic, p50/p99), how many images went through shared memory and how often the
+//! took per topic, p50/p99, and the Imu's max), how many images went through shared memory and how often the
 //! read-ahead was found empty ("dry"); the summary line gives the medians over the rounds.
 //! All in µs.
 //!
@@ -223,14 +223,14 @@ async fn main() {
         times.len()
     );
     println!(
-        "{:<6} {:>20} {:>20} {:>7} {:>15} {:>11} {:>13} {:>13} {:>9} {:>5}",
+        "{:<6} {:>20} {:>20} {:>7} {:>15} {:>11} {:>18} {:>13} {:>9} {:>5}",
         "round",
         "baseline p50/p99/max",
         "Player p50/p99/max",
         "p99 x",
         "p99 Imu/Image",
         "wake late",
-        "publish Imu",
+        "publish Imu p50/p99/max",
         "publish Image",
         "image shm",
         "dry"
@@ -266,13 +266,16 @@ async fn main() {
                 .map_or("-".to_string(), |e| format!("{:.0}", us(e.p99)))
         };
         println!(
-            "{round:<6} {:>20} {:>20} {:>6.2}x {:>15} {:>11} {:>13} {:>13} {:>5}/{:<3} {:>5}{}",
+            "{round:<6} {:>20} {:>20} {:>6.2}x {:>15} {:>11} {:>18} {:>13} {:>5}/{:<3} {:>5}{}",
             triple(&baseline),
             triple(&player),
             ratio,
             format!("{}/{}", p99("/imu"), p99("/camera/image")),
             pair(report.wake_lateness.as_ref()),
-            pair(report.publish_time.get("/imu")),
+            report
+                .publish_time
+                .get("/imu")
+                .map_or("-".to_string(), triple),
             pair(report.publish_time.get("/camera/image")),
             shm,
             report.per_topic.get("/camera/image").copied().unwrap_or(0),
