@@ -1,10 +1,18 @@
-//! Playback: schedule error of `Player` at rate 1 on a 10 s log with a 1 kHz Imu and a 30 Hz
+//! Playback: schedule error of `Player` at rate 1 on a log with a 1 kHz Imu and a 30 Hz
 //! 640x480 rgb8 Image (played to subscribers on loopback), beside a plain sleep-until loop on
-//! the same schedule that publishes nothing; and as-fast-as-possible replay throughput of a log
-//! of 1920x1080 rgb8 images, beside reading the same file's bytes, from the page cache and from
-//! the disk (the file evicted with `posix_fadvise(DONTNEED)` before each cold run).
+//! the same schedule that publishes nothing, in alternating rounds (baseline, then Player; a
+//! 4 s log each, so every round has ~4,100 samples for its p99); and as-fast-as-possible
+//! replay throughput of a log of 1920x1080 rgb8 images, beside reading the same file's bytes,
+//! from the page cache and from the disk (the file evicted with `posix_fadvise(DONTNEED)`
+//! before each cold run).
 //!
-//! cargo bench --bench play [-- --schedule-only]
+//! Each round prints both p99s and their ratio, with what the Player measured about itself
+//! (its p99 per topic; how late its sleeps woke, p50/p99; how long handing a message to zenoh
+//! took per topic, p50/p99, and the Imu's max), how many images went through shared memory and how often the
+//! read-ahead was found empty ("dry"); the summary line gives the medians over the rounds.
+//! All in µs.
+//!
+//! cargo bench --bench play [-- --schedule-only] [--rounds N]
 
 #[path = "common.rs"]
 mod common;
@@ -34,12 +42,15 @@ fn image(t: u64, width: u32, height: u32) -> sensor_msgs::Image {
     common::rgb8(header(t, "camera"), width, height, data)
 }
 
-/// A 10 s log: Imu at 1 kHz, 640x480 rgb8 Image at 30 Hz; returns its log times.
+/// Seconds of log played per round.
+const ROUND_SECS: u64 = 4;
+
+/// A `ROUND_SECS` log: Imu at 1 kHz, 640x480 rgb8 Image at 30 Hz; returns its log times.
 fn write_imu_camera(path: &Path) -> Vec<u64> {
     let mut bag = BagWriter::create(path, WriterOptions::default()).expect("create");
     let mut times = Vec::new();
     let frame = image(T0, 640, 480);
-    for i in 0..10_000u64 {
+    for i in 0..ROUND_SECS * 1000 {
         let t = T0 + i * 1_000_000;
         let imu = sensor_msgs::Imu {
             header: header(t, "imu"),
@@ -47,7 +58,7 @@ fn write_imu_camera(path: &Path) -> Vec<u64> {
         };
         bag.write_message("/imu", t, &imu).expect("write");
         times.push(t);
-        if i % 33 == 0 && i / 33 < 300 {
+        if i % 33 == 0 && i / 33 < ROUND_SECS * 30 {
             let t = T0 + (i / 33) * 33_333_333 + 100_000;
             let mut frame = frame.clone();
             frame.header = header(t, "camera");
@@ -135,6 +146,23 @@ fn sleep_until_baseline(times: &[u64]) -> ScheduleError {
     ScheduleError::from_nanos(&mut errors).expect("samples")
 }
 
+/// `--rounds N` (default 7).
+fn rounds() -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(7)
+}
+
+/// The median of `values` (the upper one of an even count).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
@@ -184,59 +212,101 @@ fn mbps(bytes: u64, elapsed: Duration) -> f64 {
 async fn main() {
     let dir = common::scratch("play");
 
-    // 1. Schedule error at rate 1.
+    // 1. Schedule error at rate 1, in alternating rounds.
+    let rounds = rounds();
     let log = dir.join("imu_camera.mcap");
-    let times = write_imu_camera(&log);
+    let times = Arc::new(write_imu_camera(&log));
     let (a, _b, received, tasks) = network(&["/imu", "/camera/image"]).await;
-    let report = play(&a, &log, 1.0).await;
-    let player = report.schedule_error.expect("measured");
-    let baseline = tokio::task::spawn_blocking(move || sleep_until_baseline(&times))
-        .await
-        .expect("joins");
     println!(
-        "rate 1, 10 s log, 1 kHz Imu + 30 Hz 640x480 rgb8 Image: {} messages ({:.1} MB) in {:.2} s, {} failed",
-        report.published,
-        report.bytes as f64 / 1e6,
-        report.elapsed.as_secs_f64(),
-        report.publish_failures
+        "rate 1, {ROUND_SECS} s log per round, 1 kHz Imu + 30 Hz 640x480 rgb8 Image ({} messages); \
+         schedule error in µs, {rounds} rounds of baseline then Player",
+        times.len()
     );
     println!(
-        "{:<44} {:>9} {:>9} {:>9} {:>9}",
-        "schedule error (µs)", "p50", "p90", "p99", "max"
+        "{:<6} {:>20} {:>20} {:>7} {:>15} {:>11} {:>18} {:>13} {:>9} {:>5}",
+        "round",
+        "baseline p50/p99/max",
+        "Player p50/p99/max",
+        "p99 x",
+        "p99 Imu/Image",
+        "wake late",
+        "publish Imu p50/p99/max",
+        "publish Image",
+        "image shm",
+        "dry"
     );
-    for (name, e) in [
-        ("Player (sleep + 200 µs spin, publishing)", &player),
-        ("baseline: thread::sleep until, no publish", &baseline),
-    ] {
+    let mut ratios = Vec::new();
+    let mut player_p99 = Vec::new();
+    let mut baseline_p99 = Vec::new();
+    let mut published = 0;
+    for round in 1..=rounds {
+        let baseline = {
+            let times = Arc::clone(&times);
+            tokio::task::spawn_blocking(move || sleep_until_baseline(&times))
+                .await
+                .expect("joins")
+        };
+        let shm_before = a.shm_stats().published;
+        let report = play(&a, &log, 1.0).await;
+        let shm = a.shm_stats().published - shm_before;
+        published += report.bytes;
+        let player = report.schedule_error.expect("measured");
+        let ratio = us(player.p99) / us(baseline.p99).max(1e-3);
+        let pair = |e: Option<&ScheduleError>| {
+            e.map_or("-".to_string(), |e| {
+                format!("{:.0}/{:.0}", us(e.p50), us(e.p99))
+            })
+        };
+        let triple =
+            |e: &ScheduleError| format!("{:.0}/{:.0}/{:.0}", us(e.p50), us(e.p99), us(e.max));
+        let p99 = |topic: &str| {
+            report
+                .schedule_error_per_topic
+                .get(topic)
+                .map_or("-".to_string(), |e| format!("{:.0}", us(e.p99)))
+        };
         println!(
-            "{name:<44} {:>9.1} {:>9.1} {:>9.1} {:>9.1}",
-            us(e.p50),
-            us(e.p90),
-            us(e.p99),
-            us(e.max)
+            "{round:<6} {:>20} {:>20} {:>6.2}x {:>15} {:>11} {:>18} {:>13} {:>5}/{:<3} {:>5}{}",
+            triple(&baseline),
+            triple(&player),
+            ratio,
+            format!("{}/{}", p99("/imu"), p99("/camera/image")),
+            pair(report.wake_lateness.as_ref()),
+            report
+                .publish_time
+                .get("/imu")
+                .map_or("-".to_string(), triple),
+            pair(report.publish_time.get("/camera/image")),
+            shm,
+            report.per_topic.get("/camera/image").copied().unwrap_or(0),
+            report.read_ahead_empty,
+            if report.publish_failures > 0 {
+                format!(" ({} failed)", report.publish_failures)
+            } else {
+                String::new()
+            }
         );
+        ratios.push(ratio);
+        player_p99.push(us(player.p99));
+        baseline_p99.push(us(baseline.p99));
     }
     println!(
-        "{:<44} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
-        "ratio Player / baseline",
-        us(player.p50) / us(baseline.p50).max(1e-3),
-        us(player.p90) / us(baseline.p90).max(1e-3),
-        us(player.p99) / us(baseline.p99).max(1e-3),
-        us(player.max) / us(baseline.max).max(1e-3)
-    );
-    println!(
-        "target p99 < 1000 µs: {}",
-        if player.p99 < Duration::from_millis(1) {
-            "met"
-        } else {
-            "MISSED"
-        }
+        "play rate 1 schedule error p99 (median of {rounds} rounds): rosync {:.0} µs, baseline {:.0} µs, \
+         ratio {:.2}x (per-round ratios {}; target <= 1.0x)",
+        median(&mut player_p99),
+        median(&mut baseline_p99),
+        median(&mut ratios.clone()),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     println!(
         "received {:.1} MB of {:.1} MB published",
         received.load(Ordering::Relaxed) as f64 / 1e6,
-        report.bytes as f64 / 1e6
+        published as f64 / 1e6
     );
     for task in tasks {
         task.abort();

@@ -205,7 +205,15 @@ impl RawPublisher {
     }
 
     /// Publishes a shared CDR payload (such as a message read from a log) without copying it.
+    /// A big payload (see [`SharedMemory`](super::SharedMemory)) is copied once into shared
+    /// memory instead, so subscribers on this host get it without the network path.
     pub async fn publish_bytes(&self, payload: bytes::Bytes) -> Result<()> {
+        let shm = self._node.shm();
+        if shm.wants(payload.len()) {
+            if let Some(shared) = shm.copy(&payload) {
+                return self.put(shared).await;
+            }
+        }
         self.put(zenoh::bytes::ZBytes::from(payload)).await
     }
 

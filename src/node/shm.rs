@@ -144,6 +144,36 @@ impl ShmPool {
         Ok(Some(zenoh::bytes::ZBytes::from(buf)))
     }
 
+    /// Copies an encoded payload into a shared-memory buffer; `None` when the pool is
+    /// unavailable or full (the caller takes the network path).
+    #[cfg(feature = "shared-memory")]
+    pub(crate) fn copy(&self, payload: &[u8]) -> Option<zenoh::bytes::ZBytes> {
+        let mut buf = self.alloc(payload.len())?;
+        buf[..].copy_from_slice(payload);
+        self.count_published();
+        Some(zenoh::bytes::ZBytes::from(buf))
+    }
+
+    /// Creates the pool now (zenoh locks its pages in memory, so they are mapped at once)
+    /// rather than at the first big message: for a caller about to publish big messages on a
+    /// schedule (the log player).
+    #[cfg(feature = "shared-memory")]
+    pub(crate) fn create_now(&self) {
+        if self.settings.enabled {
+            let _ = self.provider();
+        }
+    }
+
+    /// Without the `shared-memory` feature there is no pool.
+    #[cfg(not(feature = "shared-memory"))]
+    pub(crate) fn create_now(&self) {}
+
+    /// Without the `shared-memory` feature nothing goes through shared memory.
+    #[cfg(not(feature = "shared-memory"))]
+    pub(crate) fn copy(&self, _payload: &[u8]) -> Option<zenoh::bytes::ZBytes> {
+        None
+    }
+
     /// A buffer of `len` bytes from the pool (its content is whatever the pool held: the
     /// caller writes every byte); `None`, counted as a fallback, when the pool is unavailable
     /// or full. Allocation never blocks: a full pool is collected once, then given up on.

@@ -7,9 +7,9 @@
 //! cannot be resolved is skipped with a warning naming it.
 //!
 //! Message *i* is published at `start + (log_time_i - first_log_time) / rate` on the monotonic
-//! clock: the player thread sleeps until about 200 µs before that instant, then spins, and
-//! records the schedule error (the instant the payload is handed to zenoh minus the scheduled
-//! instant) of every message; [`PlayReport`] gives its percentiles. A separate reader thread
+//! clock: the player's own thread sleeps until shortly (30 µs) before that instant, then
+//! busy-waits, and records the schedule error (the instant the payload is handed to zenoh
+//! minus the scheduled instant) of every message; [`PlayReport`] gives its percentiles. A separate reader thread
 //! reads and decompresses ahead (up to 64 MiB), so reading never delays publishing.
 //!
 //! [`PlayerControl`] pauses, resumes, steps and changes the rate while playing (the CLI maps it
@@ -28,7 +28,10 @@
 //!   network or a clock.
 //! - `window`: which log times are played (start offset and duration).
 //! - `read_ahead`: the reader thread and the bounded queue it fills.
-//! - `publish`: the publishing thread, a thin shell doing what the schedule says.
+//! - `publish`: the scheduling thread, a thin shell doing what the schedule says.
+//! - `outlet`: a topic's publishing thread for big messages, so handing them to zenoh never
+//!   delays the next message's instant.
+//! - `timing`: how the player's threads ask the kernel to wake them on time (Linux).
 //! - `control`: [`PlayerControl`], the handle sending commands to that thread.
 //! - `options`, `report`, `topic`: [`PlayOptions`], [`PlayReport`] with [`ScheduleError`],
 //!   [`PlayTopic`] with [`HashSource`].
@@ -49,10 +52,12 @@
 
 mod control;
 mod options;
+mod outlet;
 mod publish;
 mod read_ahead;
 mod report;
 mod schedule;
+mod timing;
 mod topic;
 mod window;
 
@@ -97,7 +102,7 @@ pub struct Player {
     log: Log,
     options: PlayOptions,
     topics: Vec<PlayTopic>,
-    publishers: Vec<RawPublisher>,
+    publishers: Vec<Arc<RawPublisher>>,
     clock: Option<Publisher<Clock>>,
     skipped: Vec<SkippedTopic>,
     damage: Vec<String>,
@@ -156,7 +161,7 @@ impl Player {
                         hash_source,
                         message_count: info.message_count,
                     });
-                    publishers.push(publisher);
+                    publishers.push(Arc::new(publisher));
                 }
                 Err(reason) => {
                     tracing::warn!(
@@ -171,6 +176,13 @@ impl Player {
                     });
                 }
             }
+        }
+        // A log of big messages (by its mean size) publishes through shared memory: create
+        // the pool now rather than while playing.
+        let mean = log.size() / log.message_count().max(1);
+        if !publishers.is_empty() && node.shm().wants(mean.try_into().unwrap_or(usize::MAX)) {
+            let node = node.clone();
+            let _ = tokio::task::spawn_blocking(move || node.shm().create_now()).await;
         }
         let clock = match options.clock_hz {
             Some(_) => Some(node.publisher::<Clock>("/clock").await?),
@@ -220,9 +232,21 @@ impl Player {
                 }
             }
         }
-        tokio::task::spawn_blocking(move || self.play_blocking())
+        // A thread of its own: its timer slack is changed, and it sleeps and wakes on time
+        // without waiting behind the blocking pool's other work.
+        let (done, report) = tokio::sync::oneshot::channel();
+        let runtime = tokio::runtime::Handle::current();
+        std::thread::Builder::new()
+            .name("rosync-play".into())
+            .spawn(move || {
+                let _runtime = runtime.enter();
+                timing::wake_on_time();
+                let _ = done.send(self.play_blocking());
+            })
+            .map_err(|e| PlayError::Thread(format!("cannot start it: {e}")))?;
+        report
             .await
-            .map_err(|e| PlayError::Thread(e.to_string()))
+            .map_err(|_| PlayError::Thread("it panicked".into()))
     }
 
     fn play_blocking(self) -> PlayReport {
@@ -286,17 +310,21 @@ impl Player {
             schedule,
             report,
         };
-        let (mut report, counts) = publishing.play();
+        let (mut report, tallies) = publishing.play();
         report.elapsed = started.elapsed();
         queue.close();
         if let Some(reader) = reader {
             let _ = reader.join();
         }
-        for (topic, count) in topics.iter().zip(counts) {
-            *report
-                .per_topic
-                .entry(topic.published_as.clone())
-                .or_default() += count;
+        for (topic, mut tally) in topics.iter().zip(tallies) {
+            let name = &topic.published_as;
+            *report.per_topic.entry(name.clone()).or_default() += tally.published;
+            if let Some(error) = ScheduleError::from_nanos(&mut tally.errors) {
+                report.schedule_error_per_topic.insert(name.clone(), error);
+            }
+            if let Some(time) = ScheduleError::from_nanos(&mut tally.publish_times) {
+                report.publish_time.insert(name.clone(), time);
+            }
         }
         report
     }

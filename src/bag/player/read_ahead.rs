@@ -1,6 +1,7 @@
 //! The read-ahead: a reader thread reads and decompresses the selected messages of the
 //! [`Window`] (pass after pass when looping) into a [`Queue`] bounded in messages and bytes,
-//! so reading never delays publishing.
+//! so reading never delays publishing. A full queue holds the reader until a quarter of it
+//! was played, so the reader works in batches instead of waking with every message played.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -14,6 +15,10 @@ use crate::lock::{lock, wait, wait_timeout};
 const QUEUE_BYTES: usize = 64 << 20;
 /// Read-ahead bound: messages queued between the reader and the player.
 const QUEUE_MESSAGES: usize = 8192;
+/// A full read-ahead wakes the reader when it is down to these many messages ...
+const REFILL_MESSAGES: usize = QUEUE_MESSAGES / 4 * 3;
+/// ... and bytes.
+const REFILL_BYTES: usize = QUEUE_BYTES / 4 * 3;
 
 /// What the reader thread hands the publishing thread.
 pub(crate) enum Item {
@@ -89,7 +94,12 @@ impl Queue {
                 if let Item::Message(m) = &item {
                     state.bytes -= m.data.len();
                 }
-                self.changed.notify_all();
+                // The reader refills from three quarters full: woken once per quarter of
+                // the queue, not once per message, it stays off the player's CPU and lock
+                // between refills, and the queue stays deep if the disk stalls.
+                if state.items.len() <= REFILL_MESSAGES && state.bytes <= REFILL_BYTES {
+                    self.changed.notify_all();
+                }
                 Pop::Item(item)
             }
             None if state.closed => Pop::Closed,
@@ -209,5 +219,26 @@ mod tests {
         assert_eq!(log_time(queue.pop(Duration::ZERO)), Some(0));
         assert!(reader.join().expect("reader"));
         assert_eq!(log_time(queue.pop(Duration::from_secs(1))), Some(1));
+    }
+
+    #[test]
+    fn a_full_queue_wakes_the_reader_only_once_a_quarter_was_taken() {
+        let queue = Arc::new(Queue::default());
+        for t in 0..QUEUE_MESSAGES as u64 {
+            assert!(queue.push(message(t, 1)));
+        }
+        let reader = {
+            let queue = Arc::clone(&queue);
+            std::thread::spawn(move || queue.push(message(u64::MAX, 1)))
+        };
+        // Let the reader find the queue full and wait.
+        std::thread::sleep(Duration::from_millis(20));
+        for t in 0..(QUEUE_MESSAGES - REFILL_MESSAGES - 1) as u64 {
+            assert_eq!(log_time(queue.pop(Duration::ZERO)), Some(t));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(!reader.is_finished(), "woken before a quarter was taken");
+        queue.pop(Duration::ZERO);
+        assert!(reader.join().expect("reader"));
     }
 }

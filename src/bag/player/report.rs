@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use crate::bag::{Damage, SkippedTopic};
 
-/// Percentiles of the schedule error: publish instant minus scheduled instant.
+/// Percentiles of the schedule error (publish instant minus scheduled instant), or of another
+/// duration a [`PlayReport`] measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScheduleError {
     /// Messages measured.
@@ -54,6 +55,13 @@ pub struct PlayReport {
     /// Schedule error over the messages published while playing at a rate > 0 (steps and
     /// as-fast-as-possible messages are not measured); `None` if none was measured.
     pub schedule_error: Option<ScheduleError>,
+    /// The schedule error per topic (by published name).
+    pub schedule_error_per_topic: BTreeMap<String, ScheduleError>,
+    /// How late the player's sleeps woke after the instant asked for (before the short
+    /// busy-wait to the message's instant); `None` if it never slept.
+    pub wake_lateness: Option<ScheduleError>,
+    /// Per topic (by published name), how long handing a message to zenoh took.
+    pub publish_time: BTreeMap<String, ScheduleError>,
     /// Selected topics that were not played, with the reason.
     pub skipped_topics: Vec<SkippedTopic>,
     /// Damage found in the log (each naming its file); what was readable was played.
@@ -64,6 +72,12 @@ pub struct PlayReport {
     pub clock_messages: u64,
     /// Messages that zenoh refused to publish.
     pub publish_failures: u64,
+    /// Times the player found its read-ahead empty and waited for the reader (the log is
+    /// read slower than played: a slow disk, or `--rate 0`).
+    pub read_ahead_empty: u64,
+    /// Times the player waited for room in a topic's publishing queue (big messages are
+    /// published from a thread per topic; nothing is dropped).
+    pub publish_queue_full: u64,
     /// Complete passes over the log (more than one when looping).
     pub passes: u64,
     /// Whether playback was stopped before the end.
@@ -112,6 +126,13 @@ impl std::fmt::Display for PlayReport {
         }
         if self.publish_failures > 0 {
             write!(f, "\n{} messages failed to publish", self.publish_failures)?;
+        }
+        if self.publish_queue_full > 0 {
+            write!(
+                f,
+                "\nwaited {} times for a full publishing queue",
+                self.publish_queue_full
+            )?;
         }
         for skipped in &self.skipped_topics {
             write!(f, "\nskipped {}: {}", skipped.topic, skipped.reason)?;

@@ -194,17 +194,30 @@ impl Schedule {
 
     /// The message held was handed to the network at `at` (after [`Action::Publish`]).
     pub fn published(&mut self, at: Instant) {
-        let Some(log_time) = self.next.take() else {
-            return;
-        };
+        if let Some(due) = self.handed_off() {
+            self.errors
+                .push(at.saturating_duration_since(due).as_nanos() as u64);
+        }
+    }
+
+    /// The message held went to a publishing thread (after [`Action::Publish`]), which
+    /// measures its schedule error against the instant returned (`None`: not measured) and
+    /// gives it back with [`add_errors`](Self::add_errors).
+    pub fn handed_off(&mut self) -> Option<Instant> {
+        let log_time = self.next.take()?;
         self.last_log = Some(log_time);
         if self.paused {
             self.steps = self.steps.saturating_sub(1);
             self.paused_log = log_time;
-        } else if let Some(due) = self.due(log_time) {
-            self.errors
-                .push(at.saturating_duration_since(due).as_nanos() as u64);
+            None
+        } else {
+            self.due(log_time)
         }
+    }
+
+    /// Adds schedule errors (in nanoseconds) measured by a publishing thread.
+    pub fn add_errors(&mut self, errors: &[u64]) {
+        self.errors.extend_from_slice(errors);
     }
 
     /// A pass over the log ended: another starts (re-anchored) when looping and this one
@@ -360,6 +373,33 @@ mod tests {
         assert_eq!(error.samples, 2);
         assert_eq!(error.p50, Duration::from_micros(10));
         assert_eq!(error.max, Duration::from_micros(30));
+    }
+
+    #[test]
+    fn a_handed_off_message_gives_its_due_instant_and_its_error_comes_back() {
+        let t0 = Instant::now();
+        let mut s = Schedule::new(&options(1.0), 0, t0);
+        s.offer(0, t0);
+        assert_eq!(s.handed_off(), Some(t0));
+        s.offer(S, t0);
+        assert_eq!(s.next_action(t0), Action::WaitUntil(t0 + ms(1000)));
+        // Handed off, the message is no longer held: playback goes on to the next one.
+        assert_eq!(s.handed_off(), Some(t0 + ms(1000)));
+        assert_eq!(s.next_action(t0 + ms(1000)), Action::Fetch);
+        assert!(
+            s.schedule_error().is_none(),
+            "measured by the publishing thread"
+        );
+        s.add_errors(&[7, 3]);
+        let error = s.schedule_error().expect("given back");
+        assert_eq!((error.samples, error.max), (2, Duration::from_nanos(7)));
+        // A step while paused is not measured.
+        s.command(Command::Pause, t0 + ms(1000));
+        s.command(Command::Step, t0 + ms(1000));
+        s.offer(2 * S, t0 + ms(1000));
+        assert_eq!(s.next_action(t0 + ms(1000)), Action::Publish { due: None });
+        assert_eq!(s.handed_off(), None);
+        assert_eq!(s.playback_time(t0 + ms(1000)), 2 * S);
     }
 
     #[test]
