@@ -173,7 +173,14 @@ async fn raw_round(node: &Node, endpoint: &str, rate: f64) -> (f64, u64, Publish
         last: AtomicU64::new(0),
     });
     let hits = Arc::clone(&arrivals);
-    let key = format!("{DOMAIN}/{}/**", TOPIC.trim_matches('/'));
+    // The Imu data key itself, as the Recorder (like rmw_zenoh) subscribes: a wildcard would
+    // make zenoh match every sample against it and slow the baseline down.
+    let key = rosync::node::graph::topic_key_expr(
+        DOMAIN,
+        TOPIC,
+        <sensor_msgs::Imu as rosync::msg::Message>::TYPE_NAME,
+        <sensor_msgs::Imu as rosync::msg::Message>::TYPE_HASH,
+    );
     let sub = node
         .session()
         .declare_subscriber(key)

@@ -1,6 +1,7 @@
 //! How the player's threads ask the kernel to wake them on time (Linux, with the
-//! `precise-timing` feature, on by default; otherwise nothing changes). Both settings belong to the calling thread, so only the player's own threads
-//! (started for one playback) call [`wake_on_time`].
+//! `precise-timing` feature, on by default; otherwise nothing changes). Both settings belong
+//! to the calling thread, so only the player's own threads (started for one playback) call
+//! [`wake_on_time`].
 //!
 //! - Timer slack cut to [`TIMER_SLACK`]: by default the kernel may wake a sleeping thread up to
 //!   50 µs after the instant asked for (to batch wake-ups).
