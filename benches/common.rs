@@ -13,6 +13,18 @@ use rosync::node::Node;
 #[allow(unused_imports)]
 pub use tests_common::{connected_node, endpoint, header, listening_node, rgb8, scratch};
 
+/// Waits until a raw zenoh publisher has a matching subscriber.
+pub async fn wait_matching(publisher: &zenoh::pubsub::Publisher<'_>) {
+    while !publisher
+        .matching_status()
+        .await
+        .map(|s| s.matching())
+        .unwrap_or(false)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// An `Imu` message of the size the logging benchmarks record (324 bytes of CDR).
 pub fn imu() -> rosync::msg::sensor_msgs::Imu {
     let mut imu = rosync::msg::sensor_msgs::Imu::default();

@@ -47,14 +47,7 @@ async fn typed<T: Message>(a: &Node, b: &Node, topic: &str, msg: &T, count: u32)
 async fn raw(a: &Node, b: &Node, key: &str, payload: &[u8], count: u32) -> Vec<Duration> {
     let sub = b.session().declare_subscriber(key).await.expect("sub");
     let publisher = a.session().declare_publisher(key).await.expect("pub");
-    while !publisher
-        .matching_status()
-        .await
-        .map(|s| s.matching())
-        .unwrap_or(false)
-    {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    common::wait_matching(&publisher).await;
     let bytes = ZBytes::from(payload.to_vec());
     let mut times = Vec::with_capacity(count as usize);
     for _ in 0..count {

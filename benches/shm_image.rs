@@ -203,14 +203,7 @@ async fn publisher(role: Role, endpoint: &str) {
                 .declare_publisher("raw/image")
                 .await
                 .expect("pub");
-            while !publisher
-                .matching_status()
-                .await
-                .map(|s| s.matching())
-                .unwrap_or(false)
-            {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
+            common::wait_matching(&publisher).await;
             tokio::time::sleep(Duration::from_millis(300)).await;
             let provider = (role != Role::RawTcp).then(|| {
                 zenoh::shm::ShmProviderBuilder::default_backend(

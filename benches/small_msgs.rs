@@ -97,7 +97,7 @@ async fn peer(role: &str, endpoint: &str) {
                 .congestion_control(congestion)
                 .await
                 .expect("pub");
-            wait_matching(&publisher).await;
+            common::wait_matching(&publisher).await;
             tokio::time::sleep(Duration::from_millis(200)).await;
             let payload = ZBytes::from(
                 rosync::cdr::encode(&std_msgs::String { data: text(0) }).expect("encodes"),
@@ -159,17 +159,6 @@ async fn wait_for_parent() {
     })
     .await
     .expect("stdin reader");
-}
-
-async fn wait_matching(publisher: &zenoh::pubsub::Publisher<'_>) {
-    while !publisher
-        .matching_status()
-        .await
-        .map(|s| s.matching())
-        .unwrap_or(false)
-    {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 fn spawn_peer(role: &str, endpoint: &str) -> Child {
@@ -428,7 +417,7 @@ async fn raw_ping_path(node: &Node, endpoint: &str) -> PingPath {
         .await
         .expect("pub");
     let echo = spawn_peer("raw-echo", endpoint);
-    wait_matching(&ping).await;
+    common::wait_matching(&ping).await;
     let sent = Arc::clone(&log);
     PingPath {
         log,
