@@ -16,14 +16,15 @@ use clap::Parser;
 use rosync::cli::args::{whole, Hz};
 use rosync::filters::{connect_input, SubscriberFilter};
 use rosync::image_transport::CameraPublisher;
-use rosync::msg::geometry_msgs::{Quaternion, Transform, TransformStamped, Vector3};
+use rosync::msg::geometry_msgs::TransformStamped;
 use rosync::msg::sensor_msgs::{CameraInfo, Image};
 use rosync::msg::std_msgs::Header;
 use rosync::node::NetworkArgs;
 use rosync::prelude::*;
 use rosync::sync::{ExactTime, Synchronizer};
 use rosync::tf::{
-    Buffer, MessageFilter, StaticTransformBroadcaster, TransformBroadcaster, TransformListener,
+    Buffer, MessageFilter, RigidTransform, StaticTransformBroadcaster, TransformBroadcaster,
+    TransformListener,
 };
 
 #[derive(Parser, Clone)]
@@ -54,19 +55,11 @@ fn transform(parent: &str, child: &str, stamp: Time, v: [f64; 3], q: [f64; 4]) -
             frame_id: parent.into(),
         },
         child_frame_id: child.into(),
-        transform: Transform {
-            translation: Vector3 {
-                x: v[0],
-                y: v[1],
-                z: v[2],
-            },
-            rotation: Quaternion {
-                x: q[0],
-                y: q[1],
-                z: q[2],
-                w: q[3],
-            },
-        },
+        transform: RigidTransform {
+            translation: v,
+            rotation: q,
+        }
+        .to_msg(),
     }
 }
 

@@ -11,10 +11,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::{connected_node, endpoint, header, listening_node, repo, PATIENCE};
-use rosync::msg::geometry_msgs::{Quaternion, Transform, TransformStamped, Vector3};
+use rosync::msg::geometry_msgs::TransformStamped;
 use rosync::msg::{rosgraph_msgs, tf2_msgs, Message};
 use rosync::node::{Node, Publisher, QosProfile};
-use rosync::tf::{Buffer, StaticTransformBroadcaster, TransformBroadcaster, TransformListener};
+use rosync::tf::{
+    Buffer, RigidTransform, StaticTransformBroadcaster, TransformBroadcaster, TransformListener,
+};
 use rosync::Time;
 
 const SEC: i64 = 1_000_000_000;
@@ -24,19 +26,11 @@ fn transform(parent: &str, child: &str, nanos: i64, v: [f64; 3], yaw: f64) -> Tr
     TransformStamped {
         header: header(nanos, parent),
         child_frame_id: child.into(),
-        transform: Transform {
-            translation: Vector3 {
-                x: v[0],
-                y: v[1],
-                z: v[2],
-            },
-            rotation: Quaternion {
-                x: 0.0,
-                y: 0.0,
-                z: (yaw / 2.0).sin(),
-                w: (yaw / 2.0).cos(),
-            },
-        },
+        transform: RigidTransform {
+            translation: v,
+            rotation: [0.0, 0.0, (yaw / 2.0).sin(), (yaw / 2.0).cos()],
+        }
+        .to_msg(),
     }
 }
 

@@ -86,22 +86,14 @@ pub fn format_transform(stamp: Time, t: &Transform, precision: usize) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::msg::geometry_msgs::{Quaternion, Vector3};
+    use crate::tf::RigidTransform;
 
-    fn transform(v: [f64; 3], q: [f64; 4]) -> Transform {
-        Transform {
-            translation: Vector3 {
-                x: v[0],
-                y: v[1],
-                z: v[2],
-            },
-            rotation: Quaternion {
-                x: q[0],
-                y: q[1],
-                z: q[2],
-                w: q[3],
-            },
+    fn transform(translation: [f64; 3], rotation: [f64; 4]) -> Transform {
+        RigidTransform {
+            translation,
+            rotation,
         }
+        .to_msg()
     }
 
     #[test]
