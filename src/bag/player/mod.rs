@@ -68,6 +68,7 @@ use std::time::Instant;
 
 pub use self::control::PlayerControl;
 pub use self::options::PlayOptions;
+pub(crate) use self::report::Samples;
 pub use self::report::{PlayReport, ScheduleError};
 pub use self::topic::{HashSource, PlayTopic};
 pub use crate::msg::hash_from_definition;
@@ -319,10 +320,10 @@ impl Player {
         for (topic, mut tally) in topics.iter().zip(tallies) {
             let name = &topic.published_as;
             *report.per_topic.entry(name.clone()).or_default() += tally.published;
-            if let Some(error) = ScheduleError::from_nanos(&mut tally.errors) {
+            if let Some(error) = tally.errors.percentiles() {
                 report.schedule_error_per_topic.insert(name.clone(), error);
             }
-            if let Some(time) = ScheduleError::from_nanos(&mut tally.publish_times) {
+            if let Some(time) = tally.publish_times.percentiles() {
                 report.publish_time.insert(name.clone(), time);
             }
         }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use super::outlet::{Outlet, OUTLET_MIN_BYTES};
 use super::read_ahead::{Item, Pop, Queue};
 use super::schedule::{Action, Command, Schedule};
-use super::{PlayReport, ScheduleError};
+use super::{PlayReport, Samples};
 use crate::bag::BagMessage;
 use crate::msg::rosgraph_msgs::Clock;
 use crate::node::{Publisher, RawPublisher};
@@ -42,9 +42,9 @@ pub(crate) struct Tally {
     /// Messages zenoh refused.
     pub failures: u64,
     /// Schedule errors of the measured messages, in nanoseconds.
-    pub errors: Vec<u64>,
+    pub errors: Samples,
     /// Time taken to hand each message to zenoh, in nanoseconds.
-    pub publish_times: Vec<u64>,
+    pub publish_times: Samples,
     /// A refusal was logged (the first one only).
     warned: bool,
 }
@@ -79,8 +79,8 @@ impl Tally {
         self.published += other.published;
         self.bytes += other.bytes;
         self.failures += other.failures;
-        self.errors.extend_from_slice(&other.errors);
-        self.publish_times.extend_from_slice(&other.publish_times);
+        self.errors.extend(&other.errors);
+        self.publish_times.extend(&other.publish_times);
     }
 }
 
@@ -113,7 +113,7 @@ struct Playing {
     /// A publishing thread could not be started: everything is published on this thread.
     no_outlets: bool,
     /// How late each sleep woke, in nanoseconds.
-    wake_lateness: Vec<u64>,
+    wake_lateness: Samples,
 }
 
 impl Publishing<'_> {
@@ -124,7 +124,7 @@ impl Publishing<'_> {
             tallies: self.publishers.iter().map(|_| Tally::default()).collect(),
             outlets: self.publishers.iter().map(|_| None).collect(),
             no_outlets: false,
-            wake_lateness: Vec::new(),
+            wake_lateness: Samples::default(),
         };
         let mut held: Option<BagMessage> = None;
         loop {
@@ -182,7 +182,7 @@ impl Publishing<'_> {
         }
         self.report.passes = self.schedule.passes();
         self.report.schedule_error = self.schedule.schedule_error();
-        self.report.wake_lateness = ScheduleError::from_nanos(&mut wake_lateness);
+        self.report.wake_lateness = wake_lateness.percentiles();
         (self.report, tallies)
     }
 
@@ -259,7 +259,7 @@ impl Publishing<'_> {
 
     /// Sleeps until [`SPIN_MARGIN`] before `until` (noting how late it woke), then busy-waits
     /// (at most that long); a command arriving ends the wait.
-    fn wait_until(&mut self, until: Instant, wake_lateness: &mut Vec<u64>) {
+    fn wait_until(&mut self, until: Instant, wake_lateness: &mut Samples) {
         let wake = until.checked_sub(SPIN_MARGIN).unwrap_or(until);
         let now = Instant::now();
         if wake > now {

@@ -43,6 +43,69 @@ impl ScheduleError {
     }
 }
 
+/// Samples a [`Samples`] keeps exactly; beyond, it keeps a uniform subsample of about as many.
+const MAX_KEPT: usize = 1 << 20;
+
+/// Durations (ns) measured during a playback, in bounded memory: the first [`MAX_KEPT`] are
+/// kept; when that many are held, every other one is let go and from then on only every
+/// `stride`-th is kept (a uniform subsample, so the percentiles stay representative of a
+/// playback of any length). The count and the maximum stay exact.
+#[derive(Debug, Clone)]
+pub(crate) struct Samples {
+    kept: Vec<u64>,
+    /// One sample in `stride` is kept (a power of two).
+    stride: u64,
+    seen: u64,
+    max: u64,
+}
+
+impl Default for Samples {
+    fn default() -> Self {
+        Self {
+            kept: Vec::new(),
+            stride: 1,
+            seen: 0,
+            max: 0,
+        }
+    }
+}
+
+impl Samples {
+    /// Records one duration in nanoseconds.
+    pub fn push(&mut self, ns: u64) {
+        if self.seen % self.stride == 0 {
+            self.kept.push(ns);
+            if self.kept.len() >= MAX_KEPT {
+                let mut index = 0;
+                self.kept.retain(|_| {
+                    index += 1;
+                    index % 2 == 1
+                });
+                self.stride *= 2;
+            }
+        }
+        self.seen += 1;
+        self.max = self.max.max(ns);
+    }
+
+    /// Adds what `other` recorded (its kept samples, its exact count and maximum).
+    pub fn extend(&mut self, other: &Samples) {
+        for &ns in &other.kept {
+            self.push(ns);
+        }
+        self.seen += other.seen - other.kept.len() as u64;
+        self.max = self.max.max(other.max);
+    }
+
+    /// The percentiles of what was recorded; `None` without samples.
+    pub fn percentiles(&mut self) -> Option<ScheduleError> {
+        let mut error = ScheduleError::from_nanos(&mut self.kept)?;
+        error.samples = self.seen;
+        error.max = Duration::from_nanos(self.max);
+        Some(error)
+    }
+}
+
 /// What a playback did.
 #[derive(Debug, Clone, Default)]
 pub struct PlayReport {
@@ -175,5 +238,31 @@ mod tests {
         assert!(text.starts_with("published 3 messages (0.0 MB) in 0.00 s over 2 passes (stopped)"));
         assert!(text.contains("\n  /a: 3"));
         assert!(text.contains("schedule error: not measured"));
+    }
+
+    #[test]
+    fn samples_stay_bounded_with_exact_count_and_max_and_close_percentiles() {
+        let mut samples = Samples::default();
+        let n = 3 * MAX_KEPT as u64 + 7;
+        // A ramp 0..n shuffled by a stride coprime with n: every value once.
+        for i in 0..n {
+            samples.push((i * 7_919) % n);
+        }
+        assert!(samples.kept.len() < MAX_KEPT, "{}", samples.kept.len());
+        let error = samples.percentiles().expect("samples");
+        assert_eq!(error.samples, n);
+        assert_eq!(error.max, Duration::from_nanos(n - 1));
+        let p50 = error.p50.as_nanos() as f64 / n as f64;
+        let p99 = error.p99.as_nanos() as f64 / n as f64;
+        assert!((p50 - 0.50).abs() < 0.01, "p50 at {p50}");
+        assert!((p99 - 0.99).abs() < 0.01, "p99 at {p99}");
+        // Merged: counts add up, the larger maximum wins.
+        let mut other = Samples::default();
+        other.push(5);
+        other.push(n + 10);
+        samples.extend(&other);
+        let merged = samples.percentiles().expect("samples");
+        assert_eq!(merged.samples, n + 2);
+        assert_eq!(merged.max, Duration::from_nanos(n + 10));
     }
 }

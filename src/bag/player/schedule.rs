@@ -17,7 +17,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{PlayOptions, ScheduleError};
+use super::{PlayOptions, Samples, ScheduleError};
 
 /// A request from a [`PlayerControl`](super::PlayerControl) to the publishing thread.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -109,7 +109,7 @@ pub(crate) struct Schedule {
     /// When the next `/clock` tick is due (`None`: no `/clock`).
     next_clock: Option<Instant>,
     /// Schedule errors of the measured messages, in nanoseconds.
-    errors: Vec<u64>,
+    errors: Samples,
 }
 
 impl Schedule {
@@ -135,7 +135,7 @@ impl Schedule {
             passes: 0,
             clock_period,
             next_clock: clock_period.map(|_| now),
-            errors: Vec::new(),
+            errors: Samples::default(),
         }
     }
 
@@ -216,8 +216,8 @@ impl Schedule {
     }
 
     /// Adds schedule errors (in nanoseconds) measured by a publishing thread.
-    pub fn add_errors(&mut self, errors: &[u64]) {
-        self.errors.extend_from_slice(errors);
+    pub fn add_errors(&mut self, errors: &Samples) {
+        self.errors.extend(errors);
     }
 
     /// A pass over the log ended: another starts (re-anchored) when looping and this one
@@ -318,7 +318,7 @@ impl Schedule {
 
     /// The percentiles of the schedule errors measured so far.
     pub fn schedule_error(&mut self) -> Option<ScheduleError> {
-        ScheduleError::from_nanos(&mut self.errors)
+        self.errors.percentiles()
     }
 }
 
@@ -390,7 +390,10 @@ mod tests {
             s.schedule_error().is_none(),
             "measured by the publishing thread"
         );
-        s.add_errors(&[7, 3]);
+        let mut measured = Samples::default();
+        measured.push(7);
+        measured.push(3);
+        s.add_errors(&measured);
         let error = s.schedule_error().expect("given back");
         assert_eq!((error.samples, error.max), (2, Duration::from_nanos(7)));
         // A step while paused is not measured.
