@@ -52,19 +52,9 @@ fn image() -> Image {
     )
 }
 
-/// Writes `nanos` as the header stamp of a CDR-encoded image (bytes 4..12 after the
-/// encapsulation header: sec i32, nanosec u32, little-endian).
+/// Writes `nanos` as the header stamp of a CDR-encoded image.
 fn stamp_cdr(payload: &mut [u8], nanos: i64) {
-    let time = Time::from_nanos(nanos);
-    payload[4..8].copy_from_slice(&time.sec.to_le_bytes());
-    payload[8..12].copy_from_slice(&time.nanosec.to_le_bytes());
-}
-
-/// The stamp of a CDR-encoded image, read back.
-fn read_stamp(payload: &[u8]) -> Option<i64> {
-    let sec = i32::from_le_bytes(payload.get(4..8)?.try_into().ok()?);
-    let nanosec = u32::from_le_bytes(payload.get(8..12)?.try_into().ok()?);
-    Some(Time { sec, nanosec }.as_nanos())
+    rosync::msg::set_header_stamp_in_cdr(payload, Time::from_nanos(nanos)).expect("an image");
 }
 
 /// How the publisher process publishes.
@@ -385,7 +375,7 @@ async fn measure(node: &Node, variant: &Variant, endpoint: &str) -> (Arc<Latenci
                 .callback(move |sample| {
                     let first = sample.payload().slices().next().unwrap_or_default();
                     l.add(
-                        read_stamp(first),
+                        rosync::msg::header_stamp_from_cdr(first),
                         rosync::node::shm::is_shared_memory(sample.payload()),
                     );
                 })

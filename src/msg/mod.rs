@@ -111,6 +111,25 @@ pub fn header_stamp_from_cdr(payload: &[u8]) -> Option<i64> {
     Some(sec as i64 * 1_000_000_000 + nanosec as i64)
 }
 
+/// Writes `stamp` as the header stamp of a CDR payload whose message starts with a
+/// `std_msgs/Header`, in the payload's byte order; `None` (nothing written) when the payload
+/// is too short or not CDR.
+pub fn set_header_stamp_in_cdr(payload: &mut [u8], stamp: builtin_interfaces::Time) -> Option<()> {
+    let little_endian = match payload.get(..2)? {
+        [0, 1] => true,
+        [0, 0] => false,
+        _ => return None,
+    };
+    let (sec, nanosec) = match little_endian {
+        true => (stamp.sec.to_le_bytes(), stamp.nanosec.to_le_bytes()),
+        false => (stamp.sec.to_be_bytes(), stamp.nanosec.to_be_bytes()),
+    };
+    let stamp_bytes = payload.get_mut(4..12)?;
+    stamp_bytes[..4].copy_from_slice(&sec);
+    stamp_bytes[4..].copy_from_slice(&nanosec);
+    Some(())
+}
+
 /// The DDS-style type name rmw_zenoh uses in key expressions: `pkg::msg::dds_::Type_`.
 ///
 /// Returns `None` if `type_name` is not a type name ([`TypeName::parse`]).
@@ -155,6 +174,26 @@ mod tests {
         let bytes = crate::cdr::encode(&imu).expect("encodes");
         assert_eq!(header_stamp_from_cdr(&bytes), Some(7_000_000_009));
         assert_eq!(header_stamp_from_cdr(&bytes[..6]), None);
+    }
+
+    #[test]
+    fn header_stamps_are_written_in_the_payloads_byte_order() {
+        let stamp = builtin_interfaces::Time {
+            sec: 12,
+            nanosec: 345,
+        };
+        let mut le = vec![0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9];
+        let mut be = vec![0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9];
+        assert_eq!(set_header_stamp_in_cdr(&mut le, stamp), Some(()));
+        assert_eq!(set_header_stamp_in_cdr(&mut be, stamp), Some(()));
+        assert_eq!(header_stamp_from_cdr(&le), Some(12_000_000_345));
+        assert_eq!(header_stamp_from_cdr(&be), Some(12_000_000_345));
+        assert_eq!(le[12], 9, "nothing past the stamp written");
+        let mut short = vec![0, 1, 0, 0, 0, 0, 0, 0];
+        assert_eq!(set_header_stamp_in_cdr(&mut short, stamp), None);
+        assert_eq!(short, [0, 1, 0, 0, 0, 0, 0, 0], "nothing written");
+        let mut not_cdr = vec![7; 12];
+        assert_eq!(set_header_stamp_in_cdr(&mut not_cdr, stamp), None);
     }
 
     #[test]

@@ -183,10 +183,12 @@ impl<'a, T: LoanableMessage> LoanedMessageMut<'a, T> {
 
     /// Sets the header's stamp (such as the time the frame was complete).
     pub fn set_stamp(&mut self, stamp: Time) {
-        // The header is the first field: sec and nanosec right after the encapsulation.
-        let bytes = self.buffer.bytes_mut();
-        bytes[4..8].copy_from_slice(&stamp.sec.to_le_bytes());
-        bytes[8..12].copy_from_slice(&stamp.nanosec.to_le_bytes());
+        // The buffer holds a whole encoded message starting with its header: always written.
+        let written = crate::msg::set_header_stamp_in_cdr(self.buffer.bytes_mut(), stamp);
+        debug_assert!(
+            written.is_some(),
+            "a loaned message's buffer holds its header"
+        );
     }
 
     /// The complete CDR payload (encapsulation header included).
