@@ -9,8 +9,9 @@
 //! Message *i* is published at `start + (log_time_i - first_log_time) / rate` on the monotonic
 //! clock: the player's own thread sleeps until shortly (30 µs) before that instant, then
 //! busy-waits, and records the schedule error (the instant the payload is handed to zenoh
-//! minus the scheduled instant) of every message; [`PlayReport`] gives its percentiles. A separate reader thread
-//! reads and decompresses ahead (up to 64 MiB), so reading never delays publishing.
+//! minus the scheduled instant) of every message; [`PlayReport`] gives its percentiles. A
+//! separate reader thread reads and decompresses ahead (up to 64 MiB), so reading never
+//! delays publishing.
 //!
 //! [`PlayerControl`] pauses, resumes, steps and changes the rate while playing (the CLI maps it
 //! to the keyboard). With [`PlayOptions::clock_hz`], `rosgraph_msgs/msg/Clock` is published on

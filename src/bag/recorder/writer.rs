@@ -1,8 +1,9 @@
 //! The writer thread: takes [`Batch`]es of messages from the [`Inbox`] (the writer's end of
-//! the [`Outbox`](super::outbox::Outbox)) and writes each whole batch into numbered MCAP files (`STEM_0.mcap`, `STEM_1.mcap`, ...), starting a new
-//! file past [`RecordOptions::max_bag_size`] or [`RecordOptions::max_bag_duration`], closing
-//! a chunk older than [`RecordOptions::max_chunk_age`] even when no message comes, and
-//! writing `metadata.yaml` at the end. Every known topic is registered in every file, as
+//! the [`Outbox`](super::outbox::Outbox)) and writes each whole batch into numbered MCAP
+//! files (`STEM_0.mcap`, `STEM_1.mcap`, ...), starting a new file past
+//! [`RecordOptions::max_bag_size`] or [`RecordOptions::max_bag_duration`], closing a chunk
+//! older than [`RecordOptions::max_chunk_age`] even when no message comes, and writing
+//! `metadata.yaml` at the end. Every known topic is registered in every file, as
 //! rosbag2 does. Plain byte payloads in, files out: no network involved.
 
 use std::collections::HashMap;
