@@ -731,14 +731,14 @@ fn a_writer_that_vanishes_mid_uncompressed_chunk_keeps_every_closed_chunk() {
         &path,
         WriterOptions {
             compression: Compression::None,
-            chunk_size: 1 << 20,
+            chunk_size: 4 << 20,
             ..Default::default()
         },
     )
     .expect("create");
     let (mut durable, mut last_bytes) = (0, bag.bytes_written());
-    // 10 KiB messages: 2.5 chunks of 1 MiB, the open one partly in the file.
-    for i in 0..250u64 {
+    // 10 KiB messages: 2.5 chunks of 4 MiB, the open one partly in the file (1 MiB blocks).
+    for i in 0..1000u64 {
         let msg = std_msgs::String {
             data: format!("{i:04} {}", "m".repeat(10 * 1024)),
         };
@@ -749,18 +749,18 @@ fn a_writer_that_vanishes_mid_uncompressed_chunk_keeps_every_closed_chunk() {
         }
     }
     assert!(
-        (200..240).contains(&durable),
+        (780..840).contains(&durable),
         "two chunks closed: {durable} messages"
     );
     // The open chunk's blocks are written by a thread: give it a moment.
     let file_len = || std::fs::metadata(&path).expect("metadata").len();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while file_len() <= last_bytes + 256 * 1024 && std::time::Instant::now() < deadline {
+    while file_len() <= last_bytes + (1 << 20) && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let file_len = file_len();
     assert!(
-        file_len > last_bytes + 256 * 1024,
+        file_len > last_bytes + (1 << 20),
         "the open chunk is partly written: {file_len} bytes, {last_bytes} closed"
     );
     std::mem::forget(bag); // no summary, no flush: what SIGKILL leaves
@@ -778,5 +778,40 @@ fn a_writer_that_vanishes_mid_uncompressed_chunk_keeps_every_closed_chunk() {
     let lines = bag_check(&["read", out.to_str().expect("path")]);
     assert_eq!(python_rows(&lines, "mcap").len() as u64, durable);
     assert_eq!(python_rows(&lines, "rosbags").len() as u64, durable);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `BagWriter` reserves file space ahead of its writes (Linux `fallocate`, where the file
+/// system can); a finished log gives back what it did not use.
+#[test]
+fn a_finished_log_holds_no_reserved_space_past_its_end() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = scratch("reserved");
+    let path = dir.join("finished.mcap");
+    let mut bag = BagWriter::create(
+        &path,
+        WriterOptions {
+            compression: Compression::None,
+            ..Default::default()
+        },
+    )
+    .expect("create");
+    // 3 MiB of 10 KiB messages: written by the block thread, space reserved 32 MiB ahead.
+    for i in 0..300u64 {
+        let msg = std_msgs::String {
+            data: format!("{i:04} {}", "m".repeat(10 * 1024)),
+        };
+        bag.write_message("/log", 1_000 + i, &msg).expect("write");
+    }
+    let summary = bag.finish().expect("finish");
+    let meta = std::fs::metadata(&path).expect("metadata");
+    assert_eq!(meta.len(), summary.bytes);
+    let on_disk = meta.blocks() * 512;
+    assert!(
+        on_disk <= meta.len() + 64 * 1024,
+        "{on_disk} bytes on disk for a {}-byte file",
+        meta.len()
+    );
+    assert_eq!(BagReader::open(&path).expect("open").message_count(), 300);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -44,6 +44,7 @@ mod log;
 mod messages;
 mod open_chunk;
 pub mod player;
+mod preallocate;
 pub mod reader;
 pub mod recorder;
 mod records;

@@ -4,22 +4,24 @@
 //! A compressed chunk is held in memory until it closes; its CRC (of the uncompressed
 //! records) is computed as the records arrive, 64 KiB at a time while they are in the cache.
 //!
-//! An uncompressed chunk is written as it fills, 256 KiB at a time (its CRC computed just
+//! An uncompressed chunk is written as it fills, 1 MiB at a time (its CRC computed just
 //! before, while the block is in the cache), by a second thread ([`super::block_writer`]) so
 //! that writing one block overlaps filling the next: first a placeholder header whose length
 //! runs past the end of the file, then the records. When the chunk closes, the rest of it and
-//! its Message Index records are appended and the real header is written over the
-//! placeholder, before [`OpenChunk::close`] returns. A process killed before that leaves a
-//! chunk that readers see cut short (truncated), as if the file had been cut there; nothing
-//! before it is touched. A message that closes an uncompressed chunk is not copied: its
-//! payload (the chunk's `tail`, an image larger than the chunk size, say) is written from the
-//! caller's buffer while a second thread computes its CRC.
+//! its Message Index records go to that thread as a last block, then the real header to write
+//! over the placeholder, and [`OpenChunk::close`] returns once the thread has written them. A
+//! process killed before that leaves a chunk that readers see cut short (truncated), as if
+//! the file had been cut there; nothing before it is touched. A message that closes an
+//! uncompressed chunk with a large payload (the chunk's `tail`, an image larger than the
+//! chunk size, say) is not copied: the thread's blocks are waited for, then the payload is
+//! written from the caller's buffer while a second thread computes its CRC.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, IoSlice, Write};
 
 use super::block_writer::BlockWriter;
+use super::preallocate::Preallocator;
 use super::write_records::{self, ChunkHeader, ChunkIndex};
 use super::write_records::{INDEX_ENTRY, MESSAGE_OVERHEAD};
 use super::Compression;
@@ -28,9 +30,10 @@ use super::Compression;
 /// arrive (large enough for the SIMD path, small enough to be still in the cache).
 const CRC_BLOCK: usize = 64 * 1024;
 
-/// An uncompressed chunk is written in blocks of this many bytes as it fills (small enough to
-/// be still in the cache when the kernel copies it).
-const STREAM_BLOCK: usize = 256 * 1024;
+/// An uncompressed chunk is written in blocks of this many bytes as it fills (the kernel's
+/// cost per write falls up to about 1 MiB; small enough to be still in the cache when it
+/// copies the block).
+const STREAM_BLOCK: usize = 1024 * 1024;
 
 /// Room for the message that completes a block.
 const STREAM_SLACK: usize = 64 * 1024;
@@ -113,6 +116,9 @@ pub(crate) struct OpenChunk {
     streamed: u64,
     /// The thread writing them (started on the first block).
     writer: Option<BlockWriter>,
+    /// Space reserved ahead of the chunks written from this thread (the write thread keeps
+    /// its own).
+    space: Preallocator,
     /// Log times of the first and last message (min and max).
     bounds: Option<(u64, u64)>,
     /// Message Index entries by channel id.
@@ -142,6 +148,7 @@ impl OpenChunk {
             streams,
             streamed: 0,
             writer: None,
+            space: Preallocator::default(),
             bounds: None,
             index: Vec::new(),
             messages: 0,
@@ -266,10 +273,11 @@ impl OpenChunk {
         buffers: &mut CloseBuffers,
         file: &mut File,
     ) -> io::Result<ChunkIndex> {
-        if let Some(writer) = &mut self.writer {
-            // The blocks already handed over go first, and nothing else may write meanwhile.
-            writer.drain()?;
+        if self.streamed > 0 && tail.len() < OVERLAPPED_CRC {
+            return self.close_streamed(tail, offset);
         }
+        // The blocks already handed over go first, and nothing else may write meanwhile.
+        self.drain()?;
         let uncompressed_size = self.streamed + (self.records.len() + tail.len()) as u64;
         let compression = compressor.name();
         let CloseBuffers {
@@ -329,6 +337,8 @@ impl OpenChunk {
             IoSlice::new(data[1]),
             IoSlice::new(index),
         ];
+        self.space
+            .reserve(file, offset, offset + length + index.len() as u64);
         if overlapped {
             let pending = [&self.records[self.crc_done..], tail];
             header.crc = write_overlapped(file, &slices, crc, pending)?;
@@ -351,6 +361,70 @@ impl OpenChunk {
             compressed_size,
             uncompressed_size,
         })
+    }
+
+    /// Closes a chunk whose blocks the write thread is writing: the rest of the records,
+    /// `tail` and the Message Index records go to the thread as a last block, then the real
+    /// header to write over the placeholder at `offset`, and the thread is waited for.
+    fn close_streamed(&mut self, tail: &[u8], offset: u64) -> io::Result<ChunkIndex> {
+        self.crc.update(&self.records);
+        self.crc.update(tail);
+        self.records.extend_from_slice(tail);
+        let size = self.streamed + self.records.len() as u64;
+        let (start, end) = self.bounds.unwrap_or((0, 0));
+        let header = ChunkHeader {
+            start,
+            end,
+            uncompressed_size: size,
+            crc: std::mem::replace(&mut self.crc, crc32fast::Hasher::new()).finalize(),
+            compression: "",
+            compressed_size: size,
+        };
+        let mut head = Vec::new();
+        write_records::chunk_header(&mut head, &header);
+        let length = head.len() as u64 + size;
+        let index_start = self.records.len();
+        let mut message_index_offsets = BTreeMap::new();
+        for (channel, entries) in self.index.iter().enumerate() {
+            if entries.is_empty() {
+                continue;
+            }
+            // Channel ids are u16 (the index grows only to a channel id).
+            let channel = u16::try_from(channel).unwrap_or(u16::MAX);
+            let at = offset + length + (self.records.len() - index_start) as u64;
+            message_index_offsets.insert(channel, at);
+            write_records::message_index(&mut self.records, channel, entries);
+        }
+        let message_index_length = (self.records.len() - index_start) as u64;
+        let writer = self.writer.as_mut().ok_or_else(|| {
+            io::Error::other("a streamed chunk has no write thread (a bug in rosync)")
+        })?;
+        let block = std::mem::take(&mut self.records);
+        self.records = writer.send(block)?;
+        writer.send_at(head, offset)?;
+        // A closed chunk is in the file when `close` returns: a killed writer loses only its
+        // open chunk.
+        writer.drain()?;
+        Ok(ChunkIndex {
+            start,
+            end,
+            offset,
+            length,
+            message_index_offsets,
+            message_index_length,
+            compression: "",
+            compressed_size: size,
+            uncompressed_size: size,
+        })
+    }
+
+    /// Waits until the write thread has written every block handed to it; reports the first
+    /// write that failed.
+    fn drain(&mut self) -> io::Result<()> {
+        match &mut self.writer {
+            Some(writer) => writer.drain(),
+            None => Ok(()),
+        }
     }
 
     /// Empties the chunk, keeping its buffers (up to the expected chunk size).
@@ -404,14 +478,14 @@ fn write_overlapped(
 
 /// Writes `bytes` at byte `offset` of `file` (a chunk's header, over its placeholder).
 #[cfg(unix)]
-fn write_at(file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
+pub(super) fn write_at(file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
     std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
 }
 
 /// Never called: chunks are written in one piece without positioned writes (see
 /// `OpenChunk::new` and `close_inner`).
 #[cfg(not(unix))]
-fn write_at(_file: &File, _bytes: &[u8], _offset: u64) -> io::Result<()> {
+pub(super) fn write_at(_file: &File, _bytes: &[u8], _offset: u64) -> io::Result<()> {
     Err(io::Error::other("positioned writes need a Unix system"))
 }
 

@@ -26,9 +26,11 @@
 //! 31-byte record header and a 16-byte index entry appended to the open chunk, and a copy of
 //! its payload, unless it closes an uncompressed chunk (an image larger than `chunk_size`,
 //! say), whose payload is written from the caller's buffer. An uncompressed chunk is written
-//! as it fills, 256 KiB at a time by a second thread, after a placeholder header that the real
+//! as it fills, 1 MiB at a time by a second thread, after a placeholder header that the real
 //! one replaces when the chunk closes (before `write` returns; until then readers see the
-//! chunk cut short); a compressed chunk is held in memory until it closes. Chunk CRCs are
+//! chunk cut short); a compressed chunk is held in memory until it closes. The file's space
+//! is reserved ahead of the writes, 32 MiB at a time, and what is left of it freed when the
+//! writer finishes (`preallocate`; Linux, the `preallocate` feature). Chunk CRCs are
 //! computed while the records are in the cache. The Data End record's data-section CRC is 0
 //! ("not computed", as the MCAP specification allows); every chunk and the summary carry
 //! their own.
@@ -493,6 +495,7 @@ impl BagWriter {
         let end = summary(self);
         self.done = true;
         write_all_vectored(&mut self.file, &[IoSlice::new(&end)])
+            .and_then(|()| release_reserved_space(&self.file))
             .and_then(|()| {
                 if self.options.sync_chunks {
                     self.file.sync_all()
@@ -504,6 +507,12 @@ impl BagWriter {
         self.position += end.len() as u64;
         Ok(())
     }
+}
+
+/// Frees the disk space reserved past the end of `file` while it was written
+/// ([`super::preallocate`]); its size stays as it is.
+fn release_reserved_space(file: &File) -> std::io::Result<()> {
+    file.set_len(file.metadata()?.len())
 }
 
 impl Drop for BagWriter {
