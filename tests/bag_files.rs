@@ -650,8 +650,8 @@ fn corruption_sample(zstd: bool) -> Vec<u8> {
     }
 }
 
-/// Uncompressed chunks get their CRC also when it is computed while they are written (chunks
-/// of 256 KiB and more) and when their last payload is written from the caller's buffer: every
+/// Uncompressed chunks get their CRC also when they are written as they fill (1 MiB blocks)
+/// and when their last payload is written from the caller's buffer: every
 /// chunk's CRC is present and matches its records (read with the `mcap` crate, independently
 /// of rosync's reader), and Python `mcap` and `rosbags` read every message.
 #[test]
@@ -662,7 +662,7 @@ fn uncompressed_chunks_carry_their_crc_however_they_are_written() {
         &path,
         WriterOptions {
             compression: Compression::None,
-            chunk_size: 512 * 1024,
+            chunk_size: 2 << 20,
             ..Default::default()
         },
     )
@@ -672,16 +672,16 @@ fn uncompressed_chunks_carry_their_crc_however_they_are_written() {
         log_time += 1;
         log_time
     };
-    // About 600 KiB of small messages: one chunk closes at 512 KiB.
-    for i in 0..600 {
+    // About 2.4 MB of small messages: one chunk closes at 2 MiB, written as it fills.
+    for i in 0..2400 {
         let msg = std_msgs::String {
             data: format!("{i:04} {}", "s".repeat(1000)),
         };
         bag.write_message("/small", next(), &msg).expect("write");
     }
-    // Three 1 MB images: each closes a chunk as its tail.
+    // Three 3 MB images: each closes a chunk as its tail.
     for i in 0..3u8 {
-        let image = rgb8(Default::default(), 1000, 334, vec![i; 1000 * 334 * 3]);
+        let image = rgb8(Default::default(), 1000, 1000, vec![i; 1000 * 1000 * 3]);
         bag.write_message("/image", next(), &image).expect("write");
     }
     // A short last chunk (CRC computed before writing).
@@ -694,7 +694,7 @@ fn uncompressed_chunks_carry_their_crc_however_they_are_written() {
     )
     .expect("write");
     let written = bag.finish().expect("finish").messages;
-    assert_eq!(written, 604);
+    assert_eq!(written, 2404);
 
     let bytes = std::fs::read(&path).expect("read");
     let mut chunks = 0;

@@ -319,16 +319,7 @@ impl OpenChunk {
         write_records::chunk_header(head, &header);
         let length = head.len() as u64 + compressed_size;
         index.clear();
-        let mut message_index_offsets = BTreeMap::new();
-        for (channel, entries) in self.index.iter().enumerate() {
-            if entries.is_empty() {
-                continue;
-            }
-            // Channel ids are u16 (the index grows only to a channel id).
-            let channel = u16::try_from(channel).unwrap_or(u16::MAX);
-            message_index_offsets.insert(channel, offset + length + index.len() as u64);
-            write_records::message_index(index, channel, entries);
-        }
+        let message_index_offsets = message_indexes(&self.index, index, offset + length);
         // Streamed chunks have their placeholder header in the file already.
         let head_now: &[u8] = if self.streamed == 0 { head } else { &[] };
         let slices = [
@@ -384,17 +375,8 @@ impl OpenChunk {
         write_records::chunk_header(&mut head, &header);
         let length = head.len() as u64 + size;
         let index_start = self.records.len();
-        let mut message_index_offsets = BTreeMap::new();
-        for (channel, entries) in self.index.iter().enumerate() {
-            if entries.is_empty() {
-                continue;
-            }
-            // Channel ids are u16 (the index grows only to a channel id).
-            let channel = u16::try_from(channel).unwrap_or(u16::MAX);
-            let at = offset + length + (self.records.len() - index_start) as u64;
-            message_index_offsets.insert(channel, at);
-            write_records::message_index(&mut self.records, channel, entries);
-        }
+        let message_index_offsets =
+            message_indexes(&self.index, &mut self.records, offset + length);
         let message_index_length = (self.records.len() - index_start) as u64;
         let writer = self.writer.as_mut().ok_or_else(|| {
             io::Error::other("a streamed chunk has no write thread (a bug in rosync)")
@@ -442,6 +424,23 @@ impl OpenChunk {
         }
         self.messages = 0;
     }
+}
+
+/// Appends the Message Index record of each channel with entries in `index` (by channel id)
+/// to `out`, whose next byte goes to file offset `at`; returns each record's offset.
+fn message_indexes(index: &[Vec<u8>], out: &mut Vec<u8>, at: u64) -> BTreeMap<u16, u64> {
+    let start = out.len();
+    let mut offsets = BTreeMap::new();
+    for (channel, entries) in index.iter().enumerate() {
+        if entries.is_empty() {
+            continue;
+        }
+        // Channel ids are u16 (the index grows only to a channel id).
+        let channel = u16::try_from(channel).unwrap_or(u16::MAX);
+        offsets.insert(channel, at + (out.len() - start) as u64);
+        write_records::message_index(out, channel, entries);
+    }
+    offsets
 }
 
 /// Whether a chunk holding `messages` messages can take one more on one channel without its
