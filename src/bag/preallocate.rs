@@ -64,3 +64,44 @@ fn fallocate_keep_size(file: &File, offset: u64, len: u64) -> std::io::Result<()
 fn fallocate_keep_size(_file: &File, _offset: u64, _len: u64) -> std::io::Result<()> {
     Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
 }
+
+#[cfg(all(test, feature = "preallocate", target_os = "linux"))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn space_is_reserved_ahead_without_changing_the_size() {
+        let path = std::env::temp_dir().join(format!("rosync-prealloc-{}", std::process::id()));
+        let file = File::create(&path).expect("create");
+        let mut space = Preallocator::default();
+        space.reserve(&file, 0, 1000);
+        let meta = std::fs::metadata(&path).expect("metadata");
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(meta.len(), 0, "the size is what was written");
+        if space.refused {
+            return; // a file system without fallocate: written as before
+        }
+        assert_eq!(space.reserved, 1000 + STEP);
+        assert!(
+            meta.blocks() * 512 >= STEP,
+            "{} bytes reserved",
+            meta.blocks() * 512
+        );
+        // Inside the reservation: nothing more is asked.
+        space.reserve(&file, 1000, 2000);
+        assert_eq!(space.reserved, 1000 + STEP);
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_preallocated_is_not_asked_again() {
+        let file = File::options()
+            .write(true)
+            .open("/dev/null")
+            .expect("open /dev/null");
+        let mut space = Preallocator::default();
+        space.reserve(&file, 0, 1000);
+        assert!(space.refused);
+        assert_eq!(space.reserved, 0);
+    }
+}

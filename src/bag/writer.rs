@@ -495,8 +495,8 @@ impl BagWriter {
         let end = summary(self);
         self.done = true;
         write_all_vectored(&mut self.file, &[IoSlice::new(&end)])
-            .and_then(|()| release_reserved_space(&self.file))
             .and_then(|()| {
+                release_reserved_space(&self.file, &self.path);
                 if self.options.sync_chunks {
                     self.file.sync_all()
                 } else {
@@ -509,10 +509,16 @@ impl BagWriter {
     }
 }
 
-/// Frees the disk space reserved past the end of `file` while it was written
-/// ([`super::preallocate`]); its size stays as it is.
-fn release_reserved_space(file: &File) -> std::io::Result<()> {
-    file.set_len(file.metadata()?.len())
+/// Frees the disk space reserved past the end of `file` (at `path`) while it was written
+/// ([`super::preallocate`]); its size stays as it is. The log is complete either way, so a
+/// failure is only logged.
+fn release_reserved_space(file: &File, path: &Path) {
+    if let Err(e) = file.metadata().and_then(|m| file.set_len(m.len())) {
+        tracing::warn!(
+            "{}: could not free the disk space reserved past its end: {e}",
+            path.display()
+        );
+    }
 }
 
 impl Drop for BagWriter {
