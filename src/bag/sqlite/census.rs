@@ -5,13 +5,16 @@
 //! The scan is one `GROUP BY` query. If SQLite finds a damaged page on the way, the table is
 //! scanned again in rowid order, a batch at a time; a batch that meets the damage is resumed
 //! after it (the first rowid from which a row reads again is found by doubling, then
-//! halving, the jump), so every readable row is still counted. The rows lost with the damaged pages are the table's
-//! row count (from the timestamp index, which holds every row) less the rows read.
+//! halving, the jump), so every readable row is still counted. A damaged page can also hand
+//! back rows with rowids before the resume point (the same ones on every resume): those are
+//! not counted again, and after [`MAX_STALLS`] resumes that count no row the scan stops. The
+//! rows lost with the damaged pages are the table's row count (from the timestamp index, which
+//! holds every row) less the rows read.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::database::{Cells, Database};
+use super::database::{Cells, Database, Failed};
 use crate::bag::{BagError, Result};
 
 /// SQL that is true for a `messages` row whose columns have the types rosbag2 stores.
@@ -21,6 +24,9 @@ pub(super) const ROW_TYPES_OK: &str = "typeof(id) = 'integer' AND typeof(topic_i
 const NAMED_IDS: usize = 5;
 /// Rows per query when scanning around damaged pages.
 const BATCH_ROWS: usize = 4096;
+/// Resumes in a row that may count no new row before the scan around damage gives up (what
+/// was counted stands; the rest is reported as lost).
+const MAX_STALLS: usize = 64;
 
 /// What the `messages` table holds; see the [module docs](self).
 #[derive(Debug, Default)]
@@ -95,27 +101,44 @@ impl Census {
             .and_then(|n| u64::try_from(n).ok());
         let sql = format!(
             "SELECT CASE WHEN NOT ({ROW_TYPES_OK}) THEN 1 WHEN timestamp < 0 THEN 2 ELSE 0 END, \
-             topic_id, timestamp, timestamp, rowid FROM messages WHERE rowid >= ?1 \
+             topic_id, 1, timestamp, timestamp, rowid FROM messages WHERE rowid >= ?1 \
              ORDER BY rowid LIMIT {BATCH_ROWS}"
         );
         // The first rowid not read yet (None: past the largest).
         let mut from = Some(i64::MIN);
+        // Resumes in a row that counted no row (a damaged page can hand back rows whose
+        // rowids lie before the resume point, the same ones each time).
+        let mut stalls = 0;
         while let Some(start) = from {
-            let mut read = 0usize;
+            let (mut read, mut counted) = (0usize, 0usize);
             let batch = db.rows(path, "messages", &sql, [start], |cells| {
-                census.add(cells, 1, known)?;
-                from = cells.integer(4, "rowid")?.checked_add(1);
                 read += 1;
+                let rowid = cells.integer(5, "rowid")?;
+                // Only rows past the ones counted, so none is counted twice.
+                if from.is_some_and(|next| rowid >= next) {
+                    census.add(cells, 1, known)?;
+                    from = rowid.checked_add(1);
+                    counted += 1;
+                }
                 Ok(())
             });
+            stalls = if counted > 0 { 0 } else { stalls + 1 };
+            if stalls > MAX_STALLS {
+                tracing::debug!(
+                    "{}: no readable row past rowid {start} after {MAX_STALLS} tries; \
+                     counting stops there",
+                    path.display()
+                );
+                break;
+            }
             match batch {
                 Ok(()) if read < BATCH_ROWS => break,
-                Ok(()) => {}
-                Err(failed) if failed.damaged => {
+                Ok(()) if counted > 0 => {}
+                Ok(()) | Err(Failed { damaged: true, .. }) => {
                     let Some(start) = from else { break };
                     from = match first_readable_from(db, &sql, start) {
-                        // Never the same start twice without reading a row.
-                        Some(next) if next == start && read == 0 => start.checked_add(1),
+                        // Never the same start twice without counting a row.
+                        Some(next) if next == start && counted == 0 => start.checked_add(1),
                         next => next,
                     };
                 }
