@@ -4,9 +4,10 @@
 //!
 //! The input is a [`Recording`]: the header stamp and (when known) the receive time of every
 //! message of 2 to 9 topics, in arrival order, read from a log (receive time = log time) or
-//! collected live. [`inspect`] replays the given policy over it ([`replay`](mod@replay)), measures each
-//! topic ([`stats`]), names what goes wrong ([`diagnosis`]) and sweeps settings for the one to
-//! use ([`advice`]); [`html::report`] renders the result as one self-contained HTML file.
+//! collected live. [`inspect`] replays the given policy over it ([`replay`](mod@replay)),
+//! measures each topic ([`stats`]), names what goes wrong ([`diagnosis`]) and sweeps settings
+//! for the one to use ([`advice`]); [`html::report`] renders the result as one self-contained
+//! HTML file.
 //! Everything is deterministic: the same recording always gives the same inspection.
 
 pub mod advice;
