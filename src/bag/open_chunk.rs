@@ -22,6 +22,7 @@ use std::io::{self, IoSlice, Write};
 
 use super::block_writer::BlockWriter;
 use super::preallocate::Preallocator;
+use super::types::widen_span;
 use super::write_records::{self, ChunkHeader, ChunkIndex};
 use super::write_records::{INDEX_ENTRY, MESSAGE_OVERHEAD};
 use super::Compression;
@@ -188,10 +189,7 @@ impl OpenChunk {
         entry[..8].copy_from_slice(&log_time.to_le_bytes());
         entry[8..].copy_from_slice(&(self.streamed + self.records.len() as u64).to_le_bytes());
         self.index[channel].extend_from_slice(&entry);
-        self.bounds = Some(match self.bounds {
-            None => (log_time, log_time),
-            Some((start, end)) => (start.min(log_time), end.max(log_time)),
-        });
+        self.bounds = widen_span(self.bounds, log_time);
         self.messages += 1;
         if self.records.capacity() == 0 {
             self.records.reserve(self.keep_capacity);
@@ -242,9 +240,8 @@ impl OpenChunk {
             writer.send(placeholder)?;
         }
         self.streamed += self.records.len() as u64;
-        let mut next = writer.send(std::mem::take(&mut self.records))?;
-        next.reserve(STREAM_BLOCK + STREAM_SLACK);
-        self.records = next;
+        // A reused block, or an empty one that `push_message` gives its capacity.
+        self.records = writer.send(std::mem::take(&mut self.records))?;
         Ok(())
     }
 

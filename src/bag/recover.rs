@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::rosbag2::{self, offered_qos_profiles, FileInfo, Metadata, TopicMetadata};
+use super::types::widen_span;
 use crate::bag::{BagError, BagReader, BagWriter, Damage, Log, Result, TopicId, WriterOptions};
 
 /// What [`recover`] did.
@@ -78,9 +79,7 @@ pub fn recover_with(
         let m = message?;
         if let Some(id) = ids.get(&m.channel_id) {
             writer.write(*id, m.log_time, m.publish_time, &m.data)?;
-            time_range = Some(time_range.map_or((m.log_time, m.log_time), |(s, e)| {
-                (s.min(m.log_time), e.max(m.log_time))
-            }));
+            time_range = widen_span(time_range, m.log_time);
         }
     }
     let skipped = messages.skipped().to_vec();

@@ -62,3 +62,10 @@ impl BagMessage {
         crate::msg::lookup(&self.type_name).map(|t| t.decode_json(&self.data))
     }
 }
+
+/// `span` (first and last log time, ns) widened to hold `log_time`.
+pub(crate) fn widen_span(span: Option<(u64, u64)>, log_time: u64) -> Option<(u64, u64)> {
+    Some(span.map_or((log_time, log_time), |(start, end)| {
+        (start.min(log_time), end.max(log_time))
+    }))
+}

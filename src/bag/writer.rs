@@ -45,6 +45,7 @@ use super::error::{BagError, Result};
 use super::open_chunk::{index_has_room, write_all_vectored, CloseBuffers, Compressor, OpenChunk};
 use super::records::{op, MAGIC};
 use super::rosbag2::offered_qos_profiles;
+use super::types::widen_span;
 use super::write_records::{self, Statistics, MESSAGE_OVERHEAD};
 use crate::msg::Message;
 use crate::node::QosProfile;
@@ -359,10 +360,7 @@ impl BagWriter {
         channel.sequence = channel.sequence.wrapping_add(1);
         channel.messages += 1;
         self.messages += 1;
-        self.bounds = Some(match self.bounds {
-            None => (log_time, log_time),
-            Some((start, end)) => (start.min(log_time), end.max(log_time)),
-        });
+        self.bounds = widen_span(self.bounds, log_time);
         self.open_chunk_bytes += (MESSAGE_OVERHEAD + payload.len()) as u64;
         let since = *self.open_chunk_since.get_or_insert_with(Instant::now);
         let too_old = self

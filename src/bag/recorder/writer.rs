@@ -17,6 +17,7 @@ use super::options::RecordOptions;
 use super::outbox::{Batch, Entry, Inbox, Progress, Taken, RELEASE_BYTES, RELEASE_EVERY};
 use super::topic::{RecordedTopic, Topics};
 use crate::bag::rosbag2::FileInfo;
+use crate::bag::types::widen_span;
 use crate::bag::{BagError, BagWriter, TopicId, WriterOptions};
 use crate::lock::lock;
 
@@ -268,10 +269,7 @@ impl WriterThread {
             .write(id, item.log_time, item.publish_time, payload)?;
         item.topic.written.fetch_add(1, Ordering::Relaxed);
         file.messages += 1;
-        file.span = Some(match file.span {
-            None => (item.log_time, item.log_time),
-            Some((s, e)) => (s.min(item.log_time), e.max(item.log_time)),
-        });
+        file.span = widen_span(file.span, item.log_time);
         if file.writer.bytes_written() != file.closed_bytes {
             // The writer closed the chunk, this message included.
             file.chunk_closed();
